@@ -1,0 +1,110 @@
+# sluice: a plain Makefile. Targets:
+#   make            build build/sluice
+#   make deps       install missing Debian packages (idempotent, fast when done)
+#   make demo       deps + build + run the quickstart pipeline and show its output
+#   make test       unit tests, end-to-end tests, sanitizer run, fuzz corpora replay
+#   make bench      benchmarks against peers (bench/)
+#   make fuzz       run the libFuzzer targets for a while (FUZZ_SECONDS)
+#   make SANITIZE=address,undefined   build with sanitizers into build/san
+#   make format     clang-format the sources
+
+CC ?= cc
+PKGS := yaml-0.1 sqlite3 zlib libcrypto libxxhash
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+ifeq ($(CI),true)
+WARN += -Werror
+endif
+OPT ?= -O2 -g
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Iinclude $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm $(LDLIBS)
+
+ifneq ($(SANITIZE),)
+BUILD ?= build/san
+CFLAGS_ALL += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+else
+BUILD ?= build
+endif
+
+SRCS := $(sort $(wildcard src/*/*.c src/plugins/*/*.c src/plugins/*.c))
+LIB_SRCS := $(filter-out src/main.c,$(SRCS))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+MAIN_OBJ := $(BUILD)/obj/src/main.o
+UNIT_SRCS := $(sort $(wildcard tests/unit/*/*.c))
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/unit/runner.o \
+             $(BUILD)/obj/gen/test_table.o
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+
+.PHONY: all deps demo test unit e2e sanitize-test fuzz-replay fuzz bench format clean
+all: $(BUILD)/sluice
+
+$(BUILD)/sluice: $(LIB_OBJS) $(MAIN_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+$(BUILD)/gen/test_table.c: $(UNIT_SRCS) tests/unit/gen_table.sh
+	@mkdir -p $(dir $@)
+	sh tests/unit/gen_table.sh $(UNIT_SRCS) > $@
+
+$(BUILD)/obj/gen/test_table.o: $(BUILD)/gen/test_table.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(BUILD)/unit-tests: $(LIB_OBJS) $(UNIT_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+deps:
+	@sh scripts/deps.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh examples/quickstart/demo.sh
+
+# The one test command (README, .ci/run): everything, then one summary line.
+test: deps
+	@sh tests/run_all.sh
+
+unit: $(BUILD)/unit-tests
+	$(BUILD)/unit-tests $(T)
+
+e2e: $(BUILD)/sluice
+	sh tests/e2e/run.sh $(T)
+
+# Fuzz targets need clang's libFuzzer; objects are built separately.
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude $(PKG_CFLAGS) \
+              -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=build/fuzz/obj/%.o)
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -c -o $@ $<
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_ALL)
+
+fuzz-build: $(FUZZ_BINS)
+# Replays each target's corpus once (part of make test).
+fuzz-replay: $(FUZZ_BINS)
+	@sh tests/fuzz/replay.sh $(FUZZ_BINS)
+FUZZ_SECONDS ?= 60
+fuzz: $(FUZZ_BINS)
+	@for b in $(FUZZ_BINS); do n=$$(basename $$b); mkdir -p build/fuzz/new/$$n; \
+	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
+	  $$b -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build/fuzz/new/$$n tests/fuzz/corpus/$${n#fuzz_} || exit 1; done
+
+bench: deps all
+	@sh bench/run.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,178 @@
+/* Pipeline configuration: YAML documents as position-tagged node trees,
+ * ${env:NAME}/${file:PATH} resolution, schema checks, and typed params.
+ *
+ * Every node knows its file, line and column, so every error a user sees
+ * reads "pipeline.yaml:12:7: sink: unknown key 'tabel' (did you mean
+ * 'table'?)". Scalars that got any part of their text from ${env:} or
+ * ${file:} are marked secret and never printed, at any log level. */
+#ifndef SLUICE_CONFIG_H
+#define SLUICE_CONFIG_H
+
+#include "sluice/arena.h"
+#include "sluice/common.h"
+#include "sluice/value.h"
+
+typedef enum {
+    SL_NODE_SCALAR = 1,
+    SL_NODE_MAP,
+    SL_NODE_SEQ,
+} sl_node_kind_t;
+
+typedef struct sl_node sl_node_t;
+typedef struct {
+    sl_node_t *key; /* always a scalar */
+    sl_node_t *value;
+} sl_node_pair_t;
+
+struct sl_node {
+    sl_node_kind_t kind;
+    const char *file; /* path as given to sl_config_load */
+    uint32_t line;    /* 1-based */
+    uint32_t col;     /* 1-based */
+    /* scalars: resolved text, NUL-terminated */
+    const char *text;
+    size_t len;
+    bool quoted;  /* written with quotes: never a number/bool/null */
+    bool secret;  /* text holds a resolved ${env:}/${file:} value */
+    bool is_null; /* plain ~, null, or empty */
+    /* maps: pairs in document order; sequences: items */
+    sl_node_pair_t *pairs;
+    sl_node_t **items;
+    size_t n;
+};
+
+/* Loads and parses a YAML file into a node tree allocated in a. Resolves
+ * ${env:NAME} (missing variable: error naming it and the position),
+ * ${env:NAME:-default}, ${file:PATH} (relative to the YAML file's folder,
+ * trailing newline trimmed) and $${ as a literal ${. Only one document,
+ * anchors/aliases allowed. Errors: SL_ECONFIG with "file:line:col: ...". */
+int sl_config_load(sl_arena_t *a, const char *path, sl_node_t **root, sl_err_t *err);
+/* Same from memory; name is used in messages. */
+int sl_config_parse(sl_arena_t *a, const char *name, const char *text, size_t n,
+                    const char *base_dir, sl_node_t **root, sl_err_t *err);
+
+/* Map lookup; NULL when absent or when map is not a map. */
+const sl_node_t *sl_node_get(const sl_node_t *map, const char *key);
+
+/* Text for messages: "<secret>" for secret scalars, else the text. */
+const char *sl_node_display(const sl_node_t *n);
+
+/* Typed scalar reads. On a type error they fill err with
+ * "file:line:col: KEY: expected an integer, got 'abc'" (key may be NULL)
+ * and return SL_ECONFIG. */
+int sl_node_to_int(const sl_node_t *n, const char *key, int64_t *out, sl_err_t *err);
+int sl_node_to_double(const sl_node_t *n, const char *key, double *out, sl_err_t *err);
+int sl_node_to_bool(const sl_node_t *n, const char *key, bool *out, sl_err_t *err);
+int sl_node_to_str(const sl_node_t *n, const char *key, const char **out, sl_err_t *err);
+
+/* Optional reads with default: absent key -> def, present -> typed read. */
+int sl_cfg_int(const sl_node_t *map, const char *key, int64_t def, int64_t *out, sl_err_t *err);
+int sl_cfg_double(const sl_node_t *map, const char *key, double def, double *out, sl_err_t *err);
+int sl_cfg_bool(const sl_node_t *map, const char *key, bool def, bool *out, sl_err_t *err);
+int sl_cfg_str(const sl_node_t *map, const char *key, const char *def, const char **out,
+               sl_err_t *err);
+
+/* Formats "file:line:col: " + message into err and returns SL_ECONFIG. */
+int sl_node_error(sl_err_t *err, const sl_node_t *n, const char *fmt, ...) SL_PRINTF(3, 4);
+
+/* Schema of a config map, checked before any plugin opens. */
+typedef enum {
+    SL_FIELD_STRING = 1,
+    SL_FIELD_INT,
+    SL_FIELD_FLOAT, /* int or float */
+    SL_FIELD_BOOL,
+    SL_FIELD_MAP,         /* nested map; children checked when set */
+    SL_FIELD_LIST,        /* sequence of anything */
+    SL_FIELD_STRING_LIST, /* sequence of scalars, or a single scalar */
+    SL_FIELD_STRING_MAP,  /* map of scalar values (any keys) */
+    SL_FIELD_ANY,
+} sl_field_type_t;
+
+typedef struct sl_field_spec {
+    const char *name;
+    sl_field_type_t type;
+    bool required;
+    const char *doc;                      /* one line for `sluice help` */
+    const char *const *choices;           /* NULL-terminated allowed values */
+    const struct sl_field_spec *children; /* for SL_FIELD_MAP; NULL = any keys */
+} sl_field_spec_t;
+
+/* Checks map against spec (terminated by an entry with name NULL): unknown
+ * keys (with a did-you-mean suggestion), missing required keys, wrong
+ * types, values outside choices. what names the map in messages
+ * ("source 'file'"). Returns 0 or SL_ECONFIG with the first problem. */
+int sl_config_check(const sl_node_t *map, const sl_field_spec_t *spec, const char *what,
+                    sl_err_t *err);
+
+/* ---- Pipelines ---- */
+
+typedef enum {
+    SL_PARAM_STRING = 1,
+    SL_PARAM_INT,
+    SL_PARAM_FLOAT,
+    SL_PARAM_BOOL,
+    SL_PARAM_DATE,
+    SL_PARAM_TIMESTAMP,
+} sl_param_type_t;
+
+typedef struct {
+    const char *name;
+    sl_param_type_t type;
+    bool has_default;
+    const sl_node_t *node; /* declaration, for messages */
+    sl_value_t value;      /* default, then overridden by -p */
+    bool set;              /* value present (default or -p) */
+} sl_param_t;
+
+typedef struct {
+    const char *name;
+    const char *type;      /* plugin type name */
+    const sl_node_t *node; /* the plugin's config map (includes "type") */
+} sl_plugin_cfg_t;
+
+typedef struct {
+    const char *name;
+    const sl_node_t *node;
+    sl_plugin_cfg_t source;
+    sl_plugin_cfg_t *transforms;
+    size_t ntransforms;
+    sl_plugin_cfg_t sink;
+    const char *rejects;  /* path/URL or NULL */
+    int64_t max_rejects;  /* default 0: any reject fails the step */
+    int64_t batch_size;   /* records per batch, default 10000 */
+} sl_step_cfg_t;
+
+typedef struct {
+    const char *name;
+    const sl_node_t *node; /* the connection's map */
+} sl_connection_cfg_t;
+
+typedef struct {
+    const char *file;     /* pipeline file path as given */
+    const char *base_dir; /* its folder: plain paths are relative to it */
+    const char *name;
+    const sl_node_t *root;
+    sl_param_t *params;
+    size_t nparams;
+    sl_connection_cfg_t *connections;
+    size_t nconnections;
+    sl_step_cfg_t *steps;
+    size_t nsteps;
+} sl_pipeline_t;
+
+/* Loads a pipeline file and checks its whole shape, including each
+ * plugin's config against the registry's specs. overrides are "k=v"
+ * strings from -p; an unknown name or a value not of the param's type is
+ * an error. All memory comes from a. */
+int sl_pipeline_load(sl_arena_t *a, const char *path, const char *const *overrides,
+                     size_t noverrides, sl_pipeline_t **out, sl_err_t *err);
+
+/* Builds the `params` object for templates (arena a). */
+int sl_pipeline_params_value(sl_arena_t *a, const sl_pipeline_t *p, sl_value_t *out);
+
+/* Parses text as a param of type t ("2026-11-22" for dates, ISO 8601 for
+ * timestamps, true/false/yes/no/1/0 for bools). */
+int sl_param_parse(sl_arena_t *a, sl_param_type_t t, const char *text, sl_value_t *out,
+                   sl_err_t *err);
+
+#endif

@@ -1,0 +1,134 @@
+/* Plugin interfaces: sources, transforms and sinks, and the batch that flows
+ * between them.
+ *
+ * A plugin *type* is one const struct (name, doc, config spec, callbacks);
+ * an *instance* is the void *self its open() returns. Records move in
+ * batches: the source appends records into the batch arena, transforms edit
+ * them in place (dropping records by compacting the array), the sink writes
+ * them, and the engine resets the arena once the sink acknowledged. */
+#ifndef SLUICE_PLUGIN_H
+#define SLUICE_PLUGIN_H
+
+#include "sluice/arena.h"
+#include "sluice/config.h"
+#include "sluice/value.h"
+
+struct sl_state;
+struct sl_rejects;
+
+/* What a step's plugins share at run time. Owned by the engine. */
+typedef struct sl_step_ctx {
+    const sl_pipeline_t *pipeline;
+    const sl_step_cfg_t *step;
+    const char *base_dir;     /* folder of the pipeline file */
+    sl_arena_t *arena;        /* lives as long as the step */
+    const sl_value_t *params; /* object: typed params */
+    const sl_value_t *run;    /* object: id, started_at, pipeline */
+    const char *run_id;       /* UUID text */
+    int64_t run_started_us;   /* UTC microseconds */
+    struct sl_state *state;
+    struct sl_rejects *rejects;
+    /* Resume point for the source: the newest checkpoint JSON stored for
+     * this step (by the state or by a transactional sink), or NULL. */
+    const char *resume;
+    bool full_refresh;        /* ignore checkpoints */
+    sl_err_t err;             /* message for the last error */
+} sl_step_ctx_t;
+
+typedef struct sl_batch {
+    sl_arena_t *arena;    /* owns everything in the batch */
+    sl_value_t *records;  /* n objects */
+    uint64_t *lines;      /* origin line / record number of each record */
+    size_t n;
+    size_t cap;
+    const char *origin;   /* where the records came from (path, URL) */
+    uint64_t bytes_in;    /* input bytes this batch consumed */
+    /* Source position after this batch, as JSON, or NULL. The engine stores
+     * it once the sink acknowledged the batch (or with the batch). */
+    const char *checkpoint;
+} sl_batch_t;
+
+/* Appends a record (the arena must be the batch's). Returns SL_ENOMEM. */
+int sl_batch_push(sl_batch_t *b, sl_value_t rec, uint64_t line);
+
+/* Sends record i of b to the step's rejects with reason; counts it.
+ * Returns 0 while within max_rejects, SL_EREJECTS beyond (ctx->err set). The
+ * caller drops the record from the batch. */
+int sl_reject_record(sl_step_ctx_t *ctx, const sl_batch_t *b, size_t i, const char *reason);
+/* Same for input that never became a record (a malformed line): raw is the
+ * line's text. */
+int sl_reject_raw(sl_step_ctx_t *ctx, const char *origin, uint64_t line, const char *raw,
+                  size_t rawlen, const char *reason);
+
+/* ---- sources ---- */
+typedef struct sl_source_type {
+    const char *name;
+    const char *doc;
+    const sl_field_spec_t *config;
+    /* cfg is the source's map. Errors go to ctx->err. */
+    int (*open)(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self);
+    /* Fills b (empty, arena fresh) with up to max records. Returns 0 (b may
+     * be empty only when progress was made, e.g. a skipped file), SL_EOF
+     * when exhausted, or an error. A batch never spans two origins. */
+    int (*next)(void *self, sl_batch_t *b, size_t max);
+    /* The batch's records are durably stored: record progress (ingested
+     * files, cursors) in the state store. */
+    int (*ack)(void *self, const sl_batch_t *b);
+    void (*close)(void *self);
+} sl_source_type_t;
+
+/* ---- transforms ---- */
+typedef struct sl_transform_type {
+    const char *name;
+    const char *doc;
+    const sl_field_spec_t *config;
+    int (*open)(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self);
+    /* Edits b in place; may drop records (compacting records and lines
+     * together) and reject them with sl_reject_record. */
+    int (*process)(void *self, sl_step_ctx_t *ctx, sl_batch_t *b);
+    void (*close)(void *self);
+} sl_transform_type_t;
+
+/* ---- sinks ---- */
+enum {
+    /* write() makes the batch durable before returning */
+    SL_SINK_DURABLE_PER_BATCH = 1,
+    /* write() stores the checkpoint in the same transaction as the data,
+     * and checkpoint_get() reads it back */
+    SL_SINK_TRANSACTIONAL = 2,
+};
+
+typedef struct sl_sink_type {
+    const char *name;
+    const char *doc;
+    const sl_field_spec_t *config;
+    unsigned flags;
+    int (*open)(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self);
+    /* Writes the batch. checkpoint (JSON, may be NULL) is stored with the
+     * data by transactional sinks under (pipeline, key). */
+    int (*write)(void *self, sl_batch_t *b, const char *key, const char *checkpoint);
+    /* Publishes everything written (renames temp files). Called once at
+     * the end of a successful step. */
+    int (*commit)(void *self);
+    /* Transactional sinks: the checkpoint stored under key, malloc'd, or
+     * NULL; returns 0 or an error. */
+    int (*checkpoint_get)(void *self, const char *key, char **out);
+    /* Releases resources; uncommitted output is discarded. */
+    void (*close)(void *self);
+} sl_sink_type_t;
+
+/* ---- registry (src/plugins/registry.c) ---- */
+const sl_source_type_t *sl_registry_source(const char *name);
+const sl_transform_type_t *sl_registry_transform(const char *name);
+const sl_sink_type_t *sl_registry_sink(const char *name);
+/* NULL-terminated lists, for help and did-you-mean. */
+extern const sl_source_type_t *const sl_sources[];
+extern const sl_transform_type_t *const sl_transforms[];
+extern const sl_sink_type_t *const sl_sinks[];
+
+/* Resolves a location from config: plain paths relative to base_dir,
+ * file:///abs/path, or returns other URLs (s3://...) unchanged. Result is
+ * allocated in a. */
+const char *sl_resolve_path(sl_arena_t *a, const char *base_dir, const char *loc);
+
+#endif

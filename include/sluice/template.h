@@ -1,0 +1,45 @@
+/* Templates: "{{ record.created_at | date }}" in config strings.
+ *
+ * A template is compiled once (at step open) and rendered per record.
+ * Paths start at record, params, run, item or env ("env.HOME"); dotted
+ * segments walk objects, digits index arrays. Filters: date, lower, upper,
+ * trim, md5, json, urlencode, string, int, float, default(<literal>).
+ * A template that is exactly one {{ expression }} keeps the value's type
+ * (sl_template_eval returns a date for "{{ record.ts | date }}"); mixed
+ * text renders to a string. A missing path renders as null/empty unless a
+ * default() filter follows; a filter applied to a value it cannot handle is
+ * an error naming the filter and the value's type. */
+#ifndef SLUICE_TEMPLATE_H
+#define SLUICE_TEMPLATE_H
+
+#include "sluice/arena.h"
+#include "sluice/buf.h"
+#include "sluice/value.h"
+
+typedef struct sl_template sl_template_t;
+
+typedef struct {
+    const sl_value_t *record;
+    const sl_value_t *params;
+    const sl_value_t *run;
+    const sl_value_t *item;
+} sl_tmpl_ctx_t;
+
+/* Compiles src[0..n) into a (the template borrows nothing from src).
+ * Errors name the column within src: "template 'x': 1:14: unknown filter
+ * 'lowr'". */
+int sl_template_compile(sl_arena_t *a, const char *src, size_t n, sl_template_t **out,
+                        sl_err_t *err);
+/* True when the template has no {{ }} at all. */
+bool sl_template_is_literal(const sl_template_t *t);
+/* True when it references record (so it must be rendered per record). */
+bool sl_template_uses_record(const sl_template_t *t);
+
+/* Renders to text, appending to out. */
+int sl_template_render(const sl_template_t *t, const sl_tmpl_ctx_t *ctx, sl_buf_t *out,
+                       sl_err_t *err);
+/* Evaluates to a value (strings allocated in a). */
+int sl_template_eval(const sl_template_t *t, const sl_tmpl_ctx_t *ctx, sl_arena_t *a,
+                     sl_value_t *out, sl_err_t *err);
+
+#endif
