@@ -96,6 +96,9 @@ enum {
     /* write() stores the checkpoint in the same transaction as the data,
      * and checkpoint_get() reads it back */
     SL_SINK_TRANSACTIONAL = 2,
+    /* the sink replaces its target with this run's data (mode: replace),
+     * so the source must read everything, ignoring checkpoints */
+    SL_SINK_FULL_INPUT = 4,
 };
 
 typedef struct sl_sink_type {
@@ -104,6 +107,9 @@ typedef struct sl_sink_type {
     const sl_field_spec_t *config;
     unsigned flags;
     int (*open)(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self);
+    /* Optional: flags of this instance (e.g. depending on mode); when NULL
+     * the type's flags apply. */
+    unsigned (*instance_flags)(void *self);
     /* Writes the batch. checkpoint (JSON, may be NULL) is stored with the
      * data by transactional sinks under (pipeline, key). */
     int (*write)(void *self, sl_batch_t *b, const char *key, const char *checkpoint);
