@@ -72,7 +72,9 @@ typedef struct sl_source_type {
      * when exhausted, or an error. A batch never spans two origins. */
     int (*next)(void *self, sl_batch_t *b, size_t max);
     /* The batch's records are durably stored: record progress (ingested
-     * files, cursors) in the state store. */
+     * files, cursors) in the state store. Only b->origin and b->checkpoint
+     * may be read (for sinks that publish at commit the engine replays the
+     * acks after commit, when the records are gone). */
     int (*ack)(void *self, const sl_batch_t *b);
     void (*close)(void *self);
 } sl_source_type_t;

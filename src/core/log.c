@@ -1,0 +1,159 @@
+/* Logging to stderr as text or JSON lines, with secret redaction. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sluice/buf.h"
+#include "sluice/json.h"
+#include "sluice/log.h"
+#include "sluice/timeutil.h"
+
+static sl_log_level_t min_level = SL_LOG_INFO;
+static sl_log_format_t fmt_kind = SL_LOG_TEXT;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+typedef struct {
+    char *s;
+    size_t n;
+} secret_t;
+static secret_t *secrets;
+static size_t nsecrets;
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void sl_log_setup(sl_log_level_t level, sl_log_format_t format)
+{
+    min_level = level;
+    fmt_kind = format;
+}
+
+int sl_log_level_parse(const char *s, sl_log_level_t *out)
+{
+    for (unsigned i = 0; i < SL_ARRAY_LEN(level_names); i++) {
+        if (strcmp(s, level_names[i]) == 0) {
+            *out = (sl_log_level_t)i;
+            return 0;
+        }
+    }
+    if (strcmp(s, "warning") == 0) {
+        *out = SL_LOG_WARN;
+        return 0;
+    }
+    return SL_EINVAL;
+}
+
+bool sl_log_enabled(sl_log_level_t level)
+{
+    return level >= min_level;
+}
+
+void sl_log_add_secret(const char *s, size_t n)
+{
+    if (n < 4) {
+        return;
+    }
+    pthread_mutex_lock(&lock);
+    for (size_t i = 0; i < nsecrets; i++) {
+        if (secrets[i].n == n && memcmp(secrets[i].s, s, n) == 0) {
+            pthread_mutex_unlock(&lock);
+            return;
+        }
+    }
+    secret_t *grown = realloc(secrets, (nsecrets + 1) * sizeof *secrets);
+    if (grown) {
+        secrets = grown;
+        secrets[nsecrets].s = malloc(n);
+        if (secrets[nsecrets].s) {
+            memcpy(secrets[nsecrets].s, s, n);
+            secrets[nsecrets].n = n;
+            nsecrets++;
+        }
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+/* Replaces every registered secret in b with "***". Called with lock held. */
+static void redact(sl_buf_t *b)
+{
+    for (size_t k = 0; k < nsecrets; k++) {
+        const secret_t *sec = &secrets[k];
+        char *p;
+        size_t from = 0;
+        while (from < b->len &&
+               (p = memmem(b->data + from, b->len - from, sec->s, sec->n)) != NULL) {
+            size_t at = (size_t)(p - b->data);
+            size_t tail = b->len - at - sec->n;
+            memcpy(p, "***", 3);
+            memmove(p + 3, p + sec->n, tail);
+            b->len = at + 3 + tail;
+            b->data[b->len] = '\0';
+            from = at + 3;
+        }
+    }
+}
+
+static void emit(sl_log_level_t level, const char *const *kv, const char *fmt, va_list ap)
+{
+    if (!sl_log_enabled(level)) {
+        return;
+    }
+    sl_buf_t msg = SL_BUF_INIT, line = SL_BUF_INIT;
+    sl_buf_vprintf(&msg, fmt, ap);
+    char ts[40];
+    sl_timestamp_format(sl_now_us(), ts);
+    if (fmt_kind == SL_LOG_JSON) {
+        sl_buf_append_c(&line, "{\"ts\":\"");
+        sl_buf_append_c(&line, ts);
+        sl_buf_append_c(&line, "\",\"level\":\"");
+        sl_buf_append_c(&line, level_names[level]);
+        sl_buf_append_c(&line, "\",\"msg\":");
+        sl_json_write_string(&line, msg.data ? msg.data : "", msg.len);
+        for (size_t i = 0; kv && kv[i] && kv[i + 1]; i += 2) {
+            sl_buf_putc(&line, ',');
+            sl_json_write_string(&line, kv[i], strlen(kv[i]));
+            sl_buf_putc(&line, ':');
+            sl_json_write_string(&line, kv[i + 1], strlen(kv[i + 1]));
+        }
+        sl_buf_append_c(&line, "}\n");
+    } else {
+        /* "[2026-11-22 10:30:45] message" as the seed pipelines print. */
+        ts[10] = ' ';
+        ts[19] = '\0';
+        sl_buf_printf(&line, "[%s] ", ts);
+        if (level != SL_LOG_INFO) {
+            sl_buf_printf(&line, "%s: ", level_names[level]);
+        }
+        sl_buf_append(&line, msg.data ? msg.data : "", msg.len);
+        for (size_t i = 0; kv && kv[i] && kv[i + 1]; i += 2) {
+            sl_buf_printf(&line, " %s=%s", kv[i], kv[i + 1]);
+        }
+        sl_buf_putc(&line, '\n');
+    }
+    pthread_mutex_lock(&lock);
+    if (line.data) {
+        redact(&line);
+        fwrite(line.data, 1, line.len, stderr);
+        fflush(stderr);
+    }
+    pthread_mutex_unlock(&lock);
+    sl_buf_free(&msg);
+    sl_buf_free(&line);
+}
+
+void sl_log(sl_log_level_t level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    emit(level, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void sl_logf(sl_log_level_t level, const char *const *kv, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    emit(level, kv, fmt, ap);
+    va_end(ap);
+}

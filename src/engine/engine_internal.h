@@ -1,0 +1,24 @@
+/* Engine internals shared by the files in src/engine/. */
+#ifndef SLUICE_ENGINE_INTERNAL_H
+#define SLUICE_ENGINE_INTERNAL_H
+
+#include "sluice/engine.h"
+#include "sluice/plugin.h"
+
+/* Rejected records of one step: a JSON Lines file (appended to, created
+ * with its folders on first use) or, without a location, the log. */
+typedef struct sl_rejects sl_rejects_t;
+
+sl_rejects_t *sl_rejects_new(const char *path, int64_t max_rejects, const char *step);
+/* Writes buffered rejects to disk (fsync). */
+int sl_rejects_flush(sl_rejects_t *r, sl_err_t *err);
+int64_t sl_rejects_count(const sl_rejects_t *r);
+void sl_rejects_free(sl_rejects_t *r);
+
+/* Mkdir -p of the folder part of path. */
+int sl_mkdir_parents(const char *path, sl_err_t *err);
+
+/* Runs one flow step. */
+int sl_flow_run(sl_step_ctx_t *ctx, sl_step_result_t *res, bool progress);
+
+#endif

@@ -1,0 +1,426 @@
+/* The sluice command line: run, validate, runs, state, version, help. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sluice/config.h"
+#include "sluice/engine.h"
+#include "sluice/log.h"
+#include "sluice/plugin.h"
+#include "sluice/state.h"
+#include "sluice/timeutil.h"
+
+#define SLUICE_VERSION "0.1.0"
+#define DEFAULT_STATE ".sluice/state.db"
+
+static const char USAGE[] =
+    "usage: sluice <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run PIPELINE.yaml [-p k=v]... [--full-refresh]   run to completion\n"
+    "  validate PIPELINE.yaml [-p k=v]...               check a pipeline file\n"
+    "  runs [--pipeline NAME] [--limit N]                list recent runs\n"
+    "  runs show ID                                     one run and its steps\n"
+    "  state get PIPELINE [KEY]                         show checkpoints\n"
+    "  state reset PIPELINE [KEY]                       forget checkpoints and files\n"
+    "  help [PLUGIN]                                    this text, or a plugin's options\n"
+    "  version                                          print the version\n"
+    "\n"
+    "options:\n"
+    "  -p, --param KEY=VALUE     set a pipeline param (repeatable)\n"
+    "  --state URL               state store (default .sluice/state.db)\n"
+    "  --log-level LEVEL         debug, info, warn, error (default info)\n"
+    "  --log-format FORMAT       text or json (default text)\n"
+    "  --no-progress             no progress line even on a terminal\n"
+    "\n"
+    "exit codes: 0 ok, 1 run failed, 2 usage or config error, 3 partial (tolerated rejects)\n";
+
+typedef struct {
+    const char *cmd;
+    const char *args[8];
+    size_t nargs;
+    const char **params;
+    size_t nparams;
+    const char *state;
+    const char *pipeline_filter;
+    int limit;
+    bool full_refresh;
+    bool progress;
+} cli_t;
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "sluice: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n(run 'sluice help' for usage)\n");
+    return SL_EXIT_USAGE;
+}
+
+static int parse_args(int argc, char **argv, cli_t *c)
+{
+    memset(c, 0, sizeof *c);
+    c->limit = 20;
+    c->progress = true;
+    c->params = calloc((size_t)argc, sizeof *c->params);
+    sl_log_level_t level = SL_LOG_INFO;
+    sl_log_format_t format = SL_LOG_TEXT;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = NULL;
+#define NEEDS_VALUE()                                                                      \
+    do {                                                                                   \
+        if (i + 1 >= argc) {                                                               \
+            return usage_error("option %s needs a value", a);                              \
+        }                                                                                  \
+        val = argv[++i];                                                                   \
+    } while (0)
+        if (strcmp(a, "-p") == 0 || strcmp(a, "--param") == 0) {
+            NEEDS_VALUE();
+            if (!strchr(val, '=')) {
+                return usage_error("param '%s' must be KEY=VALUE", val);
+            }
+            c->params[c->nparams++] = val;
+        } else if (strncmp(a, "--param=", 8) == 0) {
+            c->params[c->nparams++] = a + 8;
+        } else if (strcmp(a, "--state") == 0) {
+            NEEDS_VALUE();
+            c->state = val;
+        } else if (strcmp(a, "--log-level") == 0) {
+            NEEDS_VALUE();
+            if (sl_log_level_parse(val, &level) != 0) {
+                return usage_error("unknown log level '%s' (debug, info, warn, error)", val);
+            }
+        } else if (strcmp(a, "--log-format") == 0) {
+            NEEDS_VALUE();
+            if (strcmp(val, "json") == 0) {
+                format = SL_LOG_JSON;
+            } else if (strcmp(val, "text") == 0) {
+                format = SL_LOG_TEXT;
+            } else {
+                return usage_error("unknown log format '%s' (text, json)", val);
+            }
+        } else if (strcmp(a, "--pipeline") == 0) {
+            NEEDS_VALUE();
+            c->pipeline_filter = val;
+        } else if (strcmp(a, "--limit") == 0) {
+            NEEDS_VALUE();
+            c->limit = atoi(val);
+        } else if (strcmp(a, "--full-refresh") == 0) {
+            c->full_refresh = true;
+        } else if (strcmp(a, "--no-progress") == 0) {
+            c->progress = false;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            c->cmd = "help";
+        } else if (strcmp(a, "--version") == 0) {
+            c->cmd = "version";
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return usage_error("unknown option '%s'", a);
+        } else if (!c->cmd) {
+            c->cmd = a;
+        } else if (c->nargs < SL_ARRAY_LEN(c->args)) {
+            c->args[c->nargs++] = a;
+        } else {
+            return usage_error("too many arguments at '%s'", a);
+        }
+#undef NEEDS_VALUE
+    }
+    sl_log_setup(level, format);
+    return 0;
+}
+
+static int load(const cli_t *c, sl_arena_t *a, sl_pipeline_t **p)
+{
+    if (c->nargs < 1) {
+        return usage_error("%s needs a pipeline file", c->cmd);
+    }
+    sl_err_t err = {{0}};
+    if (sl_pipeline_load(a, c->args[0], c->params, c->nparams, p, &err) != 0) {
+        fprintf(stderr, "%s\n", err.msg);
+        return SL_EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int cmd_run(const cli_t *c)
+{
+    sl_arena_t *a = sl_arena_create(64 * 1024, 0);
+    sl_pipeline_t *p;
+    int rc = load(c, a, &p);
+    if (rc) {
+        sl_arena_destroy(a);
+        return rc;
+    }
+    sl_engine_opts_t opts = {
+        .state_url = c->state, .full_refresh = c->full_refresh, .progress = c->progress};
+    sl_run_result_t res;
+    sl_err_t err = {{0}};
+    if (sl_engine_run(p, &opts, &res, &err) != 0) {
+        fprintf(stderr, "sluice: %s\n", err.msg);
+        sl_arena_destroy(a);
+        return SL_EXIT_FAILED;
+    }
+    sl_run_result_print(&res, p, stderr);
+    int code = res.exit_code;
+    sl_run_result_free(&res);
+    sl_arena_destroy(a);
+    return code;
+}
+
+static int cmd_validate(const cli_t *c)
+{
+    sl_arena_t *a = sl_arena_create(64 * 1024, 0);
+    sl_pipeline_t *p;
+    int rc = load(c, a, &p);
+    if (rc == 0) {
+        printf("%s: ok (pipeline '%s', %zu step%s)\n", c->args[0], p->name, p->nsteps,
+               p->nsteps == 1 ? "" : "s");
+    }
+    sl_arena_destroy(a);
+    return rc;
+}
+
+static int open_state(const cli_t *c, sl_state_t **st)
+{
+    sl_err_t err = {{0}};
+    if (sl_state_open(c->state ? c->state : DEFAULT_STATE, st, &err) != 0) {
+        fprintf(stderr, "sluice: %s\n", err.msg);
+        return SL_EXIT_FAILED;
+    }
+    return 0;
+}
+
+static void fmt_time(int64_t us, char *out)
+{
+    if (us <= 0) {
+        strcpy(out, "-");
+        return;
+    }
+    sl_timestamp_format(us - us % 1000000, out);
+}
+
+static int print_run(void *ud, const sl_run_t *r)
+{
+    bool detail = ud != NULL;
+    char started[40];
+    fmt_time(r->started_us, started);
+    double secs = r->ended_us > 0 ? (double)(r->ended_us - r->started_us) / 1e6 : 0;
+    if (detail) {
+        printf("run:      %s\npipeline: %s\nstatus:   %s\nstarted:  %s\nduration: %.2fs\n"
+               "params:   %s\n",
+               r->id, r->pipeline, r->status, started, secs,
+               r->params_json ? r->params_json : "{}");
+        if (r->error) {
+            printf("error:    %s\n", r->error);
+        }
+        printf("steps:\n  %-20s %-8s %12s %12s %10s %9s\n", "step", "status", "in", "out",
+               "rejected", "seconds");
+    } else {
+        printf("%-36s  %-20s  %-8s  %-20s  %8.2fs\n", r->id, r->pipeline, r->status, started,
+               secs);
+    }
+    return 0;
+}
+
+static int print_step(void *ud, const sl_step_run_t *s)
+{
+    (void)ud;
+    double secs = s->ended_us > s->started_us ? (double)(s->ended_us - s->started_us) / 1e6 : 0;
+    printf("  %-20s %-8s %12lld %12lld %10lld %9.2f\n", s->step, s->status,
+           (long long)s->records_in, (long long)s->records_out, (long long)s->rejected, secs);
+    if (s->error) {
+        printf("    error: %s\n", s->error);
+    }
+    return 0;
+}
+
+static int cmd_runs(const cli_t *c)
+{
+    sl_state_t *st;
+    int rc = open_state(c, &st);
+    if (rc) {
+        return rc;
+    }
+    if (c->nargs >= 1 && strcmp(c->args[0], "show") == 0) {
+        if (c->nargs < 2) {
+            sl_state_close(st);
+            return usage_error("%s", "runs show needs a run id");
+        }
+        rc = sl_state_run_show(st, c->args[1], print_run, print_step, (void *)1);
+        if (rc) {
+            fprintf(stderr, "sluice: %s\n", sl_state_errmsg(st));
+            rc = rc == SL_ENOTFOUND ? SL_EXIT_USAGE : SL_EXIT_FAILED;
+        }
+    } else if (c->nargs == 0) {
+        printf("%-36s  %-20s  %-8s  %-20s  %9s\n", "run", "pipeline", "status", "started",
+               "duration");
+        rc = sl_state_runs_list(st, c->pipeline_filter, c->limit, print_run, NULL);
+        if (rc) {
+            fprintf(stderr, "sluice: %s\n", sl_state_errmsg(st));
+            rc = SL_EXIT_FAILED;
+        }
+    } else {
+        rc = usage_error("unknown runs subcommand '%s' (show)", c->args[0]);
+    }
+    sl_state_close(st);
+    return rc;
+}
+
+/* A pipeline argument may be a name or a pipeline file (its name is used). */
+static const char *pipeline_name(const cli_t *c, const char *arg, sl_arena_t *a)
+{
+    size_t n = strlen(arg);
+    if ((n > 5 && strcmp(arg + n - 5, ".yaml") == 0) ||
+        (n > 4 && strcmp(arg + n - 4, ".yml") == 0)) {
+        sl_pipeline_t *p;
+        sl_err_t err = {{0}};
+        if (sl_pipeline_load(a, arg, c->params, c->nparams, &p, &err) != 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            return NULL;
+        }
+        return p->name;
+    }
+    return arg;
+}
+
+static int print_checkpoint(void *ud, const char *key, const sl_checkpoint_t *cp)
+{
+    (void)ud;
+    char when[40];
+    fmt_time(cp->updated_us, when);
+    printf("%s\t%s\t%s\n", key, when, cp->value);
+    return 0;
+}
+
+static int cmd_state(const cli_t *c)
+{
+    if (c->nargs < 2) {
+        return usage_error("%s", "state needs 'get' or 'reset' and a pipeline");
+    }
+    sl_arena_t *a = sl_arena_create(64 * 1024, 0);
+    const char *name = pipeline_name(c, c->args[1], a);
+    if (!name) {
+        sl_arena_destroy(a);
+        return SL_EXIT_USAGE;
+    }
+    sl_state_t *st;
+    int rc = open_state(c, &st);
+    if (rc) {
+        sl_arena_destroy(a);
+        return rc;
+    }
+    const char *key = c->nargs >= 3 ? c->args[2] : NULL;
+    if (strcmp(c->args[0], "get") == 0) {
+        if (key) {
+            sl_checkpoint_t cp;
+            rc = sl_state_checkpoint_get(st, name, key, &cp);
+            if (rc == 0) {
+                printf("%s\n", cp.value);
+                sl_checkpoint_free(&cp);
+            } else {
+                fprintf(stderr, "sluice: no checkpoint '%s' for pipeline '%s'\n", key, name);
+                rc = SL_EXIT_FAILED;
+            }
+        } else {
+            rc = sl_state_checkpoint_list(st, name, print_checkpoint, NULL);
+            if (rc) {
+                fprintf(stderr, "sluice: %s\n", sl_state_errmsg(st));
+                rc = SL_EXIT_FAILED;
+            }
+        }
+    } else if (strcmp(c->args[0], "reset") == 0) {
+        rc = sl_state_reset(st, name, key);
+        if (rc) {
+            fprintf(stderr, "sluice: %s\n", sl_state_errmsg(st));
+            rc = SL_EXIT_FAILED;
+        } else {
+            printf("reset %s%s%s: the next run starts from the beginning\n", name,
+                   key ? " " : "", key ? key : "");
+        }
+    } else {
+        rc = usage_error("unknown state subcommand '%s' (get, reset)", c->args[0]);
+    }
+    sl_state_close(st);
+    sl_arena_destroy(a);
+    return rc;
+}
+
+static void print_spec(const sl_field_spec_t *spec)
+{
+    for (size_t i = 0; spec && spec[i].name; i++) {
+        printf("    %-18s %s%s\n", spec[i].name, spec[i].required ? "(required) " : "",
+               spec[i].doc ? spec[i].doc : "");
+    }
+}
+
+static int cmd_help(const cli_t *c)
+{
+    if (c->nargs == 0) {
+        fputs(USAGE, stdout);
+        printf("\nplugins (sluice help NAME for options):\n  sources:   ");
+        for (size_t i = 0; sl_sources[i]; i++) {
+            printf("%s%s", i ? ", " : "", sl_sources[i]->name);
+        }
+        printf("\n  transforms: ");
+        for (size_t i = 0; sl_transforms[i]; i++) {
+            printf("%s%s", i ? ", " : "", sl_transforms[i]->name);
+        }
+        printf("\n  sinks:     ");
+        for (size_t i = 0; sl_sinks[i]; i++) {
+            printf("%s%s", i ? ", " : "", sl_sinks[i]->name);
+        }
+        printf("\n");
+        return 0;
+    }
+    const char *name = c->args[0];
+    bool found = false;
+    const sl_source_type_t *s = sl_registry_source(name);
+    if (s) {
+        printf("source %s: %s\n", s->name, s->doc);
+        print_spec(s->config);
+        found = true;
+    }
+    const sl_transform_type_t *t = sl_registry_transform(name);
+    if (t) {
+        printf("transform %s: %s\n", t->name, t->doc);
+        print_spec(t->config);
+        found = true;
+    }
+    const sl_sink_type_t *k = sl_registry_sink(name);
+    if (k) {
+        printf("sink %s: %s\n", k->name, k->doc);
+        print_spec(k->config);
+        found = true;
+    }
+    if (!found) {
+        return usage_error("no plugin named '%s'", name);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    cli_t c;
+    int rc = parse_args(argc, argv, &c);
+    if (rc) {
+        free(c.params);
+        return rc;
+    }
+    if (!c.cmd || strcmp(c.cmd, "help") == 0) {
+        rc = cmd_help(&c);
+    } else if (strcmp(c.cmd, "version") == 0) {
+        printf("sluice %s\n", SLUICE_VERSION);
+    } else if (strcmp(c.cmd, "run") == 0) {
+        rc = cmd_run(&c);
+    } else if (strcmp(c.cmd, "validate") == 0) {
+        rc = cmd_validate(&c);
+    } else if (strcmp(c.cmd, "runs") == 0) {
+        rc = cmd_runs(&c);
+    } else if (strcmp(c.cmd, "state") == 0) {
+        rc = cmd_state(&c);
+    } else {
+        rc = usage_error("unknown command '%s'", c.cmd);
+    }
+    free(c.params);
+    return rc;
+}

@@ -1,0 +1,998 @@
+/* The `file` source: JSON Lines, CSV and JSON-array files, plain or gzip,
+ * from paths or globs.
+ *
+ * Files are read in order (sorted per pattern) in chunks that live in the
+ * batch arena, so records borrow their strings from the input without
+ * copying. A batch never spans two files. Each batch carries a checkpoint
+ * {"path","offset","line","records","size","mtime_us","done"} that lets a
+ * rerun resume inside a file (seeking plain files, re-reading gzip and
+ * JSON arrays); completed files are recorded in the state store with their
+ * size, mtime and content hash, and skipped on later runs unless their
+ * content changed. Malformed records go to the step's rejects with file,
+ * line and reason. */
+#include <errno.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "sluice/csv.h"
+#include "sluice/input.h"
+#include "sluice/json.h"
+#include "sluice/log.h"
+#include "sluice/plugin.h"
+#include "sluice/state.h"
+#include "sluice/timeutil.h"
+
+#define CHUNK (2u << 20)
+
+typedef enum { FMT_JSONL, FMT_CSV, FMT_JSON } fmt_t;
+
+static const char *const formats[] = {"jsonl", "csv", "json", "ndjson", "tsv", NULL};
+
+static const sl_field_spec_t file_source_config[] = {
+    {"type", SL_FIELD_STRING, true, "file", NULL, NULL},
+    {"url", SL_FIELD_STRING_LIST, true,
+     "path, glob or list of them; relative to the pipeline file", NULL, NULL},
+    {"format", SL_FIELD_STRING, false, "jsonl, csv or json (default: from the extension)",
+     formats, NULL},
+    {"delimiter", SL_FIELD_STRING, false, "CSV field delimiter (default ',')", NULL, NULL},
+    {"header", SL_FIELD_BOOL, false, "CSV: first record holds the column names (true)", NULL,
+     NULL},
+    {"columns", SL_FIELD_STRING_LIST, false, "CSV: column names (instead of the header)", NULL,
+     NULL},
+    {"infer_types", SL_FIELD_BOOL, false, "CSV: numbers and booleans typed (true)", NULL, NULL},
+    {"max_record_bytes", SL_FIELD_INT, false, "longest accepted record (64 MiB)", NULL, NULL},
+    {NULL, 0, false, NULL, NULL, NULL},
+};
+
+typedef struct {
+    char *path;
+    uint64_t offset, line, records;
+    int64_t size, mtime_us;
+    bool done;
+    bool valid;
+} pos_t;
+
+typedef struct {
+    sl_step_ctx_t *ctx;
+    int fmt_default; /* -1: by extension */
+    sl_csv_opts_t csv;
+    bool header, infer;
+    const char **columns; /* configured names, or NULL */
+    size_t ncolumns;
+    uint64_t max_record;
+
+    char **files;
+    size_t nfiles, next_file;
+    pos_t resume;
+
+    /* current file */
+    sl_input_t *in;
+    const char *path; /* step arena */
+    fmt_t fmt;
+    struct stat st;
+    uint64_t offset;  /* decoded bytes consumed through complete records */
+    uint64_t line;    /* lines consumed */
+    uint64_t records; /* records produced from this file */
+    uint64_t skip_records; /* JSON arrays: records to skip when resuming */
+    bool eof;
+    char *carry;
+    size_t carry_len, carry_cap;
+    /* CSV header of the current file */
+    sl_str_t *hdr;
+    size_t nhdr;
+    bool need_header;
+    sl_json_array_splitter_t split;
+    sl_err_t err;
+} file_src_t;
+
+static bool has_glob(const char *s)
+{
+    return strpbrk(s, "*?[{") != NULL;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int add_file(file_src_t *s, const char *path)
+{
+    for (size_t i = 0; i < s->nfiles; i++) {
+        if (strcmp(s->files[i], path) == 0) {
+            return 0;
+        }
+    }
+    char **grown = realloc(s->files, (s->nfiles + 1) * sizeof *grown);
+    if (!grown) {
+        return SL_ENOMEM;
+    }
+    s->files = grown;
+    s->files[s->nfiles] = strdup(path);
+    if (!s->files[s->nfiles]) {
+        return SL_ENOMEM;
+    }
+    s->nfiles++;
+    return 0;
+}
+
+/* Expands one url (path or glob) into files, sorted within the pattern. */
+static int expand(file_src_t *s, const sl_node_t *node, const char *url)
+{
+    sl_step_ctx_t *ctx = s->ctx;
+    if (strncmp(url, "s3://", 5) == 0 || strstr(url, "://") != NULL) {
+        if (strncmp(url, "file://", 7) != 0) {
+            return sl_node_error(&ctx->err, node,
+                                 "source 'file': url '%s': only local paths and file:// are "
+                                 "supported in this version",
+                                 url);
+        }
+    }
+    const char *path = sl_resolve_path(ctx->arena, ctx->base_dir, url);
+    if (!path) {
+        return SL_ENOMEM;
+    }
+    if (!has_glob(path)) {
+        struct stat st;
+        if (stat(path, &st) != 0) {
+            return sl_node_error(&ctx->err, node, "source 'file': cannot read %s: %s", path,
+                                 strerror(errno));
+        }
+        if (S_ISDIR(st.st_mode)) {
+            return sl_node_error(&ctx->err, node,
+                                 "source 'file': %s is a folder; use a glob like '%s/*.jsonl'",
+                                 path, path);
+        }
+        return add_file(s, path);
+    }
+    glob_t g;
+    int grc = glob(path, GLOB_BRACE, NULL, &g);
+    if (grc == GLOB_NOMATCH) {
+        sl_warn("step %s: no input files match %s", ctx->step->name, path);
+        return 0;
+    }
+    if (grc != 0) {
+        globfree(&g);
+        return sl_node_error(&ctx->err, node, "source 'file': cannot expand %s", path);
+    }
+    size_t first = s->nfiles;
+    int rc = 0;
+    for (size_t i = 0; i < g.gl_pathc && rc == 0; i++) {
+        struct stat st;
+        if (stat(g.gl_pathv[i], &st) == 0 && S_ISREG(st.st_mode)) {
+            rc = add_file(s, g.gl_pathv[i]);
+        }
+    }
+    globfree(&g);
+    qsort(s->files + first, s->nfiles - first, sizeof *s->files, cmp_str);
+    return rc;
+}
+
+static int fmt_from_name(const char *name, fmt_t *out)
+{
+    if (strcmp(name, "jsonl") == 0 || strcmp(name, "ndjson") == 0) {
+        *out = FMT_JSONL;
+    } else if (strcmp(name, "csv") == 0 || strcmp(name, "tsv") == 0) {
+        *out = FMT_CSV;
+    } else if (strcmp(name, "json") == 0) {
+        *out = FMT_JSON;
+    } else {
+        return SL_EINVAL;
+    }
+    return 0;
+}
+
+static fmt_t fmt_from_path(const char *path, char *delim)
+{
+    size_t n = strlen(path);
+    if (n > 3 && strcmp(path + n - 3, ".gz") == 0) {
+        n -= 3;
+    }
+    const char *dot = NULL;
+    for (size_t i = n; i-- > 0;) {
+        if (path[i] == '.') {
+            dot = path + i;
+            break;
+        }
+        if (path[i] == '/') {
+            break;
+        }
+    }
+    size_t elen = dot ? (size_t)(path + n - dot) : 0;
+    if (dot && elen == 4 && strncmp(dot, ".csv", 4) == 0) {
+        return FMT_CSV;
+    }
+    if (dot && elen == 4 && strncmp(dot, ".tsv", 4) == 0) {
+        *delim = '\t';
+        return FMT_CSV;
+    }
+    if (dot && elen == 5 && strncmp(dot, ".json", 5) == 0) {
+        return FMT_JSON;
+    }
+    return FMT_JSONL;
+}
+
+/* Reads the resume checkpoint left by an earlier run. */
+static void parse_resume(file_src_t *s, const char *text)
+{
+    sl_arena_t *a = sl_arena_create(4096, 0);
+    sl_value_t v;
+    sl_json_error_t jerr;
+    if (a && sl_json_parse(a, text, strlen(text), NULL, &v, &jerr) == 0) {
+        sl_value_t *p = sl_object_get_c(&v, "path");
+        sl_value_t *off = sl_object_get_c(&v, "offset");
+        sl_value_t *line = sl_object_get_c(&v, "line");
+        sl_value_t *recs = sl_object_get_c(&v, "records");
+        sl_value_t *size = sl_object_get_c(&v, "size");
+        sl_value_t *mt = sl_object_get_c(&v, "mtime_us");
+        sl_value_t *done = sl_object_get_c(&v, "done");
+        if (p && p->type == SL_T_STRING && off && off->type == SL_T_INT && line &&
+            line->type == SL_T_INT && recs && recs->type == SL_T_INT && size &&
+            size->type == SL_T_INT && mt && mt->type == SL_T_INT && done &&
+            done->type == SL_T_BOOL) {
+            s->resume.path = strndup(p->u.s, p->len);
+            s->resume.offset = (uint64_t)off->u.i;
+            s->resume.line = (uint64_t)line->u.i;
+            s->resume.records = (uint64_t)recs->u.i;
+            s->resume.size = size->u.i;
+            s->resume.mtime_us = mt->u.i;
+            s->resume.done = done->u.i != 0;
+            s->resume.valid = s->resume.path != NULL;
+        }
+    }
+    if (!s->resume.valid) {
+        sl_warn("step %s: ignoring an unreadable checkpoint", s->ctx->step->name);
+    }
+    sl_arena_destroy(a);
+}
+
+static int file_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
+{
+    file_src_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        return SL_ENOMEM;
+    }
+    *self = s;
+    s->ctx = ctx;
+    s->fmt_default = -1;
+    s->csv.delimiter = ',';
+    s->csv.quote = '"';
+    const char *fmt = NULL, *delim = NULL;
+    int64_t maxrec = 64 << 20;
+    int rc = sl_cfg_str(cfg, "format", NULL, &fmt, &ctx->err);
+    if (!rc) {
+        rc = sl_cfg_str(cfg, "delimiter", NULL, &delim, &ctx->err);
+    }
+    if (!rc) {
+        rc = sl_cfg_bool(cfg, "header", true, &s->header, &ctx->err);
+    }
+    if (!rc) {
+        rc = sl_cfg_bool(cfg, "infer_types", true, &s->infer, &ctx->err);
+    }
+    if (!rc) {
+        rc = sl_cfg_int(cfg, "max_record_bytes", maxrec, &maxrec, &ctx->err);
+    }
+    if (rc) {
+        return rc;
+    }
+    s->max_record = maxrec > 0 ? (uint64_t)maxrec : (uint64_t)(64 << 20);
+    if (fmt) {
+        fmt_t f;
+        fmt_from_name(fmt, &f);
+        s->fmt_default = (int)f;
+        if (strcmp(fmt, "tsv") == 0) {
+            s->csv.delimiter = '\t';
+        }
+    }
+    if (delim) {
+        const sl_node_t *dn = sl_node_get(cfg, "delimiter");
+        if (strcmp(delim, "\\t") == 0 || strcmp(delim, "tab") == 0) {
+            s->csv.delimiter = '\t';
+        } else if (strlen(delim) != 1) {
+            return sl_node_error(&ctx->err, dn, "delimiter must be one character, got '%s'",
+                                 delim);
+        } else {
+            s->csv.delimiter = delim[0];
+        }
+    }
+    const sl_node_t *cols = sl_node_get(cfg, "columns");
+    if (cols) {
+        size_t n = cols->kind == SL_NODE_SEQ ? cols->n : 1;
+        s->columns = sl_arena_alloc(ctx->arena, n * sizeof *s->columns);
+        if (!s->columns) {
+            return SL_ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+            s->columns[i] = cols->kind == SL_NODE_SEQ ? cols->items[i]->text : cols->text;
+        }
+        s->ncolumns = n;
+    }
+    const sl_node_t *url = sl_node_get(cfg, "url");
+    if (url->kind == SL_NODE_SEQ) {
+        for (size_t i = 0; i < url->n && rc == 0; i++) {
+            rc = expand(s, url->items[i], url->items[i]->text);
+        }
+    } else {
+        rc = expand(s, url, url->text);
+    }
+    if (rc) {
+        return rc;
+    }
+    if (ctx->resume && !ctx->full_refresh) {
+        parse_resume(s, ctx->resume);
+    }
+    sl_debug("step %s: %zu input file(s)", ctx->step->name, s->nfiles);
+    return 0;
+}
+
+/* Hashes a whole file (to tell a touched file from a changed one). */
+static int hash_file(file_src_t *s, const char *path, char hex[33])
+{
+    sl_input_t *in;
+    int rc = sl_input_open(path, &in, &s->ctx->err);
+    if (rc) {
+        return rc;
+    }
+    char *buf = malloc(1 << 20);
+    if (!buf) {
+        sl_input_close(in);
+        return SL_ENOMEM;
+    }
+    ssize_t r;
+    while ((r = sl_input_read(in, buf, 1 << 20, &s->ctx->err)) > 0) {
+    }
+    free(buf);
+    if (r < 0) {
+        sl_input_close(in);
+        return (int)r;
+    }
+    sl_input_hash(in, hex);
+    sl_input_close(in);
+    return 0;
+}
+
+static int64_t mtime_us(const struct stat *st)
+{
+    return (int64_t)st->st_mtim.tv_sec * 1000000 + st->st_mtim.tv_nsec / 1000;
+}
+
+static int record_file(file_src_t *s, const char *path, int64_t size, int64_t mtime,
+                       const char *hash, int64_t records)
+{
+    sl_file_record_t fr = {.path = path,
+                           .size = size,
+                           .mtime_us = mtime,
+                           .hash = hash,
+                           .records = records,
+                           .run_id = s->ctx->run_id,
+                           .ingested_us = sl_now_us()};
+    int rc = sl_state_file_put(s->ctx->state, s->ctx->pipeline->name, s->ctx->step->name, &fr);
+    if (rc) {
+        return sl_err_set(&s->ctx->err, rc, "state store: %s",
+                          sl_state_errmsg(s->ctx->state));
+    }
+    return 0;
+}
+
+/* Decides whether path was already ingested: same size and mtime, or same
+ * content hash after a touch. */
+static int already_ingested(file_src_t *s, const char *path, const struct stat *st, bool *done)
+{
+    *done = false;
+    if (s->ctx->full_refresh) {
+        return 0;
+    }
+    sl_step_ctx_t *ctx = s->ctx;
+    sl_file_record_t fr;
+    int rc = sl_state_file_get(ctx->state, ctx->pipeline->name, ctx->step->name, path, &fr);
+    if (rc == SL_ENOTFOUND) {
+        return 0;
+    }
+    if (rc) {
+        return sl_err_set(&ctx->err, rc, "state store: %s", sl_state_errmsg(ctx->state));
+    }
+    if (fr.size == (int64_t)st->st_size && fr.mtime_us == mtime_us(st)) {
+        *done = true;
+    } else {
+        char hex[33];
+        rc = hash_file(s, path, hex);
+        if (rc == 0 && fr.hash && strcmp(hex, fr.hash) == 0) {
+            *done = true;
+            rc = record_file(s, path, (int64_t)st->st_size, mtime_us(st), hex, fr.records);
+        } else if (rc == 0) {
+            sl_info("step %s: %s changed since it was ingested; reading it again",
+                    ctx->step->name, path);
+        }
+    }
+    sl_file_record_free(&fr);
+    return rc;
+}
+
+static void close_current(file_src_t *s)
+{
+    sl_input_close(s->in);
+    s->in = NULL;
+    s->carry_len = 0;
+}
+
+/* Opens the next file that still needs reading. Returns SL_EOF when none. */
+static int open_next(file_src_t *s)
+{
+    sl_step_ctx_t *ctx = s->ctx;
+    while (s->next_file < s->nfiles) {
+        const char *path = s->files[s->next_file++];
+        struct stat st;
+        if (stat(path, &st) != 0) {
+            return sl_err_set(&ctx->err, SL_EIO, "cannot read %s: %s", path, strerror(errno));
+        }
+        bool same_as_resume = s->resume.valid && strcmp(path, s->resume.path) == 0 &&
+                              s->resume.size == (int64_t)st.st_size &&
+                              s->resume.mtime_us == mtime_us(&st);
+        if (same_as_resume && s->resume.done) {
+            /* Completed by the sink but not yet recorded here (killed in
+             * between): record it now. */
+            bool done;
+            int rc = already_ingested(s, path, &st, &done);
+            if (rc) {
+                return rc;
+            }
+            if (!done) {
+                char hex[33];
+                rc = hash_file(s, path, hex);
+                if (!rc) {
+                    rc = record_file(s, path, (int64_t)st.st_size, mtime_us(&st), hex,
+                                     (int64_t)s->resume.records);
+                }
+                if (rc) {
+                    return rc;
+                }
+            }
+            continue;
+        }
+        bool done;
+        int rc = already_ingested(s, path, &st, &done);
+        if (rc) {
+            return rc;
+        }
+        if (done) {
+            sl_debug("step %s: skipping %s (already ingested)", ctx->step->name, path);
+            continue;
+        }
+        rc = sl_input_open(path, &s->in, &ctx->err);
+        if (rc) {
+            return rc;
+        }
+        s->path = sl_arena_strdup(ctx->arena, path);
+        s->st = st;
+        s->offset = s->line = s->records = s->skip_records = 0;
+        s->eof = false;
+        s->carry_len = 0;
+        char delim = s->csv.delimiter;
+        s->fmt = s->fmt_default >= 0 ? (fmt_t)s->fmt_default : fmt_from_path(path, &delim);
+        if (s->fmt_default < 0) {
+            s->csv.delimiter = delim;
+        }
+        s->need_header = s->fmt == FMT_CSV && s->header;
+        s->hdr = NULL;
+        s->nhdr = 0;
+        if (s->fmt == FMT_CSV && s->columns) {
+            s->hdr = sl_arena_alloc(ctx->arena, s->ncolumns * sizeof *s->hdr);
+            if (!s->hdr) {
+                return SL_ENOMEM;
+            }
+            for (size_t i = 0; i < s->ncolumns; i++) {
+                s->hdr[i] = sl_str_c(s->columns[i]);
+            }
+            s->nhdr = s->ncolumns;
+        }
+        sl_json_array_splitter_init(&s->split);
+        if (same_as_resume && s->resume.offset > 0) {
+            /* Resume inside the file. JSON arrays re-scan and skip records;
+             * CSV re-reads its header first. */
+            if (s->fmt == FMT_JSON) {
+                s->skip_records = s->resume.records;
+            } else {
+                if (s->need_header) {
+                    rc = read_header_only(s);
+                    if (rc) {
+                        return rc;
+                    }
+                }
+                rc = sl_input_skip(s->in, s->resume.offset, &ctx->err);
+                if (rc) {
+                    return rc;
+                }
+                s->offset = s->resume.offset;
+                s->line = s->resume.line;
+                s->records = s->resume.records;
+            }
+            sl_info("step %s: resuming %s at line %llu", ctx->step->name, path,
+                    (unsigned long long)s->resume.line + 1);
+        }
+        sl_debug("step %s: reading %s", ctx->step->name, path);
+        return 0;
+    }
+    return SL_EOF;
+}
+
+static int parse_csv(file_src_t *s, sl_batch_t *b, char *buf, size_t len, size_t *pos,
+                     size_t max);
+static int fill(file_src_t *s, char *buf, size_t cap, size_t *len);
+
+/* CSV resume: reads the header record, then reopens the file so the caller
+ * can skip to the checkpoint's offset. */
+static int read_header_only(file_src_t *s)
+{
+    sl_arena_t *a = sl_arena_create(CHUNK, 0);
+    if (!a) {
+        return SL_ENOMEM;
+    }
+    sl_batch_t tmp = {0};
+    tmp.arena = a;
+    size_t cap = CHUNK, len = 0, pos = 0;
+    char *buf = sl_arena_alloc(a, cap);
+    int rc = buf ? 0 : SL_ENOMEM;
+    while (rc == 0 && s->need_header) {
+        rc = fill(s, buf, cap, &len);
+        if (rc == 0) {
+            rc = parse_csv(s, &tmp, buf, len, &pos, 0);
+        }
+        if (rc == 0 && s->need_header) {
+            if (s->eof || len - pos >= s->max_record) {
+                rc = sl_err_set(&s->ctx->err, SL_EPARSE, "%s: cannot read the CSV header",
+                                s->path);
+                break;
+            }
+            char *nbuf = sl_arena_alloc(a, cap * 2);
+            if (!nbuf) {
+                rc = SL_ENOMEM;
+                break;
+            }
+            memcpy(nbuf, buf + pos, len - pos);
+            len -= pos;
+            pos = 0;
+            buf = nbuf;
+            cap *= 2;
+        }
+    }
+    sl_arena_destroy(a);
+    if (rc == 0) {
+        sl_input_close(s->in);
+        s->in = NULL;
+        s->eof = false;
+        rc = sl_input_open(s->path, &s->in, &s->ctx->err);
+    }
+    return rc;
+}
+
+static char *make_checkpoint(file_src_t *s, sl_arena_t *a, bool done)
+{
+    sl_buf_t b = SL_BUF_INIT;
+    sl_buf_append_c(&b, "{\"path\":");
+    sl_json_write_string(&b, s->path, strlen(s->path));
+    sl_buf_printf(&b,
+                  ",\"offset\":%llu,\"line\":%llu,\"records\":%llu,\"size\":%lld,"
+                  "\"mtime_us\":%lld,\"done\":%s",
+                  (unsigned long long)s->offset, (unsigned long long)s->line,
+                  (unsigned long long)s->records, (long long)s->st.st_size,
+                  (long long)mtime_us(&s->st), done ? "true" : "false");
+    if (done) {
+        char hex[33];
+        sl_input_hash(s->in, hex);
+        sl_buf_printf(&b, ",\"hash\":\"%s\"", hex);
+    }
+    sl_buf_putc(&b, '}');
+    char *out = b.data ? sl_arena_strndup(a, b.data, b.len) : NULL;
+    sl_buf_free(&b);
+    return out;
+}
+
+/* ---- format parsers: each consumes complete records from buf[*pos..len) ---- */
+
+static int reject_parse(file_src_t *s, uint64_t line, const char *raw, size_t n,
+                        const char *reason)
+{
+    return sl_reject_raw(s->ctx, s->path, line, raw, n, reason);
+}
+
+static int parse_jsonl(file_src_t *s, sl_batch_t *b, char *buf, size_t len, size_t *pos,
+                       size_t max)
+{
+    size_t p = *pos;
+    int rc = 0;
+    while (b->n < max && p < len) {
+        char *nl = memchr(buf + p, '\n', len - p);
+        if (!nl && !s->eof) {
+            break; /* incomplete line */
+        }
+        size_t end = nl ? (size_t)(nl - buf) : len;
+        size_t next = nl ? end + 1 : len;
+        const char *line = buf + p;
+        size_t n = end - p;
+        if (n > 0 && line[n - 1] == '\r') {
+            n--;
+        }
+        s->line++;
+        size_t k = 0;
+        while (k < n && (line[k] == ' ' || line[k] == '\t')) {
+            k++;
+        }
+        if (k < n) {
+            sl_value_t v;
+            sl_json_error_t jerr;
+            int prc = sl_json_parse(b->arena, line, n, NULL, &v, &jerr);
+            if (prc == SL_EPARSE) {
+                char reason[240];
+                snprintf(reason, sizeof reason, "invalid JSON at column %zu: %s",
+                         jerr.offset + 1, jerr.reason);
+                rc = reject_parse(s, s->line, line, n, reason);
+            } else if (prc) {
+                return prc;
+            } else if (v.type != SL_T_OBJECT) {
+                char reason[120];
+                snprintf(reason, sizeof reason, "expected a JSON object, got %s",
+                         sl_type_name((sl_type_t)v.type));
+                rc = reject_parse(s, s->line, line, n, reason);
+            } else {
+                rc = sl_batch_push(b, v, s->line);
+                s->records++;
+            }
+        }
+        p = next;
+        if (rc) {
+            *pos = p;
+            return rc;
+        }
+    }
+    *pos = p;
+    return 0;
+}
+
+static int csv_header(file_src_t *s, sl_csv_field_t *f, size_t nf)
+{
+    sl_arena_t *a = s->ctx->arena;
+    s->hdr = sl_arena_alloc(a, (nf ? nf : 1) * sizeof *s->hdr);
+    if (!s->hdr) {
+        return SL_ENOMEM;
+    }
+    for (size_t i = 0; i < nf; i++) {
+        char *name = sl_arena_strndup(a, f[i].text.ptr, f[i].text.len);
+        if (!name) {
+            return SL_ENOMEM;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (sl_str_eq(s->hdr[j], f[i].text)) {
+                return sl_err_set(&s->ctx->err, SL_EPARSE,
+                                  "%s:%llu: duplicate column name '%s' in the header", s->path,
+                                  (unsigned long long)s->line, name);
+            }
+        }
+        s->hdr[i] = (sl_str_t){name, f[i].text.len};
+    }
+    s->nhdr = nf;
+    return 0;
+}
+
+static int parse_csv(file_src_t *s, sl_batch_t *b, char *buf, size_t len, size_t *pos,
+                     size_t max)
+{
+    size_t p = *pos;
+    while (s->need_header || b->n < max) {
+        sl_csv_field_t *f;
+        size_t nf, newlines;
+        sl_csv_error_t cerr;
+        size_t start = p;
+        uint64_t line = s->line + 1;
+        int rc = sl_csv_next(&s->csv, b->arena, buf, len, &p, s->eof, &f, &nf, &newlines,
+                             &cerr);
+        if (rc == SL_AGAIN || rc == SL_EOF) {
+            break;
+        }
+        s->line += newlines ? newlines : (p > start ? 1 : 0);
+        if (rc == SL_EPARSE) {
+            char reason[240];
+            snprintf(reason, sizeof reason, "invalid CSV: %s", cerr.reason);
+            size_t n = p - start;
+            while (n > 0 && (buf[start + n - 1] == '\n' || buf[start + n - 1] == '\r')) {
+                n--;
+            }
+            rc = reject_parse(s, line, buf + start, n, reason);
+            if (rc) {
+                *pos = p;
+                return rc;
+            }
+            continue;
+        }
+        if (rc) {
+            *pos = p;
+            return rc;
+        }
+        if (s->need_header) {
+            s->need_header = false;
+            rc = csv_header(s, f, nf);
+            if (rc) {
+                *pos = p;
+                return rc;
+            }
+            continue;
+        }
+        if (!s->hdr) {
+            /* No header and no columns: col1..colN from the first record. */
+            s->hdr = sl_arena_alloc(s->ctx->arena, nf * sizeof *s->hdr);
+            if (!s->hdr) {
+                return SL_ENOMEM;
+            }
+            for (size_t i = 0; i < nf; i++) {
+                char *name = sl_arena_sprintf(s->ctx->arena, "col%zu", i + 1);
+                s->hdr[i] = sl_str_c(name);
+            }
+            s->nhdr = nf;
+        }
+        if (nf != s->nhdr) {
+            char reason[160];
+            snprintf(reason, sizeof reason, "record has %zu fields, the header has %zu", nf,
+                     s->nhdr);
+            size_t n = p - start;
+            while (n > 0 && (buf[start + n - 1] == '\n' || buf[start + n - 1] == '\r')) {
+                n--;
+            }
+            rc = reject_parse(s, line, buf + start, n, reason);
+            if (rc) {
+                *pos = p;
+                return rc;
+            }
+            continue;
+        }
+        sl_value_t obj;
+        obj.type = SL_T_OBJECT;
+        obj.flags = 0;
+        obj.reserved = 0;
+        obj.len = (uint32_t)nf;
+        obj.u.members = sl_arena_alloc(b->arena, (nf ? nf : 1) * sizeof(sl_member_t));
+        if (!obj.u.members) {
+            return SL_ENOMEM;
+        }
+        for (size_t i = 0; i < nf; i++) {
+            sl_member_t *m = &obj.u.members[i];
+            m->key = s->hdr[i].ptr;
+            m->klen = (uint32_t)s->hdr[i].len;
+            m->reserved = 0;
+            m->val = sl_csv_field_value(&f[i], s->infer);
+        }
+        rc = sl_batch_push(b, obj, line);
+        s->records++;
+        if (rc) {
+            *pos = p;
+            return rc;
+        }
+    }
+    *pos = p;
+    return 0;
+}
+
+static int parse_json_array(file_src_t *s, sl_batch_t *b, char *buf, size_t len, size_t *pos,
+                            size_t max)
+{
+    size_t p = *pos;
+    while (b->n < max) {
+        size_t eoff, elen;
+        sl_json_error_t jerr;
+        int rc = sl_json_array_next(&s->split, buf, len, &p, s->eof, &eoff, &elen, &jerr);
+        if (rc == SL_AGAIN) {
+            break;
+        }
+        if (rc == SL_EOF) {
+            p = len;
+            break;
+        }
+        if (rc == SL_EPARSE) {
+            *pos = p;
+            return sl_err_set(&s->ctx->err, SL_EPARSE,
+                              "%s: not a JSON array of records: byte %llu: %s", s->path,
+                              (unsigned long long)jerr.offset, jerr.reason);
+        }
+        if (rc) {
+            *pos = p;
+            return rc;
+        }
+        uint64_t recno = ++s->line; /* record number within the array */
+        if (s->skip_records > 0) {
+            s->skip_records--;
+            s->records++;
+            continue;
+        }
+        sl_value_t v;
+        rc = sl_json_parse(b->arena, buf + eoff, elen, NULL, &v, &jerr);
+        if (rc == SL_EPARSE) {
+            char reason[240];
+            snprintf(reason, sizeof reason, "invalid JSON in element %llu: %s",
+                     (unsigned long long)recno, jerr.reason);
+            rc = reject_parse(s, recno, buf + eoff, elen, reason);
+        } else if (rc == 0 && v.type != SL_T_OBJECT) {
+            char reason[120];
+            snprintf(reason, sizeof reason, "element %llu is %s, expected an object",
+                     (unsigned long long)recno, sl_type_name((sl_type_t)v.type));
+            rc = reject_parse(s, recno, buf + eoff, elen, reason);
+        } else if (rc == 0) {
+            rc = sl_batch_push(b, v, recno);
+            s->records++;
+        }
+        if (rc) {
+            *pos = p;
+            return rc;
+        }
+    }
+    *pos = p;
+    return 0;
+}
+
+static int keep_carry(file_src_t *s, const char *p, size_t n)
+{
+    if (n > s->carry_cap) {
+        char *grown = realloc(s->carry, n);
+        if (!grown) {
+            return SL_ENOMEM;
+        }
+        s->carry = grown;
+        s->carry_cap = n;
+    }
+    memmove(s->carry, p, n);
+    s->carry_len = n;
+    return 0;
+}
+
+/* Reads until buf is full or the file ends. */
+static int fill(file_src_t *s, char *buf, size_t cap, size_t *len)
+{
+    while (*len < cap && !s->eof) {
+        ssize_t r = sl_input_read(s->in, buf + *len, cap - *len, &s->ctx->err);
+        if (r < 0) {
+            return (int)r;
+        }
+        if (r == 0) {
+            s->eof = true;
+        }
+        *len += (size_t)r;
+    }
+    return 0;
+}
+
+static int file_next(void *self, sl_batch_t *b, size_t max)
+{
+    file_src_t *s = self;
+    int rc;
+    if (!s->in) {
+        rc = open_next(s);
+        if (rc) {
+            return rc;
+        }
+    }
+    b->origin = s->path;
+    size_t cap = CHUNK > s->carry_len * 2 ? CHUNK : s->carry_len * 2;
+    char *buf = sl_arena_alloc(b->arena, cap);
+    if (!buf) {
+        return SL_ENOMEM;
+    }
+    size_t len = s->carry_len, pos = 0;
+    if (len) {
+        memcpy(buf, s->carry, len);
+    }
+    s->carry_len = 0;
+    for (;;) {
+        rc = fill(s, buf, cap, &len);
+        if (rc) {
+            return rc;
+        }
+        size_t before = pos;
+        switch (s->fmt) {
+        case FMT_JSONL:
+            rc = parse_jsonl(s, b, buf, len, &pos, max);
+            break;
+        case FMT_CSV:
+            rc = parse_csv(s, b, buf, len, &pos, max);
+            break;
+        case FMT_JSON:
+            rc = parse_json_array(s, b, buf, len, &pos, max);
+            break;
+        }
+        s->offset += pos - before;
+        if (rc) {
+            return rc;
+        }
+        bool file_done = s->eof && pos >= len;
+        if (file_done || b->n >= max || pos > 0) {
+            if (!file_done) {
+                rc = keep_carry(s, buf + pos, len - pos);
+                if (rc) {
+                    return rc;
+                }
+            }
+            b->bytes_in = pos;
+            b->checkpoint = make_checkpoint(s, b->arena, file_done);
+            if (!b->checkpoint) {
+                return SL_ENOMEM;
+            }
+            if (file_done) {
+                close_current(s);
+            }
+            return 0;
+        }
+        /* No complete record in the buffer: keep what is left and read on,
+         * growing the buffer for a record longer than it. */
+        size_t rest = len - pos;
+        if (rest >= s->max_record) {
+            return sl_err_set(&s->ctx->err, SL_ELIMIT,
+                              "%s:%llu: record longer than max_record_bytes (%llu)", s->path,
+                              (unsigned long long)s->line + 1,
+                              (unsigned long long)s->max_record);
+        }
+        size_t ncap = rest * 2 > CHUNK ? rest * 2 : CHUNK;
+        char *nbuf = sl_arena_alloc(b->arena, ncap);
+        if (!nbuf) {
+            return SL_ENOMEM;
+        }
+        memcpy(nbuf, buf + pos, rest);
+        buf = nbuf;
+        cap = ncap;
+        len = rest;
+        pos = 0;
+    }
+}
+
+static int file_ack(void *self, const sl_batch_t *b)
+{
+    file_src_t *s = self;
+    if (!b->checkpoint) {
+        return 0;
+    }
+    sl_arena_t *a = sl_arena_create(4096, 0);
+    if (!a) {
+        return SL_ENOMEM;
+    }
+    sl_value_t v;
+    sl_json_error_t jerr;
+    int rc = 0;
+    if (sl_json_parse(a, b->checkpoint, strlen(b->checkpoint), NULL, &v, &jerr) == 0) {
+        sl_value_t *done = sl_object_get_c(&v, "done");
+        if (done && done->type == SL_T_BOOL && done->u.i) {
+            sl_value_t *p = sl_object_get_c(&v, "path");
+            sl_value_t *size = sl_object_get_c(&v, "size");
+            sl_value_t *mt = sl_object_get_c(&v, "mtime_us");
+            sl_value_t *h = sl_object_get_c(&v, "hash");
+            sl_value_t *recs = sl_object_get_c(&v, "records");
+            char *path = sl_arena_strndup(a, p->u.s, p->len);
+            char *hash = sl_arena_strndup(a, h->u.s, h->len);
+            rc = record_file(s, path, size->u.i, mt->u.i, hash, recs->u.i);
+        }
+    }
+    sl_arena_destroy(a);
+    return rc;
+}
+
+static void file_close(void *self)
+{
+    file_src_t *s = self;
+    if (!s) {
+        return;
+    }
+    close_current(s);
+    for (size_t i = 0; i < s->nfiles; i++) {
+        free(s->files[i]);
+    }
+    free(s->files);
+    free(s->carry);
+    free(s->resume.path);
+    free(s);
+}
+
+const sl_source_type_t sl_source_file = {
+    .name = "file",
+    .doc = "JSON Lines, CSV and JSON array files (gzip too), from paths or globs",
+    .config = file_source_config,
+    .open = file_open,
+    .next = file_next,
+    .ack = file_ack,
+    .close = file_close,
+};
