@@ -34,13 +34,24 @@ int sl_err_set(sl_err_t *err, int code, const char *fmt, ...)
 int sl_err_prefix(sl_err_t *err, int code, const char *fmt, ...)
 {
     if (err) {
-        char prefix[SL_ERRMSG_MAX], old[SL_ERRMSG_MAX];
+        char prefix[SL_ERRMSG_MAX];
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(prefix, sizeof prefix, fmt, ap);
         va_end(ap);
-        memcpy(old, err->msg, sizeof old);
-        snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+        size_t pl = strlen(prefix), ol = strnlen(err->msg, SL_ERRMSG_MAX - 1);
+        if (pl > SL_ERRMSG_MAX - 3) {
+            pl = SL_ERRMSG_MAX - 3;
+        }
+        size_t room = SL_ERRMSG_MAX - 3 - pl;
+        if (ol > room) {
+            ol = room;
+        }
+        memmove(err->msg + pl + 2, err->msg, ol);
+        memcpy(err->msg, prefix, pl);
+        err->msg[pl] = ':';
+        err->msg[pl + 1] = ' ';
+        err->msg[pl + 2 + ol] = '\0';
     }
     return code;
 }

@@ -279,7 +279,7 @@ static int file_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
     }
     s->max_record = maxrec > 0 ? (uint64_t)maxrec : (uint64_t)(64 << 20);
     if (fmt) {
-        fmt_t f;
+        fmt_t f = FMT_JSONL;
         fmt_from_name(fmt, &f);
         s->fmt_default = (int)f;
         if (strcmp(fmt, "tsv") == 0) {
@@ -409,6 +409,8 @@ static int already_ingested(file_src_t *s, const char *path, const struct stat *
     sl_file_record_free(&fr);
     return rc;
 }
+
+static int read_header_only(file_src_t *s);
 
 static void close_current(file_src_t *s)
 {
