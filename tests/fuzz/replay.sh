@@ -1,0 +1,24 @@
+#!/bin/sh
+# Replays every fuzz target's seed corpus once (no new inputs): each file
+# must run without a sanitizer report. Prints "fuzz: N passed, N failed".
+pass=0
+fail=0
+for bin in "$@"; do
+    name=$(basename "$bin")
+    corpus=tests/fuzz/corpus/${name#fuzz_}
+    if [ ! -d "$corpus" ]; then
+        echo "FAIL $name: no corpus at $corpus"
+        fail=$((fail + 1))
+        continue
+    fi
+    if "$bin" -runs=0 "$corpus" > "build/fuzz/$name.replay.log" 2>&1; then
+        echo "ok   $name ($(ls "$corpus" | wc -l) inputs)"
+        pass=$((pass + 1))
+    else
+        echo "FAIL $name"
+        tail -n 20 "build/fuzz/$name.replay.log"
+        fail=$((fail + 1))
+    fi
+done
+echo "fuzz: $pass passed, $fail failed"
+[ "$fail" = 0 ]
