@@ -1,0 +1,296 @@
+#!/bin/sh
+# sluice benchmarks against peers, in one go (`make bench`, or sh bench/run.sh).
+#
+# Generates N order records (bench/gen_orders.js; kept in bench/work/ and
+# reused while N and the generator are unchanged), then times, each RUNS
+# times keeping the best (lowest) time:
+#   sluice_csv      sluice JSONL -> CSV         (bench/pipelines/jsonl_to_csv.yaml)
+#   duckdb_t1       DuckDB JSONL -> CSV, threads=1
+#   duckdb_default  DuckDB JSONL -> CSV, default threads (one per core)
+#   sluice_sqlite   sluice JSONL -> SQLite      (bench/pipelines/jsonl_to_sqlite.yaml)
+#   sqlite3_import  sqlite3 CLI .import of the same data as CSV
+# checks that every output holds N rows, and prints rows/s, peak RSS and
+# the ratios against the goals. See bench/README.md.
+#
+# Environment: BENCH_ROWS (default 1000000), BENCH_RUNS (3), BENCH_TIMEOUT
+# (seconds per run, default 60 + N/10000), SLUICE (default build/sluice),
+# BENCH_KEEP=1 keeps the outputs, BENCH_STRICT=1 exits 1 when a goal is missed.
+# Exit: 0 done, 1 a run failed or an output had the wrong row count,
+# 2 setup problem (missing tool, bad settings).
+set -u
+
+cd "$(dirname "$0")/.." || exit 2
+ROOT=$(pwd)
+BENCH=$ROOT/bench
+WORK=$BENCH/work
+N=${BENCH_ROWS:-1000000}
+RUNS=${BENCH_RUNS:-3}
+SLUICE=${SLUICE:-$ROOT/build/sluice}
+
+case "$N" in ''|*[!0-9]*|0) echo "bench: BENCH_ROWS must be a positive integer, got '$N'" >&2
+    exit 2 ;; esac
+case "$RUNS" in ''|*[!0-9]*|0) echo "bench: BENCH_RUNS must be a positive integer, got '$RUNS'" >&2
+    exit 2 ;; esac
+TMO=${BENCH_TIMEOUT:-$((60 + N / 10000))}
+case "$TMO" in ''|*[!0-9]*|0) echo "bench: BENCH_TIMEOUT must be a positive integer" >&2
+    exit 2 ;; esac
+
+for tool in node npm sqlite3 timeout awk; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "bench: '$tool' not found (make deps installs what the benchmark needs)" >&2
+        exit 2
+    fi
+done
+
+mkdir -p "$WORK" || exit 2
+T=$(mktemp -d "$WORK/run.XXXXXX") || exit 2
+# shellcheck disable=SC2317  # called by the EXIT trap
+cleanup() {
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then
+        echo "bench: outputs kept in $T"
+    else
+        rm -rf "$T"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- input data ------------------------------------------------------------
+JSONL=$WORK/orders.jsonl
+CSV=$WORK/orders.csv
+MARKER=$WORK/orders.marker
+want="rows=$N gen=$(cksum < "$BENCH/gen_orders.js" | cut -d' ' -f1)"
+if [ "$(cat "$MARKER" 2>/dev/null)" != "$want" ] || [ ! -s "$JSONL" ] || [ ! -s "$CSV" ]; then
+    rm -f "$MARKER"
+    echo "bench: generating $N rows into bench/work/"
+    if ! timeout "$TMO" node "$BENCH/gen_orders.js" "$N" "$JSONL" "$CSV"; then
+        echo "bench: data generation failed" >&2
+        exit 2
+    fi
+    echo "$want" > "$MARKER"
+fi
+
+# ---- DuckDB (npm, into bench/node_modules) ---------------------------------
+pinned=$(node -p "require('$BENCH/package.json').dependencies['@duckdb/node-api']")
+installed=$(node -p "require('$BENCH/node_modules/@duckdb/node-api/package.json').version" \
+    2>/dev/null)
+if [ "$installed" != "$pinned" ]; then
+    echo "bench: installing @duckdb/node-api $pinned into bench/node_modules"
+    # The exact pin in package.json fixes the bindings too (they pin the same
+    # version). No lock file: npm ci rejects the lock npm writes here (the
+    # other platforms' optional bindings are missing from it).
+    timeout 600 npm install --prefix "$BENCH" --no-package-lock --no-audit --no-fund \
+        --loglevel=error || echo "bench: npm install failed; DuckDB rows will fail" >&2
+fi
+
+# Reading the input once puts it in the page cache, so the first timed
+# run is not the only one paying for the disk.
+cat "$JSONL" "$CSV" > /dev/null
+
+# ---- measuring -------------------------------------------------------------
+FAILED=0
+
+# set_result NAME FIELD VALUE
+set_result() {
+    eval "R_$1_$2=\$3"
+}
+# get_result NAME FIELD
+get_result() {
+    eval "printf '%s' \"\${R_$1_$2:-}\""
+}
+
+# run_case NAME CLEAN_FILES CMD...: runs CMD RUNS times (CLEAN_FILES, a
+# space-separated list, are deleted before each run), keeping the best
+# time and the highest peak RSS. DuckDB cases are timed by their COPY
+# statement alone (see duckdb_convert.js); the others by process wall time.
+run_case() {
+    name=$1
+    clean=$2
+    shift 2
+    best=""
+    bestwall=""
+    peak=0
+    i=1
+    printf 'bench: %-15s' "$name"
+    while [ "$i" -le "$RUNS" ]; do
+        # shellcheck disable=SC2086
+        rm -f $clean
+        sh "$BENCH/measure.sh" "$T/measure" "$TMO" "$@" > "$T/$name.out" 2> "$T/$name.err"
+        read -r wall rss rc < "$T/measure"
+        if [ "$rc" != 0 ]; then
+            if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+                set_result "$name" status "timed out after ${TMO}s"
+            else
+                set_result "$name" status "failed (exit $rc)"
+            fi
+            echo " run $i: $(get_result "$name" status)"
+            sed 's/^/    /' "$T/$name.err" | tail -n 15
+            FAILED=1
+            return 1
+        fi
+        t=$wall
+        case "$name" in
+            duckdb*)
+                t=$(sed -n 's/.*copy_seconds=\([0-9.]*\).*/\1/p' "$T/$name.out")
+                if [ -z "$t" ]; then
+                    t=$wall
+                fi ;;
+        esac
+        printf ' %.3fs' "$t"
+        best=$(awk -v a="$best" -v b="$t" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }')
+        bestwall=$(awk -v a="$bestwall" -v b="$wall" \
+            'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }')
+        if [ "$rss" -gt "$peak" ]; then
+            peak=$rss
+        fi
+        i=$((i + 1))
+    done
+    echo
+    set_result "$name" time "$best"
+    set_result "$name" wall "$bestwall"
+    set_result "$name" rss "$peak"
+    set_result "$name" status ok
+    return 0
+}
+
+# check_rows NAME GOT: records the row check of a case.
+check_rows() {
+    if [ "$2" = "$N" ]; then
+        set_result "$1" check "rows ok"
+    else
+        set_result "$1" check "ROWS $2 != $N"
+        set_result "$1" status "wrong row count"
+        FAILED=1
+    fi
+}
+
+csv_rows() {
+    if ! node "$BENCH/count_csv.js" "$1" > "$T/count.out" 2> "$T/count.err"; then
+        sed 's/^/    /' "$T/count.err" >&2
+        echo "bad"
+        return 0
+    fi
+    cat "$T/count.out"
+}
+
+sqlite_rows() {
+    sqlite3 "$1" 'SELECT count(*) FROM orders' 2>/dev/null || echo "none"
+}
+
+echo "bench: $N rows, $(wc -c < "$JSONL" | awk -v n="$N" '{ printf "%.0f", $1 / n }') bytes/line" \
+    "JSONL, best of $RUNS, timeout ${TMO}s per run, $(nproc 2>/dev/null || echo '?') cores"
+
+have_sluice=0
+if [ -x "$SLUICE" ]; then
+    have_sluice=1
+fi
+
+if [ "$have_sluice" = 1 ]; then
+    if run_case sluice_csv "$T/sluice.csv $T/state_csv.db $T/state_csv.db-wal $T/state_csv.db-shm" \
+        "$SLUICE" run "$BENCH/pipelines/jsonl_to_csv.yaml" --state "$T/state_csv.db" \
+        -p "input=$JSONL" -p "output=$T/sluice.csv"; then
+        check_rows sluice_csv "$(csv_rows "$T/sluice.csv")"
+    fi
+else
+    set_result sluice_csv status "sluice not built"
+fi
+
+if run_case duckdb_t1 "$T/duckdb_t1.csv" node "$BENCH/duckdb_convert.js" "$JSONL" \
+    "$T/duckdb_t1.csv" 1; then
+    check_rows duckdb_t1 "$(csv_rows "$T/duckdb_t1.csv")"
+fi
+if run_case duckdb_default "$T/duckdb_default.csv" node "$BENCH/duckdb_convert.js" "$JSONL" \
+    "$T/duckdb_default.csv" default; then
+    check_rows duckdb_default "$(csv_rows "$T/duckdb_default.csv")"
+    DUCK_THREADS=$(sed -n 's/.*threads=\([0-9]*\).*/\1/p' "$T/duckdb_default.out")
+fi
+
+if [ "$have_sluice" = 1 ]; then
+    if run_case sluice_sqlite \
+        "$T/sluice.db $T/sluice.db-wal $T/sluice.db-shm $T/sluice.db-journal $T/state_sql.db \
+$T/state_sql.db-wal $T/state_sql.db-shm" \
+        "$SLUICE" run "$BENCH/pipelines/jsonl_to_sqlite.yaml" --state "$T/state_sql.db" \
+        -p "input=$JSONL" -p "db=$T/sluice.db"; then
+        check_rows sluice_sqlite "$(sqlite_rows "$T/sluice.db")"
+    fi
+else
+    set_result sluice_sqlite status "sluice not built"
+fi
+
+# With a new database file, .import takes the header row as column names
+# and creates the table (all columns TEXT).
+if run_case sqlite3_import "$T/import.db $T/import.db-journal" sqlite3 "$T/import.db" \
+    ".mode csv" ".import --csv $CSV orders"; then
+    check_rows sqlite3_import "$(sqlite_rows "$T/import.db")"
+fi
+
+# ---- report ----------------------------------------------------------------
+rate() {
+    t=$(get_result "$1" time)
+    if [ "$(get_result "$1" status)" != ok ] || [ -z "$t" ]; then
+        return 0
+    fi
+    awk -v n="$N" -v t="$t" 'BEGIN { if (t > 0) printf "%.0f", n / t; else printf "%.0f", n / 0.001 }'
+}
+
+echo
+printf '%-15s %9s %12s %9s  %s\n' name "time s" "rows/s" "peak MB" "check / note"
+printf '%-15s %9s %12s %9s  %s\n' "---------------" "---------" "------------" "---------" \
+    "------------"
+for name in sluice_csv duckdb_t1 duckdb_default sluice_sqlite sqlite3_import; do
+    st=$(get_result "$name" status)
+    if [ "$st" = ok ] || [ "$st" = "wrong row count" ]; then
+        note=$(get_result "$name" check)
+        case "$name" in
+            duckdb*) note="$note; COPY only, process wall $(get_result "$name" wall) s" ;;
+        esac
+        if [ "$name" = duckdb_default ] && [ -n "${DUCK_THREADS:-}" ]; then
+            note="$note; threads=$DUCK_THREADS"
+        fi
+        printf '%-15s %9.3f %12s %9s  %s\n' "$name" "$(get_result "$name" time)" \
+            "$(rate "$name")" \
+            "$(awk -v k="$(get_result "$name" rss)" 'BEGIN { printf "%.1f", k / 1024 }')" \
+            "$note"
+    else
+        printf '%-15s %9s %12s %9s  %s\n' "$name" - - - "$st"
+    fi
+done
+
+MISSED=0
+# ratio LABEL NUM DEN GOAL: prints NUM's rows/s over DEN's, with PASS/MISS
+# when GOAL is not "-".
+ratio() {
+    a=$(rate "$2")
+    b=$(rate "$3")
+    if [ -z "$a" ] || [ -z "$b" ]; then
+        printf '%-40s %8s\n' "$1" "n/a"
+        return 0
+    fi
+    if [ "$4" = - ]; then
+        awk -v a="$a" -v b="$b" -v l="$1" 'BEGIN { printf "%-40s %7.2fx\n", l, a / b }'
+        return 0
+    fi
+    verdict=$(awk -v a="$a" -v b="$b" -v g="$4" 'BEGIN { print (a / b >= g) ? "PASS" : "MISS" }')
+    if [ "$verdict" = MISS ]; then
+        MISSED=1
+    fi
+    awk -v a="$a" -v b="$b" -v l="$1" -v g="$4" -v v="$verdict" \
+        'BEGIN { printf "%-40s %7.2fx  goal >= %sx  %s\n", l, a / b, g, v }'
+}
+
+echo
+ratio "sluice_csv / duckdb_t1 (rows/s)" sluice_csv duckdb_t1 1.5
+ratio "sluice_csv / duckdb_default (rows/s)" sluice_csv duckdb_default -
+ratio "sluice_sqlite / sqlite3_import (rows/s)" sluice_sqlite sqlite3_import 0.8
+
+if [ "$have_sluice" = 0 ]; then
+    echo
+    echo "bench: sluice not built ($SLUICE missing): run make, or make bench"
+fi
+if [ "$FAILED" = 1 ]; then
+    exit 1
+fi
+if [ "$MISSED" = 1 ] && [ "${BENCH_STRICT:-0}" = 1 ]; then
+    exit 1
+fi
+exit 0
