@@ -1,0 +1,315 @@
+/* The state store's public API: URL dispatch to a driver, argument checks
+ * and one lock per handle, then a call through the driver's ops table (see
+ * state_internal.h). Everything SQL lives in the drivers. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sluice/state.h"
+#include "state_internal.h"
+
+#define SQLITE_SCHEME "sqlite://"
+
+/* Length of "scheme://" at the start of url, or 0 when url has no scheme
+ * (a plain path). */
+static size_t scheme_len(const char *url)
+{
+    size_t i = 0;
+    if (!((url[0] >= 'a' && url[0] <= 'z') || (url[0] >= 'A' && url[0] <= 'Z'))) {
+        return 0;
+    }
+    while (url[i] && (strchr("+-.", url[i]) || (url[i] >= 'a' && url[i] <= 'z') ||
+                      (url[i] >= 'A' && url[i] <= 'Z') || (url[i] >= '0' && url[i] <= '9'))) {
+        i++;
+    }
+    return strncmp(url + i, "://", 3) == 0 ? i + 3 : 0;
+}
+
+/* Copies url into out for messages with its user:password@ and query
+ * string masked: URLs of databases carry credentials. */
+static void redact_url(const char *url, char *out, size_t cap)
+{
+    size_t sl = scheme_len(url);
+    const char *auth = url + sl;
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = NULL;
+    for (size_t i = 0; i < alen; i++) {
+        if (auth[i] == '@') {
+            at = auth + i;
+        }
+    }
+    const char *rest = at ? at + 1 : auth;
+    const char *q = strchr(rest, '?');
+    int restlen = q ? (int)(q - rest) : (int)strlen(rest);
+    snprintf(out, cap, "%.*s%s%.*s%s", (int)sl, url, at ? "***@" : "", restlen, rest,
+             q ? "?***" : "");
+}
+
+int sl_state_open(const char *url, sl_state_t **out, sl_err_t *err)
+{
+    *out = NULL;
+    if (!url || !*url) {
+        return sl_err_set(err, SL_EINVAL, "state store: empty location");
+    }
+    const char *path = url;
+    size_t sl = scheme_len(url);
+    if (sl == strlen(SQLITE_SCHEME) && strncmp(url, SQLITE_SCHEME, sl) == 0) {
+        /* sqlite:///rel/path (relative to cwd) or sqlite:////abs/path: the
+         * third slash ends the empty host. */
+        if (url[sl] != '/' || url[sl + 1] == '\0') {
+            return sl_err_set(err, SL_EINVAL,
+                              "state store '%s': expected sqlite:///relative/path.db or "
+                              "sqlite:////absolute/path.db",
+                              url);
+        }
+        path = url + sl + 1;
+    } else if (sl > 0) {
+        char shown[512];
+        redact_url(url, shown, sizeof shown);
+        return sl_err_set(err, SL_EUNSUPPORTED, "state store '%s' not supported yet", shown);
+    }
+    sl_state_t *st = NULL;
+    int rc = sl_state_sqlite_open(path, &st, err);
+    if (rc) {
+        return rc;
+    }
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&st->lock, &attr);
+    pthread_mutexattr_destroy(&attr);
+    st->err.msg[0] = '\0';
+    *out = st;
+    return 0;
+}
+
+void sl_state_close(sl_state_t *st)
+{
+    if (!st) {
+        return;
+    }
+    pthread_mutex_destroy(&st->lock);
+    st->ops->close(st);
+}
+
+const char *sl_state_errmsg(const sl_state_t *st)
+{
+    return st ? st->err.msg : "no state store";
+}
+
+/* Locks st, evaluates the driver call into rc, unlocks. */
+#define LOCKED(st, call)                                                                   \
+    do {                                                                                   \
+        pthread_mutex_lock(&(st)->lock);                                                   \
+        rc = (call);                                                                       \
+        pthread_mutex_unlock(&(st)->lock);                                                 \
+    } while (0)
+
+static int need(sl_state_t *st, const void *p, const char *what)
+{
+    if (p) {
+        return 0;
+    }
+    return sl_err_set(&st->err, SL_EINVAL, "state store %s: missing %s", st->where, what);
+}
+
+int sl_state_run_begin(sl_state_t *st, const sl_run_t *run)
+{
+    int rc = need(st, run, "run");
+    if (!rc) {
+        rc = need(st, run->id, "run id");
+    }
+    if (!rc) {
+        rc = need(st, run->pipeline, "run pipeline");
+    }
+    if (rc) {
+        return rc;
+    }
+    LOCKED(st, st->ops->run_begin(st, run));
+    return rc;
+}
+
+int sl_state_run_end(sl_state_t *st, const char *run_id, const char *status, int64_t ended_us,
+                     const char *error)
+{
+    int rc = need(st, run_id, "run id");
+    if (!rc) {
+        rc = need(st, status, "run status");
+    }
+    if (rc) {
+        return rc;
+    }
+    LOCKED(st, st->ops->run_end(st, run_id, status, ended_us, error));
+    return rc;
+}
+
+int sl_state_step_put(sl_state_t *st, const sl_step_run_t *s)
+{
+    int rc = need(st, s, "step run");
+    if (!rc) {
+        rc = need(st, s->run_id, "step run id");
+    }
+    if (!rc) {
+        rc = need(st, s->step, "step name");
+    }
+    if (rc) {
+        return rc;
+    }
+    LOCKED(st, st->ops->step_put(st, s));
+    return rc;
+}
+
+/* Callbacks stop a listing by returning non-zero: a positive value is a
+ * plain stop (the listing returns 0), a negative one an error the listing
+ * returns as is. */
+int sl_state_runs_list(sl_state_t *st, const char *pipeline, int limit, sl_run_cb cb, void *ud)
+{
+    int rc = cb ? 0 : need(st, NULL, "callback");
+    if (rc) {
+        return rc;
+    }
+    LOCKED(st, st->ops->runs_list(st, pipeline, limit, cb, ud));
+    return rc;
+}
+
+int sl_state_run_show(sl_state_t *st, const char *id, sl_run_cb run_cb, sl_step_cb step_cb,
+                      void *ud)
+{
+    int rc = need(st, id, "run id");
+    if (rc) {
+        return rc;
+    }
+    if (!*id) {
+        return sl_err_set(&st->err, SL_EINVAL, "state store %s: empty run id", st->where);
+    }
+    LOCKED(st, st->ops->run_show(st, id, run_cb, step_cb, ud));
+    return rc;
+}
+
+int sl_state_generation(sl_state_t *st, const char *pipeline, int64_t *gen)
+{
+    int rc = need(st, pipeline, "pipeline");
+    if (rc) {
+        return rc;
+    }
+    LOCKED(st, st->ops->generation(st, pipeline, gen));
+    return rc;
+}
+
+int sl_state_checkpoint_get(sl_state_t *st, const char *pipeline, const char *key,
+                            sl_checkpoint_t *cp)
+{
+    memset(cp, 0, sizeof *cp);
+    int rc = need(st, pipeline, "pipeline");
+    if (!rc) {
+        rc = need(st, key, "checkpoint key");
+    }
+    if (rc) {
+        return rc;
+    }
+    LOCKED(st, st->ops->checkpoint_get(st, pipeline, key, cp));
+    return rc;
+}
+
+int sl_state_checkpoint_put(sl_state_t *st, const char *pipeline, const char *key,
+                            const char *value, int64_t seq)
+{
+    int rc = need(st, pipeline, "pipeline");
+    if (!rc) {
+        rc = need(st, key, "checkpoint key");
+    }
+    if (!rc) {
+        rc = need(st, value, "checkpoint value");
+    }
+    if (rc) {
+        return rc;
+    }
+    LOCKED(st, st->ops->checkpoint_put(st, pipeline, key, value, seq));
+    return rc;
+}
+
+int sl_state_checkpoint_list(sl_state_t *st, const char *pipeline, sl_checkpoint_cb cb,
+                             void *ud)
+{
+    int rc = need(st, pipeline, "pipeline");
+    if (!rc) {
+        rc = cb ? 0 : need(st, NULL, "callback");
+    }
+    if (rc) {
+        return rc;
+    }
+    LOCKED(st, st->ops->checkpoint_list(st, pipeline, cb, ud));
+    return rc;
+}
+
+/* key NULL forgets everything of the pipeline (checkpoints and ingested
+ * files of all steps); key "files:<step>" forgets that checkpoint and the
+ * files ingested by <step> only; any other key forgets just that
+ * checkpoint. The generation is bumped in every case, in the same
+ * transaction. */
+int sl_state_reset(sl_state_t *st, const char *pipeline, const char *key)
+{
+    int rc = need(st, pipeline, "pipeline");
+    if (rc) {
+        return rc;
+    }
+    LOCKED(st, st->ops->reset(st, pipeline, key));
+    return rc;
+}
+
+void sl_checkpoint_free(sl_checkpoint_t *cp)
+{
+    if (cp) {
+        free((char *)cp->value);
+        cp->value = NULL;
+    }
+}
+
+int sl_state_file_get(sl_state_t *st, const char *pipeline, const char *step, const char *path,
+                      sl_file_record_t *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = need(st, pipeline, "pipeline");
+    if (!rc) {
+        rc = need(st, step, "step");
+    }
+    if (!rc) {
+        rc = need(st, path, "file path");
+    }
+    if (rc) {
+        return rc;
+    }
+    LOCKED(st, st->ops->file_get(st, pipeline, step, path, out));
+    return rc;
+}
+
+int sl_state_file_put(sl_state_t *st, const char *pipeline, const char *step,
+                      const sl_file_record_t *f)
+{
+    int rc = need(st, pipeline, "pipeline");
+    if (!rc) {
+        rc = need(st, step, "step");
+    }
+    if (!rc) {
+        rc = need(st, f, "file record");
+    }
+    if (!rc) {
+        rc = need(st, f->path, "file path");
+    }
+    if (rc) {
+        return rc;
+    }
+    LOCKED(st, st->ops->file_put(st, pipeline, step, f));
+    return rc;
+}
+
+void sl_file_record_free(sl_file_record_t *f)
+{
+    if (f) {
+        free((char *)f->path);
+        free((char *)f->hash);
+        free((char *)f->run_id);
+        f->path = f->hash = f->run_id = NULL;
+    }
+}
