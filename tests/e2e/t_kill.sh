@@ -1,0 +1,77 @@
+# SIGKILL at any moment, then rerun: every input record lands exactly once.
+
+make_input() { # files lines_per_file [gzip]
+    mkdir -p in
+    i=0
+    while [ $i -lt "$1" ]; do
+        awk -v f=$i -v n="$2" 'BEGIN { for (k = 0; k < n; k++) {
+            id = f * n + k
+            printf "{\"id\":%d,\"name\":\"n%d \\\"q\\\"\",\"v\":%d.5,\"ts\":\"2026-11-2%dT10:00:00Z\"}\n", id, id, k % 1000, k % 9 } }' \
+            > "in/part-$i.jsonl"
+        if [ "${3:-}" = gzip ]; then gzip "in/part-$i.jsonl"; fi
+        i=$((i + 1))
+    done
+}
+
+# Kills runs at several moments, then lets one finish.
+kill_and_rerun() { # extra sluice args...
+    for delay in 0.05 0.2 0.35 0.1 0.5 0.8 0.25; do
+        "$SLUICE" run p.yaml --no-progress "$@" > /dev/null 2>> kills.log &
+        pid=$!
+        sleep $delay
+        kill -9 $pid 2> /dev/null || true
+        wait $pid 2> /dev/null || true
+    done
+    sl run p.yaml "$@"
+    assert_rc 0
+}
+
+sql_pipeline() { # mode glob
+    pipeline <<YAML
+name: kill
+steps:
+  - name: load
+    source: {type: file, url: "$2", format: jsonl}
+    sink: {type: sql, url: "sqlite:///out.db", table: t, mode: $1, key: [id]}
+    batch_size: 5000
+YAML
+}
+
+test_kill_sqlite_append_separate_state() {
+    make_input 6 60000
+    sql_pipeline append "in/*.jsonl"
+    kill_and_rerun --state st.db
+    assert_eq "360000|360000|0|359999" \
+        "$(q out.db 'SELECT count(*), count(DISTINCT id), min(id), max(id) FROM t')"
+}
+
+test_kill_sqlite_append_shared_state() {
+    make_input 6 60000
+    sql_pipeline append "in/*.jsonl"
+    kill_and_rerun --state "sqlite:///$T/out.db"
+    assert_eq "360000|360000" "$(q out.db 'SELECT count(*), count(DISTINCT id) FROM t')"
+}
+
+test_kill_sqlite_gzip_upsert() {
+    make_input 4 60000 gzip
+    sql_pipeline upsert "in/*.jsonl.gz"
+    kill_and_rerun --state st.db
+    assert_eq "240000|240000" "$(q out.db 'SELECT count(*), count(DISTINCT id) FROM t')"
+    assert_eq '7|n7 "q"|7.5|2026-11-27T10:00:00Z' "$(q out.db 'SELECT id, name, v, ts FROM t WHERE id = 7')"
+}
+
+test_kill_file_sink() {
+    make_input 4 60000
+    pipeline <<'YAML'
+name: killf
+steps:
+  - name: copy
+    source: {type: file, url: "in/*.jsonl"}
+    sink: {type: file, url: "out/all.jsonl"}
+YAML
+    kill_and_rerun --state st.db
+    assert_eq 240000 "$(wc -l < out/all.jsonl | tr -d ' ')"
+    assert_eq 240000 "$(sort -u out/all.jsonl | wc -l | tr -d ' ')"
+    ls out | grep -q tmp && fail "temp files left: $(ls out)"
+    true
+}
