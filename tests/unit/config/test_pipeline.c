@@ -1,0 +1,329 @@
+/* Tests for src/config/pipeline.c: whole pipeline files checked against a
+ * small plugin table of the test's own (not the real registry, whose specs
+ * change as plugins are written). */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../test.h"
+#include "config_internal.h"
+
+static const char *const formats[] = {"jsonl", "json", "csv", NULL};
+static const char *const modes[] = {"append", "upsert", "replace", NULL};
+
+static const sl_field_spec_t file_source_spec[] = {
+    {.name = "url", .type = SL_FIELD_STRING, .required = true},
+    {.name = "format", .type = SL_FIELD_STRING, .choices = formats},
+    {.name = NULL},
+};
+static const sl_field_spec_t rename_spec[] = {
+    {.name = "fields", .type = SL_FIELD_STRING_MAP, .required = true},
+    {.name = NULL},
+};
+static const sl_field_spec_t filter_spec[] = {
+    {.name = "where", .type = SL_FIELD_STRING, .required = true},
+    {.name = NULL},
+};
+static const sl_field_spec_t sql_sink_spec[] = {
+    {.name = "url", .type = SL_FIELD_STRING, .required = true},
+    {.name = "table", .type = SL_FIELD_STRING, .required = true},
+    {.name = "mode", .type = SL_FIELD_STRING, .choices = modes},
+    {.name = "key", .type = SL_FIELD_STRING_LIST},
+    {.name = NULL},
+};
+static const sl_field_spec_t empty_spec[] = {{.name = NULL}};
+
+static const sl_source_type_t t_file = {.name = "file", .config = file_source_spec};
+static const sl_source_type_t t_generate = {.name = "generate", .config = NULL};
+static const sl_transform_type_t t_rename = {.name = "rename", .config = rename_spec};
+static const sl_transform_type_t t_filter = {.name = "filter", .config = filter_spec};
+static const sl_sink_type_t t_file_sink = {.name = "file", .config = file_source_spec};
+static const sl_sink_type_t t_sql = {.name = "sql", .config = sql_sink_spec};
+static const sl_sink_type_t t_stdout = {.name = "stdout", .config = empty_spec};
+
+static const sl_source_type_t *const sources[] = {&t_file, &t_generate, NULL};
+static const sl_transform_type_t *const transforms[] = {&t_rename, &t_filter, NULL};
+static const sl_sink_type_t *const sinks[] = {&t_file_sink, &t_sql, &t_stdout, NULL};
+
+static const sl_source_type_t *find_source(const char *n)
+{
+    for (size_t i = 0; sources[i]; i++) {
+        if (strcmp(sources[i]->name, n) == 0) {
+            return sources[i];
+        }
+    }
+    return NULL;
+}
+static const sl_transform_type_t *find_transform(const char *n)
+{
+    for (size_t i = 0; transforms[i]; i++) {
+        if (strcmp(transforms[i]->name, n) == 0) {
+            return transforms[i];
+        }
+    }
+    return NULL;
+}
+static const sl_sink_type_t *find_sink(const char *n)
+{
+    for (size_t i = 0; sinks[i]; i++) {
+        if (strcmp(sinks[i]->name, n) == 0) {
+            return sinks[i];
+        }
+    }
+    return NULL;
+}
+
+static const sl_plugin_registry_t reg = {find_source, find_transform, find_sink,
+                                         sources,     transforms,     sinks};
+
+static const char *quickstart =
+    "name: quickstart\n"
+    "description: orders into sqlite\n"
+    "schedule: \"0 * * * *\"\n"
+    "params:\n"
+    "  min_amount: {type: float, default: 0}\n"
+    "  since: {type: date}\n"
+    "connections:\n"
+    "  lake: {url: \"s3://bucket\", endpoint: \"${env:SL_T_S3}\", extra: [1, 2]}\n"
+    "  db: {url: \"sqlite:///out/shop.db\"}\n"
+    "steps:\n"
+    "  - name: orders\n"
+    "    source: {type: file, url: \"data/orders/*.jsonl\", format: jsonl}\n"
+    "    transforms:\n"
+    "      - {type: rename, fields: {amt: amount}}\n"
+    "      - {type: filter, where: \"amount >= {{ params.min_amount }}\"}\n"
+    "    sink: {type: sql, url: \"sqlite:///out/shop.db\", table: orders, mode: upsert, "
+    "key: [id]}\n"
+    "    rejects: out/rejects/orders.jsonl\n"
+    "    max_rejects: 10\n"
+    "    batch_size: 500\n"
+    "  - name: echo_2\n"
+    "    source: {type: generate, anything: [goes]}\n"
+    "    sink: {type: stdout}\n";
+
+static int load_text(const char *name, const char *text, const char *const *ov, size_t nov,
+                     sl_pipeline_t **p, sl_err_t *err)
+{
+    const char *path = sl_test_write_file(name, text, strlen(text));
+    sl_arena_t *a = sl_arena_create(0, 0);
+    err->msg[0] = '\0';
+    return sl_pipeline_load_reg(a, path, ov, nov, &reg, p, err);
+}
+
+/* Loads a file named pipeline.yaml from the cwd-independent temp dir and
+ * strips the directory from the message, so expectations read
+ * "pipeline.yaml:L:C: ...". */
+static void expect(const char *text, const char *msg)
+{
+    sl_pipeline_t *p = NULL;
+    sl_err_t err;
+    CHECK_INT(load_text("pipeline.yaml", text, NULL, 0, &p, &err), SL_ECONFIG);
+    CHECK(p == NULL);
+    const char *dir = sl_test_tmpdir();
+    size_t dn = strlen(dir);
+    if (strncmp(err.msg, dir, dn) != 0 || err.msg[dn] != '/') {
+        sl_test_fail(__FILE__, __LINE__, "unexpected message: %s", err.msg);
+    }
+    CHECK_STR(err.msg + dn + 1, msg);
+}
+
+SL_TEST(config_pipeline_full_valid)
+{
+    setenv("SL_T_S3", "http://127.0.0.1:9000", 1);
+    sl_pipeline_t *p = NULL;
+    sl_err_t err;
+    const char *ov[] = {"since=2024-01-31"};
+    CHECK_INT(load_text("quick.yaml", quickstart, ov, 1, &p, &err), 0);
+    CHECK_STR(p->name, "quickstart");
+    CHECK_STR(p->base_dir, sl_test_tmpdir());
+    CHECK_CONTAINS(p->file, "/quick.yaml");
+    CHECK_STR(sl_node_get(p->root, "schedule")->text, "0 * * * *");
+    CHECK_INT(p->nparams, 2);
+    CHECK_INT(p->params[1].value.type, SL_T_DATE);
+    CHECK_INT(p->nconnections, 2);
+    CHECK_STR(p->connections[0].name, "lake");
+    const sl_node_t *ep = sl_node_get(p->connections[0].node, "endpoint");
+    CHECK_STR(ep->text, "http://127.0.0.1:9000");
+    CHECK(ep->secret);
+    CHECK_STR(p->connections[1].name, "db");
+
+    CHECK_INT(p->nsteps, 2);
+    const sl_step_cfg_t *s = &p->steps[0];
+    CHECK_STR(s->name, "orders");
+    CHECK_INT(s->node->line, 11);
+    CHECK_STR(s->source.type, "file");
+    CHECK_STR(s->source.name, "source 'file'");
+    CHECK_STR(sl_node_get(s->source.node, "url")->text, "data/orders/*.jsonl");
+    CHECK_INT(s->ntransforms, 2);
+    CHECK_STR(s->transforms[0].type, "rename");
+    CHECK_STR(s->transforms[1].type, "filter");
+    CHECK_STR(sl_node_get(s->transforms[1].node, "where")->text,
+              "amount >= {{ params.min_amount }}");
+    CHECK_STR(s->sink.type, "sql");
+    CHECK_STR(s->sink.name, "sink 'sql'");
+    CHECK_STR(sl_node_get(s->sink.node, "table")->text, "orders");
+    CHECK_STR(s->rejects, "out/rejects/orders.jsonl");
+    CHECK_INT(s->max_rejects, 10);
+    CHECK_INT(s->batch_size, 500);
+
+    s = &p->steps[1];
+    CHECK_STR(s->name, "echo_2");
+    CHECK_STR(s->source.type, "generate");
+    CHECK_INT(s->ntransforms, 0);
+    CHECK(s->transforms == NULL);
+    CHECK_STR(s->sink.type, "stdout");
+    CHECK(s->rejects == NULL);
+    CHECK_INT(s->max_rejects, 0);
+    CHECK_INT(s->batch_size, 10000);
+}
+
+SL_TEST(config_pipeline_base_dir_relative_path)
+{
+    /* A bare file name has "." as its folder. */
+    const char *text = "name: b\nsteps:\n  - name: s\n"
+                       "    source: {type: generate}\n"
+                       "    sink: {type: stdout}\n";
+    const char *path = sl_test_write_file("bare.yaml", text, strlen(text));
+    CHECK(chdir(sl_test_tmpdir()) == 0);
+    sl_arena_t *a = sl_arena_create(0, 0);
+    sl_pipeline_t *p = NULL;
+    sl_err_t err;
+    CHECK_INT(sl_pipeline_load_reg(a, "bare.yaml", NULL, 0, &reg, &p, &err), 0);
+    CHECK_STR(p->base_dir, ".");
+    CHECK_STR(p->file, "bare.yaml");
+    CHECK(path != NULL);
+    sl_arena_destroy(a);
+}
+
+SL_TEST(config_pipeline_unknown_plugin_type)
+{
+    expect("name: x\nsteps:\n  - name: s\n    source: {type: generate}\n"
+           "    sink: {type: sqll, url: x}\n",
+           "pipeline.yaml:5:18: sink: unknown type 'sqll' (did you mean 'sql'?; known: file, "
+           "sql, stdout)");
+    expect("name: x\nsteps:\n  - name: s\n    source: {type: kafka}\n"
+           "    sink: {type: stdout}\n",
+           "pipeline.yaml:4:20: source: unknown type 'kafka' (known: file, generate)");
+    expect("name: x\nsteps:\n  - name: s\n    source: {type: generate}\n"
+           "    transforms:\n      - {type: filtr, where: x}\n    sink: {type: stdout}\n",
+           "pipeline.yaml:6:16: transform: unknown type 'filtr' (did you mean 'filter'?; "
+           "known: rename, filter)");
+}
+
+SL_TEST(config_pipeline_plugin_config_errors)
+{
+    expect("name: x\nsteps:\n  - name: s\n    source: {type: generate}\n"
+           "    sink: {type: sql, url: x, tabel: orders}\n",
+           "pipeline.yaml:5:31: sink 'sql': unknown key 'tabel' (did you mean 'table'?)");
+    expect("name: x\nsteps:\n  - name: s\n    source: {type: file, url: a, format: {x: 1}}\n"
+           "    sink: {type: stdout}\n",
+           "pipeline.yaml:4:42: source 'file': key 'format' must be a string, got a map");
+    expect("name: x\nsteps:\n  - name: s\n    source: {type: generate}\n"
+           "    sink: {type: sql, url: x, table: t, mode: upset}\n",
+           "pipeline.yaml:5:47: sink 'sql': key 'mode' must be one of append, upsert, replace; "
+           "got 'upset'");
+    expect("name: x\nsteps:\n  - name: s\n    source: {type: generate}\n"
+           "    sink: {type: sql, url: x}\n",
+           "pipeline.yaml:5:11: sink 'sql': missing required key 'table'");
+    expect("name: x\nsteps:\n  - name: s\n    source: {url: a}\n    sink: {type: stdout}\n",
+           "pipeline.yaml:4:13: source: missing required key 'type'");
+    expect("name: x\nsteps:\n  - name: s\n    source: {type: [file]}\n    sink: {type: stdout}\n",
+           "pipeline.yaml:4:20: source: key 'type' must be a string, got a list");
+    expect("name: x\nsteps:\n  - name: s\n    source: {type: generate}\n"
+           "    transforms: [rename]\n    sink: {type: stdout}\n",
+           "pipeline.yaml:5:18: transform must be a map with a 'type', got 'rename'");
+}
+
+SL_TEST(config_pipeline_top_level_errors)
+{
+    expect("", "pipeline.yaml:1:1: the pipeline file is empty");
+    expect("- a\n", "pipeline.yaml:1:1: pipeline must be a map, got a list");
+    expect("name: x\nstpes: []\n",
+           "pipeline.yaml:2:1: pipeline: unknown key 'stpes' (did you mean 'steps'?)");
+    expect("steps: []\n", "pipeline.yaml:1:1: pipeline: missing required key 'name'");
+    expect("name: x\n", "pipeline.yaml:1:1: pipeline: missing required key 'steps'");
+    expect("name: x\nsteps: []\n", "pipeline.yaml:2:8: pipeline: steps must not be empty");
+    expect("name: x\nsteps: {a: 1}\n",
+           "pipeline.yaml:2:8: pipeline: key 'steps' must be a list, got a map");
+    expect("name: x\nconnections:\n  db: {host: h}\nsteps: [x]\n",
+           "pipeline.yaml:3:7: connection 'db': missing required key 'url'");
+    expect("name: x\nconnections:\n  db: \"sqlite://\"\nsteps: [x]\n",
+           "pipeline.yaml:3:7: connection 'db' must be a map with a 'url', got 'sqlite://'");
+    expect("name: x\nconnections:\n  db: {url: [a]}\nsteps: [x]\n",
+           "pipeline.yaml:3:13: connection 'db': key 'url' must be a string, got a list");
+}
+
+SL_TEST(config_pipeline_step_errors)
+{
+    const char *ok_plugins = "    source: {type: generate}\n    sink: {type: stdout}\n";
+    char text[1024];
+    expect("name: x\nsteps: [x]\n", "pipeline.yaml:2:9: step 1 must be a map, got 'x'");
+    snprintf(text, sizeof text, "name: x\nsteps:\n  - name: a\n%s  - name: a\n%s", ok_plugins,
+             ok_plugins);
+    expect(text, "pipeline.yaml:6:11: step name 'a' is already used by the step at line 3");
+    snprintf(text, sizeof text, "name: x\nsteps:\n  - name: a b\n%s", ok_plugins);
+    expect(text, "pipeline.yaml:3:11: step 1: name 'a b' may only contain letters, digits, '_' "
+                 "and '-'");
+    snprintf(text, sizeof text, "name: x\nsteps:\n  - name: a\n%s    batch_size: 0\n",
+             ok_plugins);
+    expect(text, "pipeline.yaml:6:17: step 'a': batch_size must be between 1 and 1000000, got 0");
+    snprintf(text, sizeof text, "name: x\nsteps:\n  - name: a\n%s    batch_size: 1000001\n",
+             ok_plugins);
+    expect(text,
+           "pipeline.yaml:6:17: step 'a': batch_size must be between 1 and 1000000, got 1000001");
+    snprintf(text, sizeof text, "name: x\nsteps:\n  - name: a\n%s    max_rejects: -1\n",
+             ok_plugins);
+    expect(text, "pipeline.yaml:6:18: step 'a': max_rejects must be 0 or more, got -1");
+    snprintf(text, sizeof text, "name: x\nsteps:\n  - name: a\n%s    max_reject: 1\n",
+             ok_plugins);
+    expect(text,
+           "pipeline.yaml:6:5: step 'a': unknown key 'max_reject' (did you mean 'max_rejects'?)");
+    expect("name: x\nsteps:\n  - source: {type: generate}\n    sink: {type: stdout}\n",
+           "pipeline.yaml:3:5: step 1: missing required key 'name'");
+    expect("name: x\nsteps:\n  - name: a\n    source: {type: generate}\n",
+           "pipeline.yaml:3:5: step 'a': missing required key 'sink'");
+    snprintf(text, sizeof text, "name: x\nsteps:\n  - name: a\n%s    batch_size: many\n",
+             ok_plugins);
+    expect(text,
+           "pipeline.yaml:6:17: step 'a': key 'batch_size' must be an integer, got 'many'");
+}
+
+SL_TEST(config_pipeline_params)
+{
+    sl_pipeline_t *p = NULL;
+    sl_err_t err;
+    setenv("SL_T_S3", "x", 1);
+    CHECK_INT(load_text("q.yaml", quickstart, NULL, 0, &p, &err), SL_ECONFIG);
+    CHECK_CONTAINS(err.msg, "/q.yaml:6:10: param 'since' (date) has no default and was not "
+                            "given: run with -p since=VALUE");
+    const char *bad[] = {"since=2024-01-31", "min_amount=abc"};
+    CHECK_INT(load_text("q.yaml", quickstart, bad, 2, &p, &err), SL_ECONFIG);
+    CHECK_STR(err.msg, "param 'min_amount': expected a float, got 'abc'");
+    const char *unknown[] = {"x=1"};
+    CHECK_INT(load_text("q.yaml", quickstart, unknown, 1, &p, &err), SL_ECONFIG);
+    CHECK_STR(err.msg, "unknown param 'x' (declared: min_amount, since)");
+    const char *good[] = {"since=2024-01-31", "min_amount=5"};
+    CHECK_INT(load_text("q.yaml", quickstart, good, 2, &p, &err), 0);
+    CHECK_DBL(p->params[0].value.u.d, 5.0);
+}
+
+SL_TEST(config_pipeline_secrets_not_in_messages)
+{
+    const char *secret = "sqll-secret-type";
+    setenv("SL_T_TYPE", secret, 1);
+    setenv("SL_T_STEP", "bad name secret", 1);
+    expect("name: x\nsteps:\n  - name: s\n    source: {type: generate}\n"
+           "    sink: {type: \"${env:SL_T_TYPE}\"}\n",
+           "pipeline.yaml:5:18: sink: unknown type '<secret>' (known: file, sql, stdout)");
+    expect("name: x\nsteps:\n  - name: ${env:SL_T_STEP}\n    source: {type: generate}\n"
+           "    sink: {type: stdout}\n",
+           "pipeline.yaml:3:11: step 1: name '<secret>' may only contain letters, digits, '_' "
+           "and '-'");
+}
+
+SL_TEST(config_pipeline_missing_env_names_variable)
+{
+    unsetenv("SL_T_NOPE");
+    expect("name: x\nconnections:\n  db: {url: \"pg://u:${env:SL_T_NOPE}@h/db\"}\nsteps: [x]\n",
+           "pipeline.yaml:3:13: environment variable 'SL_T_NOPE' is not set");
+}
