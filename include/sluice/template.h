@@ -38,8 +38,29 @@ bool sl_template_uses_record(const sl_template_t *t);
 /* Renders to text, appending to out. */
 int sl_template_render(const sl_template_t *t, const sl_tmpl_ctx_t *ctx, sl_buf_t *out,
                        sl_err_t *err);
-/* Evaluates to a value (strings allocated in a). */
+/* Evaluates to a value (strings allocated in a). A value read unchanged
+ * from ctx (a plain path without filters) is returned as is, borrowing
+ * from ctx; everything the template creates (text, filter results) is
+ * allocated in a. */
 int sl_template_eval(const sl_template_t *t, const sl_tmpl_ctx_t *ctx, sl_arena_t *a,
                      sl_value_t *out, sl_err_t *err);
+
+/* Converts v to type `to` (SL_T_INT, SL_T_DOUBLE, SL_T_BOOL, SL_T_STRING,
+ * SL_T_TIMESTAMP or SL_T_DATE) with the rules shared by the int, float,
+ * string and date filters and the cast transform:
+ *   int:       ints; whole floats in range; bools (0/1); strings holding a
+ *              whole number ("42", " -7 ", "42.0"; not "42.5")
+ *   float:     ints, floats, big integers, numeric strings
+ *   bool:      bools; ints 0/1; strings true/false/yes/no/1/0 (any case)
+ *   string:    anything, as its text form (sl_value_to_text)
+ *   timestamp: ISO 8601 strings (sl_timestamp_parse), dates (midnight
+ *              UTC), numbers as epoch seconds (fractions kept to the us)
+ *   date:      ISO dates and timestamp strings, timestamps (UTC day)
+ * Strings are trimmed of ASCII white space before parsing. Null stays
+ * null. New strings are allocated in a; out may borrow from v. Returns
+ * SL_ETYPE with err = "cannot convert string 'abc' to float" (or SL_EINVAL
+ * for an unsupported target type). */
+int sl_value_convert(sl_arena_t *a, const sl_value_t *v, sl_type_t to, sl_value_t *out,
+                     sl_err_t *err);
 
 #endif
