@@ -190,6 +190,12 @@ if [ "$have_sluice" = 1 ]; then
         "$SLUICE" run "$BENCH/pipelines/jsonl_to_csv.yaml" --state "$T/state_csv.db" \
         -p "input=$JSONL" -p "output=$T/sluice.csv"; then
         check_rows sluice_csv "$(csv_rows "$T/sluice.csv")"
+        # Informative only: other quoting or number spellings are valid CSV.
+        if cmp -s "$T/sluice.csv" "$CSV"; then
+            set_result sluice_csv check "$(get_result sluice_csv check); same bytes as orders.csv"
+        else
+            set_result sluice_csv check "$(get_result sluice_csv check); bytes differ from orders.csv"
+        fi
     fi
 else
     set_result sluice_csv status "sluice not built"
