@@ -158,9 +158,11 @@ check_rows() {
     if [ "$2" = "$N" ]; then
         set_result "$1" check "rows ok"
     else
-        set_result "$1" check "ROWS $2 != $N"
+        set_result "$1" check "ROWS: $2, want $N"
         set_result "$1" status "wrong row count"
         FAILED=1
+        echo "bench: $1: $2 rows instead of $N; its last run said:" >&2
+        tail -n 15 "$T/$1.err" 2>/dev/null | sed 's/^/    /' >&2
     fi
 }
 
@@ -174,7 +176,7 @@ csv_rows() {
 }
 
 sqlite_rows() {
-    sqlite3 "$1" 'SELECT count(*) FROM orders' 2>/dev/null || echo "none"
+    sqlite3 "$1" 'SELECT count(*) FROM orders' 2>/dev/null || echo "0 (no table)"
 }
 
 echo "bench: $N rows, $(wc -c < "$JSONL" | awk -v n="$N" '{ printf "%.0f", $1 / n }') bytes/line" \
