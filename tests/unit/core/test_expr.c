@@ -2,7 +2,7 @@
  * lists, numbers across int/float, dates, errors, templated compiles. */
 #include "sluice/expr.h"
 #include "sluice/json.h"
-#include "test.h"
+#include "../test.h"
 
 static sl_arena_t *arena(void)
 {

@@ -5,7 +5,7 @@
 #include "sluice/json.h"
 #include "sluice/template.h"
 #include "sluice/timeutil.h"
-#include "test.h"
+#include "../test.h"
 
 static sl_arena_t *arena(void)
 {

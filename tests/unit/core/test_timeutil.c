@@ -1,7 +1,7 @@
 /* Tests for src/core/timeutil.c: civil conversions, parsing, formatting.
  * Expected values were computed independently (Python's datetime). */
 #include "sluice/timeutil.h"
-#include "test.h"
+#include "../test.h"
 
 static int64_t ts(const char *s)
 {

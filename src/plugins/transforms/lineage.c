@@ -1,0 +1,142 @@
+/* The `lineage` transform: adds where and when each record came from.
+ *
+ *   _ingestion_ts    timestamp (UTC, microseconds) taken once per batch
+ *   _source_system   the configured source_system
+ *   _record_hash     MD5 hex of the record's canonical JSON (keys sorted,
+ *                    compact; sl_json_write with SL_JSON_SORTED), computed
+ *                    before the lineage fields are added
+ *   _ingestion_id    the run's id (UUID)
+ *
+ * Existing fields with these names are replaced (and, being part of the
+ * record, included in the hash). The JSON goes through one buffer owned
+ * by the instance, so hashing allocates nothing per record besides the 33
+ * bytes of the hex digest. */
+#include <string.h>
+
+#include "sluice/hash.h"
+#include "sluice/json.h"
+#include "sluice/plugin.h"
+#include "sluice/timeutil.h"
+
+static const sl_field_spec_t lineage_config[] = {
+    {"type", SL_FIELD_STRING, true, "lineage", NULL, NULL},
+    {"source_system", SL_FIELD_STRING, true, "name of the system the records come from", NULL,
+     NULL},
+    {NULL, 0, false, NULL, NULL, NULL},
+};
+
+#define NFIELDS 4
+static const char *const keys[NFIELDS] = {"_ingestion_ts", "_source_system", "_record_hash",
+                                          "_ingestion_id"};
+
+typedef struct {
+    const char *source_system;
+    const char *run_id;
+    sl_buf_t json;
+} lineage_t;
+
+static int lineage_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
+{
+    const char *src;
+    int rc = sl_cfg_str(cfg, "source_system", NULL, &src, &ctx->err);
+    if (rc) {
+        return rc;
+    }
+    if (!src || !*src) {
+        return sl_node_error(&ctx->err, cfg, "lineage: missing required key 'source_system'");
+    }
+    lineage_t *l = sl_arena_calloc(ctx->arena, sizeof *l);
+    if (!l) {
+        return sl_err_set(&ctx->err, SL_ENOMEM, "lineage: out of memory");
+    }
+    l->source_system = sl_arena_strdup(ctx->arena, src);
+    l->run_id = sl_arena_strdup(ctx->arena, ctx->run_id ? ctx->run_id : "");
+    if (!l->source_system || !l->run_id) {
+        return sl_err_set(&ctx->err, SL_ENOMEM, "lineage: out of memory");
+    }
+    sl_buf_init(&l->json, 0);
+    *self = l;
+    return 0;
+}
+
+/* Sets the four fields, growing the member array at most once. */
+static int add_fields(sl_arena_t *a, sl_value_t *rec, const sl_value_t *vals)
+{
+    size_t klen[NFIELDS], add = 0;
+    sl_value_t *slot[NFIELDS];
+    for (size_t k = 0; k < NFIELDS; k++) {
+        klen[k] = strlen(keys[k]);
+        slot[k] = sl_object_get(rec, keys[k], klen[k]);
+        add += slot[k] == NULL;
+    }
+    if (add) {
+        sl_member_t *m = sl_arena_alloc(a, (rec->len + add) * sizeof *m);
+        if (!m) {
+            return SL_ENOMEM;
+        }
+        if (rec->len) {
+            memcpy(m, rec->u.members, rec->len * sizeof *m);
+        }
+        rec->u.members = m;
+    }
+    for (size_t k = 0; k < NFIELDS; k++) {
+        if (slot[k]) {
+            /* Re-find: the member array may have moved. */
+            *sl_object_get(rec, keys[k], klen[k]) = vals[k];
+            continue;
+        }
+        sl_member_t *m = &rec->u.members[rec->len++];
+        m->key = keys[k];
+        m->klen = (uint32_t)klen[k];
+        m->reserved = 0;
+        m->val = vals[k];
+    }
+    return 0;
+}
+
+static int lineage_process(void *self, sl_step_ctx_t *ctx, sl_batch_t *b)
+{
+    lineage_t *l = self;
+    sl_value_t vals[NFIELDS];
+    vals[0] = sl_value_timestamp(sl_now_us());
+    vals[1] = sl_value_str(l->source_system, strlen(l->source_system));
+    vals[3] = sl_value_str(l->run_id, strlen(l->run_id));
+    for (size_t i = 0; i < b->n; i++) {
+        sl_value_t *rec = &b->records[i];
+        if (rec->type != SL_T_OBJECT) {
+            continue;
+        }
+        sl_buf_clear(&l->json);
+        int rc = sl_json_write(&l->json, rec, SL_JSON_SORTED);
+        char *hex = rc ? NULL : sl_arena_alloc(b->arena, 33);
+        if (!hex) {
+            return sl_err_set(&ctx->err, rc ? rc : SL_ENOMEM,
+                              "lineage: cannot hash record %zu: %s", i + 1,
+                              sl_strerror(rc ? rc : SL_ENOMEM));
+        }
+        sl_md5_hex(l->json.data, l->json.len, hex);
+        vals[2] = sl_value_str(hex, 32);
+        if (add_fields(b->arena, rec, vals) != 0) {
+            return sl_err_set(&ctx->err, SL_ENOMEM, "lineage: out of memory");
+        }
+    }
+    return 0;
+}
+
+static void lineage_close(void *self)
+{
+    lineage_t *l = self;
+    if (l) {
+        sl_buf_free(&l->json);
+    }
+}
+
+const sl_transform_type_t sl_transform_lineage = {
+    .name = "lineage",
+    .doc = "add _ingestion_ts, _source_system, _record_hash (MD5 of the sorted JSON) and "
+           "_ingestion_id",
+    .config = lineage_config,
+    .open = lineage_open,
+    .process = lineage_process,
+    .close = lineage_close,
+};

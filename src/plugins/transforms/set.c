@@ -1,0 +1,230 @@
+/* The `set` transform: `fields: {name: value, ...}` adds or replaces
+ * top-level fields.
+ *
+ * A quoted or textual value is a template: "{{ record.created_at | date }}"
+ * stores a date, "{{ params.source }}" a param's value, "v{{ record.id }}"
+ * text. Plain YAML numbers, booleans and null (`n: 1`, `on: true`, `x:
+ * null`) set typed constants. Templates that do not read the record are
+ * evaluated once per batch. All values are computed against the record as
+ * it came in (so a template cannot see a field set by the same step), then
+ * stored; a record whose template fails (a filter that cannot handle the
+ * value) is rejected unchanged, with the reason. */
+#include <stdio.h>
+#include <string.h>
+
+#include "sluice/plugin.h"
+#include "sluice/template.h"
+
+static const sl_field_spec_t set_config[] = {
+    {"type", SL_FIELD_STRING, true, "set", NULL, NULL},
+    {"fields", SL_FIELD_MAP, true,
+     "map of field: template or constant (\"{{ record.ts | date }}\", 42, true)", NULL, NULL},
+    {NULL, 0, false, NULL, NULL, NULL},
+};
+
+typedef enum {
+    V_CONST = 0, /* typed constant */
+    V_ONCE,      /* template without record: once per batch */
+    V_RECORD,    /* template per record */
+} kind_t;
+
+typedef struct {
+    const char *key;
+    uint32_t klen;
+    uint8_t kind;
+    sl_template_t *t;
+    sl_value_t value; /* V_CONST */
+} field_t;
+
+typedef struct {
+    field_t *fields;
+    size_t n;
+    const sl_value_t *item;
+} set_t;
+
+/* Plain scalars: null, integer, number or boolean constants; else NULL. */
+static bool typed_constant(const sl_node_t *v, sl_value_t *out)
+{
+    if (v->is_null) {
+        *out = sl_value_null();
+        return true;
+    }
+    if (v->quoted) {
+        return false;
+    }
+    int64_t i;
+    double d;
+    bool b;
+    if (sl_node_to_int(v, NULL, &i, NULL) == 0) {
+        *out = sl_value_int(i);
+        return true;
+    }
+    if (sl_node_to_double(v, NULL, &d, NULL) == 0) {
+        *out = sl_value_double(d);
+        return true;
+    }
+    if (sl_node_to_bool(v, NULL, &b, NULL) == 0) {
+        *out = sl_value_bool(b);
+        return true;
+    }
+    return false;
+}
+
+static int set_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
+{
+    const sl_node_t *fields = sl_node_get(cfg, "fields");
+    if (!fields || fields->kind != SL_NODE_MAP || fields->n == 0) {
+        return sl_node_error(&ctx->err, fields ? fields : cfg,
+                             "set: 'fields' must be a map of field: template or constant");
+    }
+    set_t *s = sl_arena_calloc(ctx->arena, sizeof *s);
+    field_t *f = s ? sl_arena_calloc(ctx->arena, fields->n * sizeof *f) : NULL;
+    if (!f) {
+        return sl_err_set(&ctx->err, SL_ENOMEM, "set: out of memory");
+    }
+    for (size_t i = 0; i < fields->n; i++) {
+        const sl_node_t *k = fields->pairs[i].key, *v = fields->pairs[i].value;
+        field_t *x = &f[i];
+        /* The step arena outlives every batch, so records may borrow keys. */
+        x->key = sl_arena_strndup(ctx->arena, k->text, k->len);
+        x->klen = (uint32_t)k->len;
+        if (!x->key) {
+            return sl_err_set(&ctx->err, SL_ENOMEM, "set: out of memory");
+        }
+        if (v->kind != SL_NODE_SCALAR) {
+            return sl_node_error(&ctx->err, v, "set: fields: '%s' must be a template or a "
+                                 "constant, not a %s", x->key,
+                                 v->kind == SL_NODE_MAP ? "map" : "list");
+        }
+        if (typed_constant(v, &x->value)) {
+            x->kind = V_CONST;
+            continue;
+        }
+        sl_err_t err = {{0}};
+        int rc = sl_template_compile(ctx->arena, v->text, v->len, &x->t, &err);
+        if (rc) {
+            if (v->secret) {
+                return sl_node_error(&ctx->err, v, "set: fields: '%s': invalid template (not "
+                                     "shown: it holds a secret)", x->key);
+            }
+            return sl_node_error(&ctx->err, v, "set: fields: '%s': %s", x->key, err.msg);
+        }
+        x->kind = sl_template_uses_record(x->t) ? V_RECORD : V_ONCE;
+    }
+    s->fields = f;
+    s->n = fields->n;
+    /* Map steps expose their item in run.item. */
+    s->item = ctx->run ? sl_object_get_c(ctx->run, "item") : NULL;
+    *self = s;
+    return 0;
+}
+
+/* Stores vals into rec: replaces existing keys, appends the others after
+ * growing the member array once. */
+static int apply(const set_t *s, sl_arena_t *a, sl_value_t *rec, const sl_value_t *vals)
+{
+    size_t add = 0;
+    for (size_t k = 0; k < s->n; k++) {
+        add += sl_object_get(rec, s->fields[k].key, s->fields[k].klen) == NULL;
+    }
+    if (add) {
+        sl_member_t *m = sl_arena_alloc(a, (rec->len + add) * sizeof *m);
+        if (!m) {
+            return SL_ENOMEM;
+        }
+        if (rec->len) {
+            memcpy(m, rec->u.members, rec->len * sizeof *m);
+        }
+        rec->u.members = m;
+    }
+    for (size_t k = 0; k < s->n; k++) {
+        const field_t *f = &s->fields[k];
+        sl_value_t *slot = sl_object_get(rec, f->key, f->klen);
+        if (slot) {
+            *slot = vals[k];
+        } else {
+            sl_member_t *m = &rec->u.members[rec->len++];
+            m->key = f->key;
+            m->klen = f->klen;
+            m->reserved = 0;
+            m->val = vals[k];
+        }
+    }
+    return 0;
+}
+
+static int set_process(void *self, sl_step_ctx_t *ctx, sl_batch_t *b)
+{
+    const set_t *s = self;
+    sl_tmpl_ctx_t tc = {.record = NULL, .params = ctx->params, .run = ctx->run, .item = s->item};
+    sl_value_t *vals = sl_arena_alloc(b->arena, s->n * sizeof *vals); /* once per batch */
+    if (!vals) {
+        return sl_err_set(&ctx->err, SL_ENOMEM, "set: out of memory");
+    }
+    for (size_t k = 0; k < s->n; k++) {
+        const field_t *f = &s->fields[k];
+        if (f->kind == V_CONST) {
+            vals[k] = f->value;
+        } else if (f->kind == V_ONCE) {
+            sl_err_t err;
+            int rc = sl_template_eval(f->t, &tc, b->arena, &vals[k], &err);
+            if (rc) {
+                return sl_err_set(&ctx->err, rc, "set: field '%s': %s", f->key, err.msg);
+            }
+        }
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        sl_value_t *rec = &b->records[i];
+        tc.record = rec;
+        int rc = 0;
+        for (size_t k = 0; k < s->n && !rc; k++) {
+            const field_t *f = &s->fields[k];
+            if (f->kind != V_RECORD) {
+                continue;
+            }
+            sl_err_t err;
+            rc = sl_template_eval(f->t, &tc, b->arena, &vals[k], &err);
+            if (rc == SL_ETYPE || rc == SL_EINVAL) {
+                char reason[SL_ERRMSG_MAX + 128];
+                snprintf(reason, sizeof reason, "set: field '%.100s': %s", f->key, err.msg);
+                int rr = sl_reject_record(ctx, b, i, reason);
+                if (rr) {
+                    return rr;
+                }
+            } else if (rc) {
+                return sl_err_set(&ctx->err, rc, "set: field '%s': %s", f->key, err.msg);
+            }
+        }
+        if (rc) {
+            continue; /* rejected: dropped from the batch */
+        }
+        if (rec->type == SL_T_OBJECT && apply(s, b->arena, rec, vals) != 0) {
+            return sl_err_set(&ctx->err, SL_ENOMEM, "set: out of memory");
+        }
+        if (w != i) {
+            b->records[w] = b->records[i];
+            if (b->lines) {
+                b->lines[w] = b->lines[i];
+            }
+        }
+        w++;
+    }
+    b->n = w;
+    return 0;
+}
+
+static void set_close(void *self)
+{
+    (void)self; /* everything lives in the step arena */
+}
+
+const sl_transform_type_t sl_transform_set = {
+    .name = "set",
+    .doc = "add or replace fields from templates or constants (fields: {day: \"{{ record.ts | "
+           "date }}\"})",
+    .config = set_config,
+    .open = set_open,
+    .process = set_process,
+    .close = set_close,
+};
