@@ -40,9 +40,9 @@ static bool env_name_ok(const char *s, size_t n)
 }
 
 /* Appends the environment variable (or the default) to out. ref is the
- * text between "${env:" and "}". */
+ * text between "${env:" and "}". *from_env tells which one it was. */
 static int resolve_env(const sl_node_t *n, const char *ref, size_t rlen, sl_buf_t *out,
-                       sl_err_t *err)
+                       bool *from_env, sl_err_t *err)
 {
     const char *dflt = NULL;
     size_t nlen = rlen, dlen = 0;
@@ -63,7 +63,8 @@ static int resolve_env(const sl_node_t *n, const char *ref, size_t rlen, sl_buf_
     name[nlen] = '\0';
     const char *v = getenv(name);
     /* Like the shell's ${X:-d}: the default also replaces an empty value. */
-    if (dflt && (!v || !*v)) {
+    *from_env = !(dflt && (!v || !*v));
+    if (!*from_env) {
         return sl_buf_append(out, dflt, dlen);
     }
     if (!v) {
@@ -158,7 +159,12 @@ int sl_config_resolve(sl_arena_t *a, const char *base_dir, sl_node_t *n, const c
     }
     sl_buf_t out;
     sl_buf_init(&out, 0);
-    bool secret = false;
+    /* secret: any reference, even one that fell back to its default (the
+     * reader cannot tell which); sourced/mixed: whether the final text holds
+     * environment or file content plus other text, which then is also
+     * registered as a whole (defaults alone are not, or every "localhost"
+     * in the logs would be masked). */
+    bool secret = false, sourced = false, mixed = false;
     int rc = sl_buf_reserve(&out, len + 1);
     size_t i = 0;
     while (rc == 0 && i < len) {
@@ -166,16 +172,19 @@ int sl_config_resolve(sl_arena_t *a, const char *base_dir, sl_node_t *n, const c
             const char *d = memchr(raw + i, '$', len - i);
             size_t m = d ? (size_t)(d - (raw + i)) : len - i;
             rc = sl_buf_append(&out, raw + i, m);
+            mixed = true;
             i += m;
             continue;
         }
         if (i + 2 < len && raw[i + 1] == '$' && raw[i + 2] == '{') {
             rc = sl_buf_append(&out, "${", 2);
+            mixed = true;
             i += 3;
             continue;
         }
         if (i + 1 >= len || raw[i + 1] != '{') {
             rc = sl_buf_putc(&out, '$');
+            mixed = true;
             i++;
             continue;
         }
@@ -187,9 +196,14 @@ int sl_config_resolve(sl_arena_t *a, const char *base_dir, sl_node_t *n, const c
         }
         size_t rlen = (size_t)(end - ref);
         if (rlen >= 4 && memcmp(ref, "env:", 4) == 0) {
-            rc = resolve_env(n, ref + 4, rlen - 4, &out, err);
+            bool from_env = false;
+            rc = resolve_env(n, ref + 4, rlen - 4, &out, &from_env, err);
+            mixed = mixed || !from_env || sourced;
+            sourced = sourced || from_env;
         } else if (rlen >= 5 && memcmp(ref, "file:", 5) == 0) {
             rc = resolve_file(a, base_dir, n, ref + 5, rlen - 5, &out, err);
+            mixed = mixed || sourced;
+            sourced = true;
         } else {
             rc = sl_node_error(err, n,
                                "unknown reference '${%.*s}' (expected ${env:NAME} or "
@@ -208,7 +222,7 @@ int sl_config_resolve(sl_arena_t *a, const char *base_dir, sl_node_t *n, const c
         n->secret = secret;
         if (!n->text) {
             rc = sl_err_set(err, SL_ENOMEM, "out of memory");
-        } else if (secret) {
+        } else if (sourced && mixed) {
             sl_log_add_secret(n->text, n->len);
         }
     }

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "../test.h"
-#include "config_internal.h"
+#include "../../../src/config/config_internal.h"
 
 static const char *const modes[] = {"append", "upsert", "replace", NULL};
 

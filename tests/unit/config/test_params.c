@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "../test.h"
-#include "config_internal.h"
+#include "../../../src/config/config_internal.h"
 
 SL_TEST(config_params_parse_all_types)
 {

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "../test.h"
-#include "config_internal.h"
+#include "../../../src/config/config_internal.h"
 
 static const char *const formats[] = {"jsonl", "json", "csv", NULL};
 static const char *const modes[] = {"append", "upsert", "replace", NULL};

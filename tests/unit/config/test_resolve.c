@@ -1,10 +1,13 @@
 /* Tests for src/config/resolve.c: ${env:}, ${file:}, $${, the secret flag,
  * and that no message ever carries a resolved value. */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../test.h"
 #include "sluice/config.h"
+#include "sluice/log.h"
 
 static const sl_node_t *parse_in(const char *text, const char *base_dir, sl_err_t *err,
                                  int *rc)
@@ -214,4 +217,35 @@ SL_TEST(config_resolve_secret_alias_key_refused)
     CHECK_INT(rc, SL_ECONFIG);
     CHECK_STR(err.msg, "p.yaml:1:4: map keys cannot come from ${env:} or ${file:} values");
     CHECK(!strstr(err.msg, "secret-key-name"));
+}
+
+/* Resolved values reach the log's redaction list (log.h: masked as ***);
+ * values that only came from a default are not registered. */
+SL_TEST(config_resolve_registers_secrets_with_log)
+{
+    setenv("SL_T_LOGSEC", "log-secret-value", 1);
+    unsetenv("SL_T_UNSET9");
+    must_parse("a: x${env:SL_T_LOGSEC}y\nb: ${env:SL_T_UNSET9:-localhost}\n", NULL);
+    char path[600];
+    snprintf(path, sizeof path, "%s/log.txt", sl_test_tmpdir());
+    fflush(stderr);
+    int saved = dup(2);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    CHECK(fd >= 0 && saved >= 0);
+    dup2(fd, 2);
+    sl_log_setup(SL_LOG_DEBUG, SL_LOG_TEXT);
+    sl_info("v=%s w=%s d=%s", "log-secret-value", "xlog-secret-valuey", "localhost");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(fd);
+    close(saved);
+    char text[4096] = "";
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    CHECK(strstr(text, "secret-value") == NULL);
+    CHECK_CONTAINS(text, "***");
+    CHECK_CONTAINS(text, "d=localhost");
 }
