@@ -309,6 +309,13 @@ int sl_flow_run(sl_step_ctx_t *ctx, sl_step_result_t *res, bool progress)
     }
 
 done:
+    if (rc) {
+        /* The rejects that failed the step must reach the disk too. */
+        sl_err_t ferr;
+        if (sl_rejects_flush(ctx->rejects, &ferr) != 0) {
+            sl_warn("step %s: %s", step->name, ferr.msg);
+        }
+    }
     for (size_t i = xf_open; i-- > 0;) {
         if (xf[i]->close) {
             xf[i]->close(xf_self[i]);
