@@ -23,6 +23,7 @@
 #include "sluice/log.h"
 #include "sluice/plugin.h"
 #include "sluice/state.h"
+#include "sluice/template.h"
 #include "sluice/timeutil.h"
 
 #define CHUNK (2u << 20)
@@ -118,10 +119,40 @@ static int add_file(file_src_t *s, const char *path)
     return 0;
 }
 
+/* Renders "{{ params.x }}" / "{{ run.id }}" in a location (no record). */
+static int render_location(sl_step_ctx_t *ctx, const sl_node_t *node, const char *url,
+                           const char **out)
+{
+    *out = url;
+    if (!strstr(url, "{{")) {
+        return 0;
+    }
+    sl_template_t *t;
+    sl_err_t terr;
+    if (sl_template_compile(ctx->arena, url, strlen(url), &t, &terr) != 0) {
+        return sl_node_error(&ctx->err, node, "url: %s", terr.msg);
+    }
+    sl_tmpl_ctx_t tc = {.params = ctx->params, .run = ctx->run};
+    sl_buf_t b = SL_BUF_INIT;
+    int rc = sl_template_render(t, &tc, &b, &terr);
+    if (rc == 0) {
+        *out = sl_arena_strndup(ctx->arena, b.data ? b.data : "", b.len);
+        rc = *out ? 0 : SL_ENOMEM;
+    } else {
+        sl_node_error(&ctx->err, node, "url: %s", terr.msg);
+    }
+    sl_buf_free(&b);
+    return rc;
+}
+
 /* Expands one url (path or glob) into files, sorted within the pattern. */
 static int expand(file_src_t *s, const sl_node_t *node, const char *url)
 {
     sl_step_ctx_t *ctx = s->ctx;
+    int trc = render_location(ctx, node, url, &url);
+    if (trc) {
+        return trc;
+    }
     if (strncmp(url, "s3://", 5) == 0 || strstr(url, "://") != NULL) {
         if (strncmp(url, "file://", 7) != 0) {
             return sl_node_error(&ctx->err, node,
