@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SL_TEST(name) void sl_test_##name(void)
+#define SL_TEST(name)                                                                      \
+    void sl_test_##name(void);                                                             \
+    void sl_test_##name(void)
 
 void sl_test_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 3, 4)));
