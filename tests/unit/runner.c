@@ -1,7 +1,6 @@
 /* The unit test runner: runs every test of the generated table (or those
  * named on the command line, or matching a prefix ending in '*') each in a
  * child process with a timeout, and ends with "N passed, N failed". */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
