@@ -3,9 +3,11 @@
  *
  * The parser runs once per JSONL line, so it is written for speed: one pass,
  * no copy for strings without escapes (they borrow from the input), strings
- * scanned 8 bytes at a time for '"', '\\', control and non-ASCII bytes, and
- * the members/items of open containers collected on one reusable stack and
- * copied once into the arena when the container closes (no realloc chains).
+ * scanned 16 (SSE2) or 8 (SWAR) bytes at a time for '"', '\\', control and
+ * non-ASCII bytes, and the members/items of open containers collected on one
+ * reusable stack and copied once into the arena when the container closes
+ * (no realloc chains). It never reads past text[n) and needs no NUL. A
+ * UTF-8 byte order mark is not skipped (RFC 8259 forbids sending one).
  *
  * Duplicate object keys: the object keeps one member per key, at the
  * position of the key's first occurrence, holding the value of its last
@@ -531,11 +533,10 @@ static const char *parse_escaped(parser_t *ps, const char *start, const char *p,
         }
         d += put_utf8(d, cp);
     }
-    size_t len = (size_t)(d - dst);
-    /* Give the unused tail back (in place: dst is the last allocation). */
-    sl_arena_realloc(ps->a, dst, cap, len);
+    /* The unused tail (a few bytes per escape) stays: shrinking with
+     * sl_arena_realloc would copy when the block sits in its own chunk. */
     *out = dst;
-    *outlen = (uint32_t)len;
+    *outlen = (uint32_t)(d - dst);
     return q + 1;
 }
 
@@ -607,7 +608,8 @@ static inline const char *parse_number(parser_t *ps, const char *p, sl_value_t *
         return fail(ps, start, "number longer than 4 GiB");
     }
     if (integer) {
-        if (ndigits < 19 || (ndigits == 19 && u <= (neg ? (uint64_t)1 << 63 : (uint64_t)INT64_MAX))) {
+        uint64_t limit = neg ? (uint64_t)1 << 63 : (uint64_t)INT64_MAX;
+        if (ndigits < 19 || (ndigits == 19 && u <= limit)) {
             out->type = SL_T_INT;
             out->flags = 0;
             out->reserved = 0;
@@ -1164,18 +1166,23 @@ static inline int put(sl_buf_t *b, const void *p, size_t n)
 
 static const char hexdig[] = "0123456789abcdef";
 
-/* Writes the escaped, quoted string. The buffer holds n + 10 spare bytes at
- * every step: room for the rest of the text, the closing quote and an
- * 8-byte store past the logical end by the copy-while-scanning loop. */
-static int write_string(sl_buf_t *b, const char *s, size_t n)
+/* Writes the escaped, quoted string, preceded by the byte pre and followed
+ * by post when they are not 0 (the ',' and ':' around object keys, so a
+ * member costs one reservation). The buffer holds enough spare bytes at
+ * every step for the rest of the text, the closing quote and post; the
+ * copy loop never stores past the bytes it consumes. */
+static int write_quoted(sl_buf_t *b, const char *s, size_t n, char pre, char post)
 {
     const char *p = s;
     const char *end = s + n;
-    int rc = ensure(b, n + 10);
+    int rc = ensure(b, n + 12);
     if (rc) {
         return rc;
     }
     char *d = b->data + b->len;
+    if (pre) {
+        *d++ = pre;
+    }
     *d++ = '"';
     for (;;) {
 #if HAVE_SWAR
@@ -1255,8 +1262,38 @@ static int write_string(sl_buf_t *b, const char *s, size_t n)
         }
     }
     *d++ = '"';
+    if (post) {
+        *d++ = post;
+    }
     b->len = (size_t)(d - b->data);
     return 0;
+}
+
+static inline int write_string(sl_buf_t *b, const char *s, size_t n)
+{
+    return write_quoted(b, s, n, 0, 0);
+}
+
+static inline int write_int(sl_buf_t *b, int64_t i)
+{
+    char tmp[24];
+    char *s = fmt_i64(i, tmp);
+    return put(b, s, (size_t)(tmp + 24 - s));
+}
+
+static int write_value(sl_buf_t *b, const sl_value_t *v, unsigned flags);
+
+/* One object member or array item value: the common scalars inline. */
+static inline int write_item(sl_buf_t *b, const sl_value_t *v, unsigned flags)
+{
+    switch (v->type) {
+    case SL_T_STRING:
+        return write_quoted(b, v->u.s, v->len, 0, 0);
+    case SL_T_INT:
+        return write_int(b, v->u.i);
+    default:
+        return write_value(b, v, flags);
+    }
 }
 
 typedef struct {
@@ -1280,8 +1317,6 @@ static int keyref_cmp(const void *x, const void *y)
     return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-static int write_value(sl_buf_t *b, const sl_value_t *v, unsigned flags);
-
 static int write_object(sl_buf_t *b, const sl_value_t *v, unsigned flags)
 {
     const sl_member_t *m = v->u.members;
@@ -1292,8 +1327,8 @@ static int write_object(sl_buf_t *b, const sl_value_t *v, unsigned flags)
     }
     if (!(flags & SL_JSON_SORTED) || n < 2) {
         for (uint32_t i = 0; i < n; i++) {
-            if ((i && (rc = put(b, ",", 1))) || (rc = write_string(b, m[i].key, m[i].klen)) ||
-                (rc = put(b, ":", 1)) || (rc = write_value(b, &m[i].val, flags))) {
+            if ((rc = write_quoted(b, m[i].key, m[i].klen, i ? ',' : 0, ':')) ||
+                (rc = write_item(b, &m[i].val, flags))) {
                 return rc;
             }
         }
@@ -1325,8 +1360,8 @@ static int write_object(sl_buf_t *b, const sl_value_t *v, unsigned flags)
     }
     for (uint32_t i = 0; i < n && !rc; i++) {
         const sl_member_t *mm = &m[r[i].idx];
-        if ((i && (rc = put(b, ",", 1))) || (rc = write_string(b, mm->key, mm->klen)) ||
-            (rc = put(b, ":", 1)) || (rc = write_value(b, &mm->val, flags))) {
+        if ((rc = write_quoted(b, mm->key, mm->klen, i ? ',' : 0, ':')) ||
+            (rc = write_item(b, &mm->val, flags))) {
             break;
         }
     }
@@ -1345,10 +1380,8 @@ static int write_value(sl_buf_t *b, const sl_value_t *v, unsigned flags)
         return put(b, "null", 4);
     case SL_T_BOOL:
         return v->u.i ? put(b, "true", 4) : put(b, "false", 5);
-    case SL_T_INT: {
-        char *s = fmt_i64(v->u.i, tmp);
-        return put(b, s, (size_t)(tmp + 24 - s));
-    }
+    case SL_T_INT:
+        return write_int(b, v->u.i);
     case SL_T_DOUBLE:
         if (v->flags & SL_VF_RAW) {
             return put(b, v->u.s, v->len);
@@ -1370,7 +1403,7 @@ static int write_value(sl_buf_t *b, const sl_value_t *v, unsigned flags)
             return rc;
         }
         for (uint32_t i = 0; i < v->len; i++) {
-            if ((i && (rc = put(b, ",", 1))) || (rc = write_value(b, &v->u.items[i], flags))) {
+            if ((i && (rc = put(b, ",", 1))) || (rc = write_item(b, &v->u.items[i], flags))) {
                 return rc;
             }
         }
@@ -1411,6 +1444,16 @@ int sl_json_write_string(sl_buf_t *b, const char *s, size_t n)
 
 /* ------------------------------------------------------------------------
  * Array splitter
+ *
+ * Elements are found by tracking strings (with escapes) and bracket depth,
+ * without validating them: the caller parses each element's span, and the
+ * parser reports problems inside it. The splitter checks the array's own
+ * structure: '[' first, ',' between elements, no trailing comma, ']' last,
+ * then only whitespace. After ']' it keeps answering SL_AGAIN until at_eof,
+ * so trailing garbage anywhere in the input is reported; SL_EOF therefore
+ * means the whole input was a well-formed array. When an element is split
+ * across buffers, the bytes of it already scanned are remembered (in
+ * elem_start, with depth/in_string/escape) so each byte is scanned once.
  * ---------------------------------------------------------------------- */
 
 enum {
@@ -1428,13 +1471,13 @@ void sl_json_array_splitter_init(sl_json_array_splitter_t *s)
     s->state = SP_START;
 }
 
-COLD static int split_fail(sl_json_array_splitter_t *s, const char *buf, size_t at, size_t pos,
-                           sl_json_error_t *err, const char *fmt, ...) SL_PRINTF(6, 7);
+/* Fails at buf[at]; buf[pos] is at absolute offset s->consumed. */
+COLD static int split_fail(sl_json_array_splitter_t *s, size_t at, size_t pos,
+                           sl_json_error_t *err, const char *fmt, ...) SL_PRINTF(5, 6);
 
-COLD static int split_fail(sl_json_array_splitter_t *s, const char *buf, size_t at, size_t pos,
+COLD static int split_fail(sl_json_array_splitter_t *s, size_t at, size_t pos,
                            sl_json_error_t *err, const char *fmt, ...)
 {
-    (void)buf;
     s->state = SP_FAILED;
     if (err) {
         err->offset = (size_t)(s->consumed + (at - pos));
@@ -1444,6 +1487,29 @@ COLD static int split_fail(sl_json_array_splitter_t *s, const char *buf, size_t 
         va_end(ap);
     }
     return SL_EPARSE;
+}
+
+/* 1 for the bytes that matter outside strings: quotes and brackets. */
+static const uint8_t structural[256] = {
+    ['"'] = 1, ['['] = 1, [']'] = 1, ['{'] = 1, ['}'] = 1,
+};
+
+/* Index of the first '"' or '\\' in buf[j..n), or n. */
+static inline size_t find_quote_bs(const char *buf, size_t j, size_t n)
+{
+#if HAVE_SWAR
+    while (n - j >= 8) {
+        uint64_t m = quote_bs_mask(load64(buf + j));
+        if (m) {
+            return j + ((unsigned)__builtin_ctzll(m) >> 3);
+        }
+        j += 8;
+    }
+#endif
+    while (j < n && buf[j] != '"' && buf[j] != '\\') {
+        j++;
+    }
+    return j;
 }
 
 static inline bool scalar_byte(unsigned char c)
@@ -1479,11 +1545,11 @@ int sl_json_array_next(sl_json_array_splitter_t *s, const char *buf, size_t n, s
                     return SL_EOF;
                 }
                 if (s->state == SP_START) {
-                    return split_fail(s, buf, i, *pos, err,
+                    return split_fail(s, i, *pos, err,
                                       s->consumed ? "input is only whitespace, expected '['"
                                                   : "empty input, expected a JSON array");
                 }
-                return split_fail(s, buf, i, *pos, err,
+                return split_fail(s, i, *pos, err,
                                   "unexpected end of input: unterminated array");
             }
             break;
@@ -1501,7 +1567,7 @@ int sl_json_array_next(sl_json_array_splitter_t *s, const char *buf, size_t n, s
         switch (s->state) {
         case SP_START:
             if (c != '[') {
-                return split_fail(s, buf, i, *pos, err,
+                return split_fail(s, i, *pos, err,
                                   "unexpected %s at start of input, expected '[' (a JSON array)",
                                   describe(buf + i, end, db));
             }
@@ -1517,19 +1583,19 @@ int sl_json_array_next(sl_json_array_splitter_t *s, const char *buf, size_t n, s
                 i++;
                 s->state = SP_DONE;
             } else {
-                return split_fail(s, buf, i, *pos, err,
+                return split_fail(s, i, *pos, err,
                                   "unexpected %s after array element, expected ',' or ']'",
                                   describe(buf + i, end, db));
             }
             continue;
         case SP_DONE:
-            return split_fail(s, buf, i, *pos, err,
+            return split_fail(s, i, *pos, err,
                               "trailing characters after the closing ']' of the array (%s)",
                               describe(buf + i, end, db));
         case SP_VALUE:
             if (c == ']') {
                 if (s->seen_elem) {
-                    return split_fail(s, buf, i, *pos, err, "trailing comma before ']' in array");
+                    return split_fail(s, i, *pos, err, "trailing comma before ']' in array");
                 }
                 i++;
                 s->state = SP_DONE;
@@ -1537,7 +1603,7 @@ int sl_json_array_next(sl_json_array_splitter_t *s, const char *buf, size_t n, s
             }
             if (!(c == '"' || c == '{' || c == '[' || c == '-' || is_digit(c) ||
                   (c >= 'a' && c <= 'z'))) {
-                return split_fail(s, buf, i, *pos, err, "unexpected %s in array, expected a value",
+                return split_fail(s, i, *pos, err, "unexpected %s in array, expected a value",
                                   describe(buf + i, end, db));
             }
             s->state = SP_ELEM;
@@ -1549,8 +1615,8 @@ int sl_json_array_next(sl_json_array_splitter_t *s, const char *buf, size_t n, s
         default:
             break;
         }
-        /* SP_ELEM: the element starts at *pos; resume after the bytes
-         * scanned by earlier calls. */
+        /* SP_ELEM: the element starts at *pos (the caller kept its bytes);
+         * resume after the bytes scanned by earlier calls. */
         size_t start = *pos;
         size_t j = start + s->elem_start;
         unsigned char first = (unsigned char)buf[start];
@@ -1571,13 +1637,19 @@ int sl_json_array_next(sl_json_array_splitter_t *s, const char *buf, size_t n, s
                 j++;
             }
             while (j < n) {
-                unsigned char x = (unsigned char)buf[j];
                 if (in_string) {
                     if (escape) {
                         escape = false;
-                    } else if (x == '\\') {
+                        j++;
+                        continue;
+                    }
+                    j = find_quote_bs(buf, j, n);
+                    if (j >= n) {
+                        break;
+                    }
+                    if (buf[j] == '\\') {
                         escape = true;
-                    } else if (x == '"') {
+                    } else {
                         in_string = false;
                         if (depth == 0) {
                             j++;
@@ -1588,6 +1660,13 @@ int sl_json_array_next(sl_json_array_splitter_t *s, const char *buf, size_t n, s
                     j++;
                     continue;
                 }
+                while (j < n && !structural[(unsigned char)buf[j]]) {
+                    j++;
+                }
+                if (j >= n) {
+                    break;
+                }
+                unsigned char x = (unsigned char)buf[j];
                 if (x == '"') {
                     in_string = true;
                 } else if (x == '{' || x == '[') {
@@ -1607,7 +1686,7 @@ int sl_json_array_next(sl_json_array_splitter_t *s, const char *buf, size_t n, s
         }
         if (!done) {
             if (at_eof) {
-                return split_fail(s, buf, n, start, err,
+                return split_fail(s, n, start, err,
                                   "unexpected end of input: unterminated array (last element "
                                   "starts at offset %llu)",
                                   (unsigned long long)s->consumed);

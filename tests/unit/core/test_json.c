@@ -497,7 +497,8 @@ SL_TEST(json_parse_nested_values)
     sl_value_t *q1 = sl_value_path(&v, "o.p.q.1", 7);
     CHECK(q1 && q1->type == SL_T_DOUBLE);
     CHECK_STRN(q1->u.s, q1->len, "2.5");
-    CHECK_STR(wr(&v, 0), "{\"id\":7,\"tags\":[\"a\",{},[],null],\"o\":{\"p\":{\"q\":[1,2.5,true]}}}");
+    CHECK_STR(wr(&v, 0),
+              "{\"id\":7,\"tags\":[\"a\",{},[],null],\"o\":{\"p\":{\"q\":[1,2.5,true]}}}");
 }
 
 SL_TEST(json_parse_big_containers_grow_stacks)
@@ -900,7 +901,8 @@ SL_TEST(json_split_basic)
 
 SL_TEST(json_split_every_chunk_size)
 {
-    const char *doc = "[{\"id\":1,\"s\":\"x\\\\\",\"t\":\"[{\\\"\"},\n  [[],[{}]], \"\\u00e9\xc3\xa9\","
+    const char *doc = "[{\"id\":1,\"s\":\"x\\\\\",\"t\":\"[{\\\"\"},\n  [[],[{}]], "
+                      "\"\\u00e9\xc3\xa9\","
                       "12345678901234567890, -0.5e-3 ,false,{\"deep\":{\"er\":[1,[2,[3]]]}},"
                       "\"\\\\\\\\\"]";
     size_t len = strlen(doc);
