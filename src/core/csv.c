@@ -729,7 +729,17 @@ static int write_int(sl_buf_t *b, int64_t i)
     if (i < 0) {
         *--p = '-';
     }
-    return sl_buf_append(b, p, (size_t)(e - p));
+    size_t n = (size_t)(e - p);
+    if (SL_UNLIKELY(b->len + n + 1 > b->cap || (b->max && b->len + n > b->max))) {
+        int rc = sl_buf_reserve(b, n);
+        if (rc) {
+            return rc;
+        }
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
 }
 
 /* JSON text was appended at [start, b->len): quote it in place when the
