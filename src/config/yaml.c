@@ -489,6 +489,10 @@ int sl_config_parse(sl_arena_t *a, const char *name, const char *text, size_t n,
                     const char *base_dir, sl_node_t **root, sl_err_t *err)
 {
     loader_t L = {0};
+    if (!text) {
+        text = ""; /* libyaml asserts on a NULL input */
+        n = 0;
+    }
     L.a = a;
     L.file = sl_arena_strdup(a, name ? name : "<config>");
     L.base_dir = base_dir ? sl_arena_strdup(a, base_dir) : NULL;

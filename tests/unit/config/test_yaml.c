@@ -130,6 +130,10 @@ SL_TEST(config_yaml_empty_documents)
     CHECK_INT(r->kind, SL_NODE_SCALAR);
     CHECK(r->is_null);
     CHECK_INT(r->line, 1);
+    sl_node_t *root = NULL;
+    sl_err_t err;
+    CHECK_INT(sl_config_parse(arena, "p.yaml", NULL, 0, NULL, &root, &err), 0);
+    CHECK(root->is_null);
     r = must_parse("# only a comment\n");
     CHECK(r->is_null);
     r = must_parse("--- [1, 2]\n...\n");
