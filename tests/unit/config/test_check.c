@@ -94,7 +94,8 @@ SL_TEST(config_check_missing_required)
 
 SL_TEST(config_check_wrong_types)
 {
-    expect("url: {a: 1}\n", "pipeline.yaml:1:6: sink 'sql': key 'url' must be a string, got a map");
+    expect("url: {a: 1}\n",
+           "pipeline.yaml:1:6: sink 'sql': key 'url' must be a string, got a map");
     expect("url:\n", "pipeline.yaml:1:5: sink 'sql': key 'url' must be a string, got null");
     expect("url: x\nbatch: 1.5\n",
            "pipeline.yaml:2:8: sink 'sql': key 'batch' must be an integer, got '1.5'");

@@ -182,7 +182,8 @@ SL_TEST(config_yaml_syntax_errors)
 SL_TEST(config_yaml_invalid_utf8)
 {
     /* The position is the byte that breaks the sequence. */
-    expect_error("a: 1\nb: \xC3(\n", "p.yaml:2:5: YAML syntax error: invalid trailing UTF-8 octet");
+    expect_error("a: 1\nb: \xC3(\n",
+                 "p.yaml:2:5: YAML syntax error: invalid trailing UTF-8 octet");
 }
 
 SL_TEST(config_yaml_non_string_keys)
