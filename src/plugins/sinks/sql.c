@@ -170,7 +170,8 @@ static int rehash(sql_sink_t *s)
     }
     memset(s->hash, 0, s->hcap * sizeof *s->hash);
     for (size_t c = 0; c < s->ncols; c++) {
-        size_t i = name_hash(s->cols[c].name, s->cols[c].len, s->drv->ident_nocase) & (s->hcap - 1);
+        const sl_sql_column_t *col = &s->cols[c];
+        size_t i = name_hash(col->name, col->len, s->drv->ident_nocase) & (s->hcap - 1);
         while (s->hash[i]) {
             i = (i + 1) & (s->hcap - 1);
         }

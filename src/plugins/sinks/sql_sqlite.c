@@ -800,6 +800,10 @@ static int sqlite_insert(sl_sql_conn_t *c, uint32_t set, const sl_sql_insert_t *
         }
         case SL_T_STRING:
         case SL_T_BIGNUM:
+            if (v->len > INT32_MAX) {
+                return sl_err_set(err, SL_ESINK, "sql sink: %s: a string of %u bytes is too "
+                                  "long for SQLite", c->path, v->len);
+            }
             sqlite3_bind_text(q, i, v->len ? v->u.s : "", (int)v->len, SQLITE_STATIC);
             break;
         case SL_T_TIMESTAMP:

@@ -702,7 +702,8 @@ SL_TEST(sql_identifier_quoting)
     }
     sl_sink_sql.close(self);
     const char *db = path_in("q.db");
-    CHECK_STR(query(db, "SELECT \"my col\", \"we\"\"ird\", \"select\" FROM \"weird \"\"name\"\"\""),
+    CHECK_STR(query(db, "SELECT \"my col\", \"we\"\"ird\", \"select\""
+                        " FROM \"weird \"\"name\"\"\""),
               "k1|2|'; DROP TABLE x; --");
 
     /* The same table in replace mode: its staging name is quoted too. */
