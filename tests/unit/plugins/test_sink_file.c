@@ -141,7 +141,9 @@ SL_TEST(sink_file_jsonl_exact)
     fx_t f;
     fx_init(&f);
     sl_batch_t *b[2] = {
-        batch(&f, "{\"id\":1,\"name\":\"a\\\"b\",\"x\":1.50,\"n\":null}\n{\"id\":2,\"t\":[1,{\"k\":true}]}",
+        batch(&f,
+              "{\"id\":1,\"name\":\"a\\\"b\",\"x\":1.50,\"n\":null}\n"
+              "{\"id\":2,\"t\":[1,{\"k\":true}]}",
               1),
         batch(&f, "{\"id\":3,\"s\":\"Z\xC3\xBCrich\"}", 3),
     };
@@ -252,9 +254,8 @@ SL_TEST(sink_file_csv_new_key_is_an_error)
     void *self = NULL;
     CHECK_INT(sl_sink_file.open(&f.ctx, cfg(&f, "type: file\nurl: o.csv\n"), &self), 0);
     CHECK_INT(sl_sink_file.write(self, batch(&f, "{\"id\":1,\"name\":\"a\"}", 1), "k", NULL), 0);
-    int rc = sl_sink_file.write(self, batch(&f, "{\"id\":2,\"name\":\"b\"}\n{\"id\":3,\"extra\":1}",
-                                            2),
-                                "k", NULL);
+    sl_batch_t *b2 = batch(&f, "{\"id\":2,\"name\":\"b\"}\n{\"id\":3,\"extra\":1}", 2);
+    int rc = sl_sink_file.write(self, b2, "k", NULL);
     CHECK_INT(rc, SL_ESINK);
     CHECK_CONTAINS(f.ctx.err.msg, "record at line 3 of in.jsonl");
     CHECK_CONTAINS(f.ctx.err.msg, "'extra'");
@@ -286,7 +287,9 @@ SL_TEST(sink_file_csv_delimiter_and_header)
     fx_t f;
     fx_init(&f);
     sl_batch_t *b[1] = {batch(&f, "{\"a\":\"x;y\",\"b\":\"p,q\",\"c\":\"t\\tu\"}", 1)};
-    CHECK_STR(run_sink(&f, "type: file\nurl: o.txt\nformat: csv\ndelimiter: \";\"\nheader: false\n",
+    CHECK_STR(run_sink(&f,
+                       "type: file\nurl: o.txt\nformat: csv\ndelimiter: \";\"\n"
+                       "header: false\n",
                        b, 1, "o.txt"),
               "\"x;y\";p,q;t\tu\n");
     CHECK_STR(run_sink(&f, "type: file\nurl: o.tsv\n", b, 1, "o.tsv"),
@@ -440,9 +443,9 @@ SL_TEST(sink_file_url_template)
     fx_t f;
     fx_init(&f);
     sl_batch_t *b[1] = {batch(&f, "{\"a\":1}", 1)};
-    const char *got = run_sink(&f,
-                               "type: file\nurl: \"out/{{ params.day }}/orders-{{ run.id }}.jsonl\"\n",
-                               b, 1, "out/2026-11-22/orders-0b7e-run.jsonl");
+    const char *got =
+        run_sink(&f, "type: file\nurl: \"out/{{ params.day }}/orders-{{ run.id }}.jsonl\"\n", b,
+                 1, "out/2026-11-22/orders-0b7e-run.jsonl");
     CHECK_STR(got, "{\"a\":1}\n");
     fx_free(&f);
 }
