@@ -39,7 +39,7 @@ UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/unit/runner.o 
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 
-.PHONY: all deps demo test unit e2e sanitize-test fuzz-replay fuzz bench format clean
+.PHONY: all deps demo test unit e2e fuzz-build fuzz-replay fuzz bench format clean
 all: $(BUILD)/sluice
 
 $(BUILD)/sluice: $(LIB_OBJS) $(MAIN_OBJ)
@@ -88,6 +88,8 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS_ALL)
 
+# Keep the fuzz objects: they are not intermediate files to delete.
+.SECONDARY: $(FUZZ_LIB_OBJS)
 fuzz-build: $(FUZZ_BINS)
 # Replays each target's corpus once (part of make test).
 fuzz-replay: $(FUZZ_BINS)

@@ -3,7 +3,10 @@
 # must run without a sanitizer report. Prints "fuzz: N passed, N failed".
 pass=0
 fail=0
+mkdir -p build/fuzz/logs
 for bin in "$@"; do
+    case "$bin" in *.*) continue ;; esac # only the target binaries
+    [ -x "$bin" ] && [ -f "$bin" ] || continue
     name=$(basename "$bin")
     corpus=tests/fuzz/corpus/${name#fuzz_}
     if [ ! -d "$corpus" ]; then
@@ -11,12 +14,12 @@ for bin in "$@"; do
         fail=$((fail + 1))
         continue
     fi
-    if "$bin" -runs=0 "$corpus" > "build/fuzz/$name.replay.log" 2>&1; then
+    if "$bin" -runs=0 "$corpus" > "build/fuzz/logs/$name.replay.log" 2>&1; then
         echo "ok   $name ($(ls "$corpus" | wc -l) inputs)"
         pass=$((pass + 1))
     else
         echo "FAIL $name"
-        tail -n 20 "build/fuzz/$name.replay.log"
+        tail -n 20 "build/fuzz/logs/$name.replay.log"
         fail=$((fail + 1))
     fi
 done
