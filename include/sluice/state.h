@@ -89,8 +89,10 @@ int sl_state_checkpoint_put(sl_state_t *st, const char *pipeline, const char *ke
 typedef int (*sl_checkpoint_cb)(void *ud, const char *key, const sl_checkpoint_t *cp);
 int sl_state_checkpoint_list(sl_state_t *st, const char *pipeline, sl_checkpoint_cb cb,
                              void *ud);
-/* Deletes the pipeline's checkpoints and file records (key NULL = all)
- * and bumps its generation. */
+/* Deletes the pipeline's checkpoints and file records and bumps its
+ * generation, in one transaction. key NULL: all checkpoints and the
+ * ingested files of every step; key "files:<step>": that checkpoint and
+ * the files ingested by <step> only; any other key: that checkpoint. */
 int sl_state_reset(sl_state_t *st, const char *pipeline, const char *key);
 void sl_checkpoint_free(sl_checkpoint_t *cp);
 
@@ -101,5 +103,12 @@ int sl_state_file_get(sl_state_t *st, const char *pipeline, const char *step, co
 int sl_state_file_put(sl_state_t *st, const char *pipeline, const char *step,
                       const sl_file_record_t *f);
 void sl_file_record_free(sl_file_record_t *f);
+
+/* Groups puts (checkpoints, files, runs) into one atomic transaction, e.g.
+ * a step's final checkpoint with every file it ingested. Not around
+ * sl_state_reset, which has its own. */
+int sl_state_tx_begin(sl_state_t *st);
+int sl_state_tx_commit(sl_state_t *st);
+void sl_state_tx_rollback(sl_state_t *st);
 
 #endif

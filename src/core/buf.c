@@ -22,12 +22,12 @@ void sl_buf_free(sl_buf_t *b)
 
 int sl_buf_reserve(sl_buf_t *b, size_t n)
 {
+    if (b->max && b->len + n > b->max) {
+        return SL_ELIMIT;
+    }
     size_t need = b->len + n + 1; /* room for the NUL */
     if (need <= b->cap) {
         return 0;
-    }
-    if (b->max && b->len + n > b->max) {
-        return SL_ELIMIT;
     }
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need) {

@@ -326,7 +326,7 @@ int sl_fmt_double(sl_buf_t *b, double d)
     if (!isfinite(d)) {
         return sl_buf_append_c(b, isnan(d) ? "NaN" : d > 0 ? "Infinity" : "-Infinity");
     }
-    if (d == (double)(int64_t)d && fabs(d) < 1e15) {
+    if (fabs(d) < 1e15 && d == (double)(int64_t)d) {
         /* Integral doubles keep a ".0" so they read back as floats. */
         return sl_buf_printf(b, "%.1f", d);
     }

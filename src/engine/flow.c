@@ -288,23 +288,33 @@ int sl_flow_run(sl_step_ctx_t *ctx, sl_step_result_t *res, bool progress)
             goto done;
         }
     }
-    if (!durable) {
-        if (last_cp) {
+    if (!durable && (last_cp || npending > 0)) {
+        /* One transaction: a crash leaves either no ack (the rerun reads
+         * everything again and publishes it again) or all of them. */
+        rc = sl_state_tx_begin(ctx->state);
+        if (!rc && last_cp) {
             rc = sl_state_checkpoint_put(ctx->state, ctx->pipeline->name, key, last_cp,
                                          last_seq);
-            if (rc) {
-                sl_err_set(&ctx->err, rc, "state store: %s", sl_state_errmsg(ctx->state));
-                goto done;
-            }
         }
-        for (size_t i = 0; i < npending; i++) {
+        if (rc) {
+            sl_err_set(&ctx->err, rc, "state store: %s", sl_state_errmsg(ctx->state));
+        }
+        for (size_t i = 0; i < npending && rc == 0; i++) {
             sl_batch_t b = {0};
             b.origin = pending[i].origin;
             b.checkpoint = pending[i].checkpoint;
             rc = src->ack(src_self, &b);
+        }
+        if (rc == 0) {
+            rc = sl_state_tx_commit(ctx->state);
             if (rc) {
-                goto done;
+                sl_err_set(&ctx->err, rc, "state store: %s", sl_state_errmsg(ctx->state));
             }
+        } else {
+            sl_state_tx_rollback(ctx->state);
+        }
+        if (rc) {
+            goto done;
         }
     }
 

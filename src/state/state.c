@@ -313,3 +313,24 @@ void sl_file_record_free(sl_file_record_t *f)
         f->path = f->hash = f->run_id = NULL;
     }
 }
+
+int sl_state_tx_begin(sl_state_t *st)
+{
+    int rc;
+    LOCKED(st, st->ops->tx_begin(st));
+    return rc;
+}
+
+int sl_state_tx_commit(sl_state_t *st)
+{
+    int rc;
+    LOCKED(st, st->ops->tx_commit(st));
+    return rc;
+}
+
+void sl_state_tx_rollback(sl_state_t *st)
+{
+    pthread_mutex_lock(&st->lock);
+    st->ops->tx_rollback(st);
+    pthread_mutex_unlock(&st->lock);
+}

@@ -36,6 +36,10 @@ struct sl_state_ops {
                     sl_file_record_t *out);
     int (*file_put)(sl_state_t *st, const char *pipeline, const char *step,
                     const sl_file_record_t *f);
+    /* Groups the following puts into one transaction (not around reset). */
+    int (*tx_begin)(sl_state_t *st);
+    int (*tx_commit)(sl_state_t *st);
+    void (*tx_rollback)(sl_state_t *st);
 };
 
 struct sl_state {

@@ -816,6 +816,21 @@ static int sqlite_file_put(sl_state_t *st, const char *pipeline, const char *ste
     return exec_done(s, q, "recording an ingested file");
 }
 
+static int sqlite_tx_begin(sl_state_t *st)
+{
+    return exec_sql((sqlite_state_t *)st, "BEGIN IMMEDIATE", "starting a transaction");
+}
+
+static int sqlite_tx_commit(sl_state_t *st)
+{
+    return exec_sql((sqlite_state_t *)st, "COMMIT", "committing a transaction");
+}
+
+static void sqlite_tx_rollback(sl_state_t *st)
+{
+    sqlite3_exec(((sqlite_state_t *)st)->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
 static const struct sl_state_ops sqlite_ops = {
     .name = "sqlite",
     .close = sqlite_close,
@@ -831,4 +846,7 @@ static const struct sl_state_ops sqlite_ops = {
     .reset = sqlite_reset,
     .file_get = sqlite_file_get,
     .file_put = sqlite_file_put,
+    .tx_begin = sqlite_tx_begin,
+    .tx_commit = sqlite_tx_commit,
+    .tx_rollback = sqlite_tx_rollback,
 };
