@@ -53,7 +53,10 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 141' PIPE
+trap 'exit 143' TERM
 
 # ---- input data ------------------------------------------------------------
 JSONL=$WORK/orders.jsonl
