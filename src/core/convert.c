@@ -166,7 +166,13 @@ void sl_value_describe(const sl_value_t *v, bool hide_text, char *buf, size_t n)
             s = v->u.s;
             len = v->len;
         } else {
-            len = (size_t)snprintf(tmp, sizeof tmp, "%.17g", v->u.d);
+            /* Shortest text that reads back: 0.1, not 0.10000000000000001. */
+            for (int prec = 15; prec <= 17; prec++) {
+                len = (size_t)snprintf(tmp, sizeof tmp, "%.*g", prec, v->u.d);
+                if (strtod(tmp, NULL) == v->u.d) {
+                    break;
+                }
+            }
             s = tmp;
         }
         break;

@@ -435,6 +435,15 @@ static int order(const sl_operand_t *ao, const sl_value_t *x, const sl_operand_t
                  const sl_value_t *y, bool *ok)
 {
     *ok = true;
+    /* The common cases first, without the generic comparison. */
+    if (x->type == SL_T_INT && y->type == SL_T_INT) {
+        return cmp_i64(x->u.i, y->u.i);
+    }
+    if (x->type == SL_T_STRING && y->type == SL_T_STRING) {
+        uint32_t n = SL_MIN(x->len, y->len);
+        int c = n ? memcmp(x->u.s, y->u.s, n) : 0;
+        return c ? (c < 0 ? -1 : 1) : cmp_i64(x->len, y->len);
+    }
     if (is_time(x) && bo && bo->lit_has_ts && y == &bo->lit) {
         return cmp_i64(time_us(x), bo->lit_ts);
     }

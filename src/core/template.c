@@ -821,12 +821,25 @@ static int apply_filter(const sl_operand_t *op, const sl_filter_t *f, const sl_v
     }
 }
 
+/* sl_object_get with the first byte checked inline: most members differ
+ * there, which saves a memcmp call per member on the per-record path. */
+static inline const sl_value_t *member(const sl_value_t *obj, const char *k, uint32_t n)
+{
+    const sl_member_t *m = obj->u.members;
+    for (uint32_t i = 0; i < obj->len; i++) {
+        if (m[i].klen == n && (n == 0 || (m[i].key[0] == k[0] && memcmp(m[i].key, k, n) == 0))) {
+            return &m[i].val;
+        }
+    }
+    return NULL;
+}
+
 static const sl_value_t *walk(const sl_operand_t *op, const sl_value_t *cur)
 {
     for (uint16_t i = 0; i < op->nsegs && cur; i++) {
         const sl_seg_t *g = &op->segs[i];
         if (cur->type == SL_T_OBJECT) {
-            cur = sl_object_get(cur, g->s, g->len);
+            cur = member(cur, g->s, g->len);
         } else if (cur->type == SL_T_ARRAY && g->index >= 0) {
             cur = (uint32_t)g->index < cur->len ? &cur->u.items[g->index] : NULL;
         } else {
@@ -1032,6 +1045,22 @@ bool sl_template_uses_record(const sl_template_t *t)
     return t->uses_record;
 }
 
+/* Integers are the most common rendered value (ids in keys and URLs):
+ * digits written directly, without snprintf. */
+static int put_int(sl_buf_t *out, int64_t i)
+{
+    char tmp[24], *end = tmp + sizeof tmp, *p = end;
+    uint64_t u = i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (i < 0) {
+        *--p = '-';
+    }
+    return sl_buf_append(out, p, (size_t)(end - p));
+}
+
 /* Renders the parts; filter results go to the scratch arena sa. */
 static int render_parts(const sl_template_t *t, const sl_tmpl_ctx_t *ctx, sl_arena_t *sa,
                         sl_buf_t *out, sl_err_t *err)
@@ -1049,7 +1078,7 @@ static int render_parts(const sl_template_t *t, const sl_tmpl_ctx_t *ctx, sl_are
                 return sl_err_prefix(err, rc, "%s", t->what);
             }
             if (rc == 0) {
-                rc = sl_value_to_text(v, out);
+                rc = v->type == SL_T_INT ? put_int(out, v->u.i) : sl_value_to_text(v, out);
             }
         }
         if (rc) {

@@ -6,6 +6,7 @@
  * Parsing is strict and hand-written (no sscanf: it accepts signs, spaces
  * and overlong fields). Formatting writes digits directly because CSV and
  * JSON writers format one timestamp per field on their hot path. */
+#include <string.h>
 #include <time.h>
 
 #include "sluice/timeutil.h"
@@ -250,7 +251,21 @@ size_t sl_timestamp_format(int64_t us, char *buf)
         sod += SEC_PER_DAY;
         days--;
     }
-    char *p = put_date(buf, days);
+    /* Writers format runs of timestamps from the same day: reuse the last
+     * day's "YYYY-MM-DD" (per thread) instead of redoing the calendar. */
+    static _Thread_local int64_t cached_days = INT64_MIN;
+    static _Thread_local char cached_date[10];
+    char *p;
+    if (days == cached_days) {
+        memcpy(buf, cached_date, 10);
+        p = buf + 10;
+    } else {
+        p = put_date(buf, days);
+        if (p == buf + 10) {
+            memcpy(cached_date, buf, 10);
+            cached_days = days;
+        }
+    }
     *p++ = 'T';
     p = put2(p, (unsigned)(sod / 3600));
     *p++ = ':';

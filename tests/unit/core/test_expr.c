@@ -114,6 +114,11 @@ SL_TEST(expr_comparisons)
     CHECK(T("-5 < amount"));
     CHECK(T("10 == amount"));
     CHECK(T("record.and_field == 1"));
+    CHECK(T("empty == ''"));
+    CHECK(T("empty < 'a'"));
+    CHECK(T("'' < status"));
+    CHECK(T("status > 'pai'"));
+    CHECK(!T("status < 'pai'"));
 }
 
 SL_TEST(expr_numbers_across_types)

@@ -426,6 +426,9 @@ SL_TEST(template_value_convert)
     sl_value_t d = sl_value_double(42.5);
     CHECK_INT(sl_value_convert(a, &d, SL_T_INT, &out, &err), SL_ETYPE);
     CHECK_STR(err.msg, "cannot convert float 42.5 to int (not a whole number)");
+    d = sl_value_double(0.1);
+    CHECK_INT(sl_value_convert(a, &d, SL_T_INT, &out, &err), SL_ETYPE);
+    CHECK_STR(err.msg, "cannot convert float 0.1 to int (not a whole number)");
     d = sl_value_double(1e19);
     CHECK_INT(sl_value_convert(a, &d, SL_T_INT, &out, &err), SL_ETYPE);
     CHECK_STR(err.msg, "cannot convert float 1e+19 to int (out of range)");

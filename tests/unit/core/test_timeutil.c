@@ -213,6 +213,19 @@ SL_TEST(timeutil_timestamp_format)
     CHECK_STR(fmt_ts(-719163LL * 86400000000LL), "0000-12-31T00:00:00Z");
 }
 
+SL_TEST(timeutil_timestamp_format_same_day_runs)
+{
+    /* Consecutive timestamps of one day reuse the formatted date. */
+    CHECK_STR(fmt_ts(1795341600000000LL), "2026-11-22T10:00:00Z");
+    CHECK_STR(fmt_ts(1795341600000000LL + 3600000000LL), "2026-11-22T11:00:00Z");
+    CHECK_STR(fmt_ts(1795341600000000LL + 86400000000LL), "2026-11-23T10:00:00Z");
+    CHECK_STR(fmt_ts(1795341600000000LL - 1), "2026-11-22T09:59:59.999999Z");
+    CHECK_STR(fmt_ts(INT64_MAX), "+294247-01-10T04:00:54.775807Z");
+    CHECK_STR(fmt_ts(1795341600000000LL + 1), "2026-11-22T10:00:00.000001Z");
+    CHECK_STR(fmt_ts(-1), "1969-12-31T23:59:59.999999Z");
+    CHECK_STR(fmt_ts(-2), "1969-12-31T23:59:59.999998Z");
+}
+
 SL_TEST(timeutil_format_parse_round_trip)
 {
     char buf[32];
