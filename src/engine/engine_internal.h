@@ -15,9 +15,6 @@ int sl_rejects_flush(sl_rejects_t *r, sl_err_t *err);
 int64_t sl_rejects_count(const sl_rejects_t *r);
 void sl_rejects_free(sl_rejects_t *r);
 
-/* Mkdir -p of the folder part of path. */
-int sl_mkdir_parents(const char *path, sl_err_t *err);
-
 /* Runs one flow step. */
 int sl_flow_run(sl_step_ctx_t *ctx, sl_step_result_t *res, bool progress);
 

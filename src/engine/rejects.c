@@ -15,6 +15,7 @@
 
 #include "engine_internal.h"
 #include "sluice/buf.h"
+#include "sluice/fsutil.h"
 #include "sluice/json.h"
 #include "sluice/log.h"
 
@@ -41,28 +42,6 @@ sl_rejects_t *sl_rejects_new(const char *path, int64_t max_rejects, const char *
     return r;
 }
 
-int sl_mkdir_parents(const char *path, sl_err_t *err)
-{
-    char tmp[4096];
-    size_t n = strlen(path);
-    if (n >= sizeof tmp) {
-        return sl_err_set(err, SL_EINVAL, "path too long: %s", path);
-    }
-    memcpy(tmp, path, n + 1);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/') {
-            continue;
-        }
-        *p = '\0';
-        if (mkdir(tmp, 0777) != 0 && errno != EEXIST) {
-            int e = errno;
-            *p = '/';
-            return sl_err_set(err, SL_EIO, "cannot create folder for %s: %s", path, strerror(e));
-        }
-        *p = '/';
-    }
-    return 0;
-}
 
 int sl_rejects_flush(sl_rejects_t *r, sl_err_t *err)
 {
@@ -76,7 +55,7 @@ int sl_rejects_flush(sl_rejects_t *r, sl_err_t *err)
     if (r->fd < 0) {
         int rc = sl_mkdir_parents(r->path, err);
         if (rc) {
-            return rc;
+            return sl_err_prefix(err, rc, "rejects file %s", r->path);
         }
         r->fd = open(r->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
         if (r->fd < 0) {

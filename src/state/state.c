@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sluice/fsutil.h"
 #include "sluice/state.h"
 #include "state_internal.h"
 
@@ -26,25 +27,6 @@ static size_t scheme_len(const char *url)
     return strncmp(url + i, "://", 3) == 0 ? i + 3 : 0;
 }
 
-/* Copies url into out for messages with its user:password@ and query
- * string masked: URLs of databases carry credentials. */
-static void redact_url(const char *url, char *out, size_t cap)
-{
-    size_t sl = scheme_len(url);
-    const char *auth = url + sl;
-    size_t alen = strcspn(auth, "/?#");
-    const char *at = NULL;
-    for (size_t i = 0; i < alen; i++) {
-        if (auth[i] == '@') {
-            at = auth + i;
-        }
-    }
-    const char *rest = at ? at + 1 : auth;
-    const char *q = strchr(rest, '?');
-    int restlen = q ? (int)(q - rest) : (int)strlen(rest);
-    snprintf(out, cap, "%.*s%s%.*s%s", (int)sl, url, at ? "***@" : "", restlen, rest,
-             q ? "?***" : "");
-}
 
 int sl_state_open(const char *url, sl_state_t **out, sl_err_t *err)
 {
@@ -66,7 +48,7 @@ int sl_state_open(const char *url, sl_state_t **out, sl_err_t *err)
         path = url + sl + 1;
     } else if (sl > 0) {
         char shown[512];
-        redact_url(url, shown, sizeof shown);
+        sl_url_redact(url, shown, sizeof shown);
         return sl_err_set(err, SL_EUNSUPPORTED, "state store '%s' not supported yet", shown);
     }
     sl_state_t *st = NULL;

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "sluice/timeutil.h"
+#include "sluice/fsutil.h"
 #include "state_internal.h"
 
 /* Migrations: entry i brings the schema from version i to i + 1. */
@@ -207,46 +208,6 @@ static const char *col_str(sqlite3_stmt *q, int i)
 
 /* ---- open / close ---- */
 
-/* Creates every missing folder of path's parent (mkdir -p). */
-static int make_parents(const char *path, sl_err_t *err)
-{
-    char *dir = strdup(path);
-    if (!dir) {
-        return SL_ENOMEM;
-    }
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir) {
-        free(dir);
-        return 0;
-    }
-    *slash = '\0';
-    for (char *p = dir + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-            *p = '\0';
-            struct stat sb;
-            if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-                int e = errno;
-                sl_err_set(err, SL_ESTATE, "state store %s: cannot create folder %s: %s", path,
-                           dir, strerror(e));
-                free(dir);
-                return SL_ESTATE;
-            }
-            if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-                sl_err_set(err, SL_ESTATE, "state store %s: %s exists and is not a folder", path,
-                           dir);
-                free(dir);
-                return SL_ESTATE;
-            }
-            *p = c;
-            if (c == '\0') {
-                break;
-            }
-        }
-    }
-    free(dir);
-    return 0;
-}
 
 static int user_version(sqlite_state_t *s, int *v)
 {
@@ -327,9 +288,9 @@ int sl_state_sqlite_open(const char *path, sl_state_t **out, sl_err_t *err)
     if (!*path) {
         return sl_err_set(err, SL_EINVAL, "state store: empty database path");
     }
-    int rc = make_parents(path, err);
+    int rc = sl_mkdir_parents(path, err);
     if (rc) {
-        return rc;
+        return sl_err_prefix(err, SL_ESTATE, "state store %s", path);
     }
     sqlite_state_t *s = calloc(1, sizeof *s);
     if (!s || !(s->base.where = strdup(path))) {

@@ -23,6 +23,7 @@
 #include <zlib.h>
 
 #include "sink_text.h"
+#include "sluice/fsutil.h"
 #include "sluice/log.h"
 #include "sluice/plugin.h"
 #include "sluice/template.h"
@@ -73,11 +74,6 @@ static int io_error(file_sink_t *s, const char *what)
 }
 
 /* "file sink: cannot create out/a.jsonl: folder out is not usable: ..." */
-static int folder_error(file_sink_t *s, const char *dir)
-{
-    return sl_err_set(&s->ctx->err, SL_EIO, "file sink: cannot create %s: folder %s: %s",
-                      s->path, dir, strerror(errno));
-}
 
 static int write_all(file_sink_t *s, const void *p, size_t n)
 {
@@ -128,45 +124,6 @@ static int flush_buf(file_sink_t *s, bool finish)
     return rc;
 }
 
-/* mkdir -p of path's folder. */
-static int make_parents(file_sink_t *s, const char *path)
-{
-    char *dir = strdup(path);
-    if (!dir) {
-        return SL_ENOMEM;
-    }
-    char *slash = strrchr(dir, '/');
-    int rc = 0;
-    if (slash && slash != dir) {
-        *slash = '\0';
-        for (char *p = dir + 1; !rc; p++) {
-            if (*p == '/' || *p == '\0') {
-                char keep = *p;
-                *p = '\0';
-                struct stat st;
-                if (mkdir(dir, 0777) != 0 && errno != EEXIST &&
-                    !(stat(dir, &st) == 0 && S_ISDIR(st.st_mode))) {
-                    rc = folder_error(s, dir);
-                }
-                *p = keep;
-                if (keep == '\0') {
-                    break;
-                }
-            }
-        }
-        if (!rc) {
-            struct stat st;
-            if (stat(dir, &st) != 0) {
-                rc = folder_error(s, dir);
-            } else if (!S_ISDIR(st.st_mode)) {
-                errno = ENOTDIR;
-                rc = folder_error(s, dir);
-            }
-        }
-    }
-    free(dir);
-    return rc;
-}
 
 /* Renders the url (templates over params and run) into a local path. */
 static int resolve_url(sl_step_ctx_t *ctx, const sl_node_t *cfg, const char **out)
@@ -277,8 +234,8 @@ static int open_sink(file_sink_t *s, sl_step_ctx_t *ctx, const sl_node_t *cfg)
         }
         s->zinit = true;
     }
-    if ((rc = make_parents(s, path)) != 0) {
-        return rc;
+    if ((rc = sl_mkdir_parents(path, &ctx->err)) != 0) {
+        return sl_err_prefix(&ctx->err, rc, "file sink: cannot create %s", path);
     }
     s->fd = open(s->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (s->fd < 0) {

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sluice/fsutil.h"
 #include "sluice/log.h"
 #include "sluice/template.h"
 #include "sql_internal.h"
@@ -673,25 +674,6 @@ static int sql_write(void *self, sl_batch_t *b, const char *key, const char *che
 
 /* ---- open ---- */
 
-/* Copies url for messages with user:password@ and the query masked. */
-static void redact_url(const char *url, char *out, size_t cap)
-{
-    const char *sep = strstr(url, "://");
-    size_t sl = sep ? (size_t)(sep - url) + 3 : 0;
-    const char *auth = url + sl;
-    size_t alen = strcspn(auth, "/?#");
-    const char *at = NULL;
-    for (size_t i = 0; i < alen; i++) {
-        if (auth[i] == '@') {
-            at = auth + i;
-        }
-    }
-    const char *rest = at ? at + 1 : auth;
-    const char *q = strchr(rest, '?');
-    int restlen = q ? (int)(q - rest) : (int)strlen(rest);
-    snprintf(out, cap, "%.*s%s%.*s%s", (int)sl, url, at ? "***@" : "", restlen, rest,
-             q ? "?***" : "");
-}
 
 /* Renders "{{ params.x }}" / "{{ run.id }}" in a config string. */
 static int render(sl_step_ctx_t *ctx, const sl_node_t *node, const char *what, const char *text,
@@ -904,7 +886,7 @@ static int sql_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
     s->dest = s->mode == SL_SQL_REPLACE ? s->staging : s->table;
     if (!rc && !s->drv->accepts(url)) {
         char shown[512];
-        redact_url(url, shown, sizeof shown);
+        sl_url_redact(url, shown, sizeof shown);
         rc = sl_node_error(&ctx->err, url_node,
                            "sink 'sql': database '%s' not supported yet (only SQLite: "
                            "sqlite:///path.db or a path)",

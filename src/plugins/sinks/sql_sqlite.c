@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "sluice/fsutil.h"
 #include "sluice/buf.h"
 #include "sluice/json.h"
 #include "sluice/state.h"
@@ -126,39 +127,6 @@ static bool sqlite_accepts(const char *url)
     return strncmp(url, "sqlite:", 7) == 0 || strstr(url, "://") == NULL;
 }
 
-static int make_parents(const char *path, sl_err_t *err)
-{
-    char *dir = strdup(path);
-    if (!dir) {
-        return SL_ENOMEM;
-    }
-    char *slash = strrchr(dir, '/');
-    int rc = 0;
-    if (slash && slash != dir) {
-        *slash = '\0';
-        for (char *p = dir + 1; !rc; p++) {
-            if (*p != '/' && *p != '\0') {
-                continue;
-            }
-            char ch = *p;
-            *p = '\0';
-            struct stat sb;
-            if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-                rc = sl_err_set(err, SL_ESINK, "sql sink: %s: cannot create folder %s: %s", path,
-                                dir, strerror(errno));
-            } else if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-                rc = sl_err_set(err, SL_ESINK, "sql sink: %s: %s exists and is not a folder",
-                                path, dir);
-            }
-            *p = ch;
-            if (ch == '\0') {
-                break;
-            }
-        }
-    }
-    free(dir);
-    return rc;
-}
 
 /* The database path of url: sqlite:///rel, sqlite:////abs or a plain
  * path; relative ones against base_dir. malloc'd. */
@@ -222,7 +190,10 @@ static int sqlite_connect(const char *url, const char *base_dir, sl_sql_conn_t *
         return sl_err_set(err, SL_ENOMEM, "sql sink: out of memory");
     }
     c->path = url_path(url, base_dir, err);
-    int rc = c->path ? make_parents(c->path, err) : SL_ECONFIG;
+    int rc = c->path ? sl_mkdir_parents(c->path, err) : SL_ECONFIG;
+    if (rc && c->path) {
+        rc = sl_err_prefix(err, SL_ESINK, "sql sink: %s", c->path);
+    }
     if (!rc) {
         int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
         if (sqlite3_open_v2(c->path, &c->db, flags, NULL) != SQLITE_OK) {

@@ -1,0 +1,17 @@
+/* Small filesystem and location helpers shared by sinks, the state store
+ * and the engine. */
+#ifndef SLUICE_FSUTIL_H
+#define SLUICE_FSUTIL_H
+
+#include "sluice/common.h"
+
+/* Creates every missing folder of path's parent (mkdir -p). On failure
+ * returns SL_EIO with err "cannot create folder DIR: reason" or "DIR exists
+ * and is not a folder"; callers prefix their own context. */
+int sl_mkdir_parents(const char *path, sl_err_t *err);
+
+/* Copies url into out for messages, with user:password@ and the query
+ * string masked (database URLs carry credentials). */
+void sl_url_redact(const char *url, char *out, size_t cap);
+
+#endif

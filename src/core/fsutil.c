@@ -1,0 +1,60 @@
+/* mkdir -p and URL redaction; see include/sluice/fsutil.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "sluice/fsutil.h"
+
+int sl_mkdir_parents(const char *path, sl_err_t *err)
+{
+    char *dir = strdup(path);
+    if (!dir) {
+        return sl_err_set(err, SL_ENOMEM, "out of memory");
+    }
+    char *slash = strrchr(dir, '/');
+    int rc = 0;
+    if (slash && slash != dir) {
+        *slash = '\0';
+        for (char *p = dir + 1; rc == 0; p++) {
+            if (*p != '/' && *p != '\0') {
+                continue;
+            }
+            char keep = *p;
+            *p = '\0';
+            struct stat sb;
+            if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+                rc = sl_err_set(err, SL_EIO, "cannot create folder %s: %s", dir,
+                                strerror(errno));
+            } else if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+                rc = sl_err_set(err, SL_EIO, "%s exists and is not a folder", dir);
+            }
+            *p = keep;
+            if (keep == '\0') {
+                break;
+            }
+        }
+    }
+    free(dir);
+    return rc;
+}
+
+void sl_url_redact(const char *url, char *out, size_t cap)
+{
+    const char *sep = strstr(url, "://");
+    size_t sl = sep ? (size_t)(sep - url) + 3 : 0;
+    const char *auth = url + sl;
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = NULL;
+    for (size_t i = 0; i < alen; i++) {
+        if (auth[i] == '@') {
+            at = auth + i;
+        }
+    }
+    const char *rest = at ? at + 1 : auth;
+    const char *q = strchr(rest, '?');
+    int restlen = q ? (int)(q - rest) : (int)strlen(rest);
+    snprintf(out, cap, "%.*s%s%.*s%s", (int)sl, url, at ? "***@" : "", restlen, rest,
+             q ? "?***" : "");
+}
