@@ -48,6 +48,20 @@ typedef struct sl_batch {
     const char *checkpoint;
 } sl_batch_t;
 
+/* Keeps record i at slot w while a transform compacts b in place (w <= i):
+ * the record and its origin line move together. Returns w + 1, the next
+ * free slot. */
+static inline size_t sl_batch_keep(sl_batch_t *b, size_t w, size_t i)
+{
+    if (w != i) {
+        b->records[w] = b->records[i];
+        if (b->lines) {
+            b->lines[w] = b->lines[i];
+        }
+    }
+    return w + 1;
+}
+
 /* Appends a record (the arena must be the batch's). Returns SL_ENOMEM. */
 int sl_batch_push(sl_batch_t *b, sl_value_t rec, uint64_t line);
 

@@ -432,13 +432,7 @@ static int reject_pass(sql_sink_t *s, sl_batch_t *b)
             }
             continue;
         }
-        if (w != i) {
-            b->records[w] = b->records[i];
-            if (b->lines) {
-                b->lines[w] = b->lines[i];
-            }
-        }
-        w++;
+        w = sl_batch_keep(b, w, i);
     }
     b->n = w;
     return 0;

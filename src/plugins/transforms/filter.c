@@ -88,13 +88,7 @@ static int filter_process(void *self, sl_step_ctx_t *ctx, sl_batch_t *b)
         if (!keep) {
             continue;
         }
-        if (w != i) {
-            b->records[w] = b->records[i];
-            if (b->lines) {
-                b->lines[w] = b->lines[i];
-            }
-        }
-        w++;
+        w = sl_batch_keep(b, w, i);
     }
     b->n = w;
     return 0;

@@ -202,13 +202,7 @@ static int set_process(void *self, sl_step_ctx_t *ctx, sl_batch_t *b)
         if (rec->type == SL_T_OBJECT && apply(s, b->arena, rec, vals) != 0) {
             return sl_err_set(&ctx->err, SL_ENOMEM, "set: out of memory");
         }
-        if (w != i) {
-            b->records[w] = b->records[i];
-            if (b->lines) {
-                b->lines[w] = b->lines[i];
-            }
-        }
-        w++;
+        w = sl_batch_keep(b, w, i);
     }
     b->n = w;
     return 0;
