@@ -128,6 +128,11 @@ sl_value_t *sl_value_path(const sl_value_t *v, const char *path, size_t plen);
  * (reallocating the member array in arena a). The key is borrowed. */
 int sl_object_set(sl_arena_t *a, sl_value_t *obj, const char *key, size_t klen,
                   sl_value_t val);
+/* Sets keys[k] to vals[k] for k < n (replacing or appending, as
+ * sl_object_set does), growing the member array at most once. Keys are
+ * borrowed. */
+int sl_object_set_many(sl_arena_t *a, sl_value_t *obj, const sl_str_t *keys,
+                       const sl_value_t *vals, size_t n);
 /* Removes key if present; returns 1 if removed, 0 if absent. */
 int sl_object_remove(sl_value_t *obj, const char *key, size_t klen);
 /* Creates an empty object with room for cap members. */
@@ -149,6 +154,9 @@ bool sl_value_truthy(const sl_value_t *v);
  * round-trip, timestamps ISO 8601 UTC with 'Z', dates YYYY-MM-DD, null
  * empty, arrays/objects as compact JSON. Appends to b. */
 int sl_value_to_text(const sl_value_t *v, sl_buf_t *b);
+
+/* strtod over a {ptr,len} number text (not NUL-terminated). */
+double sl_parse_double(const char *s, size_t n);
 
 /* Appends the shortest text that reads back to the same double. */
 int sl_fmt_double(sl_buf_t *b, double d);

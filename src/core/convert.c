@@ -294,26 +294,6 @@ static bool number_syntax(const char *s, size_t n, bool *integral)
     return i == n;
 }
 
-/* Parses s[0..n) (already syntax-checked) as a double. */
-static double text_to_double(const char *s, size_t n)
-{
-    char tmp[128];
-    if (n < sizeof tmp) {
-        memcpy(tmp, s, n);
-        tmp[n] = '\0';
-        return strtod(tmp, NULL);
-    }
-    char *heap = malloc(n + 1); /* only for absurdly long numbers */
-    if (!heap) {
-        return NAN;
-    }
-    memcpy(heap, s, n);
-    heap[n] = '\0';
-    double d = strtod(heap, NULL);
-    free(heap);
-    return d;
-}
-
 /* Integer text with optional sign; false on overflow. */
 static bool text_to_int(const char *s, size_t n, int64_t *out)
 {
@@ -382,7 +362,7 @@ static int to_int(const sl_value_t *v, sl_value_t *out, sl_err_t *err)
                 return fail(err, v, SL_T_INT, " (out of range)");
             }
         } else {
-            d = text_to_double(s, n);
+            d = sl_parse_double(s, n);
             if (!double_to_int(d, &i)) {
                 return fail(err, v, SL_T_INT, isfinite(d) && d == floor(d)
                                                   ? " (out of range)"
@@ -417,7 +397,7 @@ static int to_double(const sl_value_t *v, sl_value_t *out, sl_err_t *err)
         if (!number_syntax(s, n, &integral)) {
             return fail(err, v, SL_T_DOUBLE, "");
         }
-        d = text_to_double(s, n);
+        d = sl_parse_double(s, n);
         if (!isfinite(d)) {
             return fail(err, v, SL_T_DOUBLE, " (out of range)");
         }

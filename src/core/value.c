@@ -19,7 +19,7 @@ const char *sl_type_name(sl_type_t t)
     return (unsigned)t < SL_ARRAY_LEN(names) && names[t] ? names[t] : "unknown";
 }
 
-static double parse_double_text(const char *s, size_t n)
+double sl_parse_double(const char *s, size_t n)
 {
     char tmp[128];
     if (n < sizeof tmp) {
@@ -45,10 +45,10 @@ int sl_value_get_double(const sl_value_t *v, double *out)
         *out = (double)v->u.i;
         return 0;
     case SL_T_DOUBLE:
-        *out = (v->flags & SL_VF_RAW) ? parse_double_text(v->u.s, v->len) : v->u.d;
+        *out = (v->flags & SL_VF_RAW) ? sl_parse_double(v->u.s, v->len) : v->u.d;
         return 0;
     case SL_T_BIGNUM:
-        *out = parse_double_text(v->u.s, v->len);
+        *out = sl_parse_double(v->u.s, v->len);
         return 0;
     default:
         return SL_ETYPE;
@@ -138,6 +138,41 @@ int sl_object_set(sl_arena_t *a, sl_value_t *obj, const char *key, size_t klen, 
     m[n].val = val;
     obj->u.members = m;
     obj->len = (uint32_t)(n + 1);
+    return 0;
+}
+
+int sl_object_set_many(sl_arena_t *a, sl_value_t *obj, const sl_str_t *keys,
+                       const sl_value_t *vals, size_t n)
+{
+    if (obj->type != SL_T_OBJECT) {
+        return SL_ETYPE;
+    }
+    size_t add = 0;
+    for (size_t k = 0; k < n; k++) {
+        add += sl_object_get(obj, keys[k].ptr, keys[k].len) == NULL;
+    }
+    if (add) {
+        sl_member_t *m = sl_arena_alloc(a, (obj->len + add) * sizeof *m);
+        if (!m) {
+            return SL_ENOMEM;
+        }
+        if (obj->len) {
+            memcpy(m, obj->u.members, obj->len * sizeof *m);
+        }
+        obj->u.members = m;
+    }
+    for (size_t k = 0; k < n; k++) {
+        sl_value_t *slot = sl_object_get(obj, keys[k].ptr, keys[k].len);
+        if (slot) {
+            *slot = vals[k];
+            continue;
+        }
+        sl_member_t *m = &obj->u.members[obj->len++];
+        m->key = keys[k].ptr;
+        m->klen = (uint32_t)keys[k].len;
+        m->reserved = 0;
+        m->val = vals[k];
+    }
     return 0;
 }
 

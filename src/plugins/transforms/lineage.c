@@ -26,8 +26,8 @@ static const sl_field_spec_t lineage_config[] = {
 };
 
 #define NFIELDS 4
-static const char *const keys[NFIELDS] = {"_ingestion_ts", "_source_system", "_record_hash",
-                                          "_ingestion_id"};
+static const sl_str_t keys[NFIELDS] = {
+    {"_ingestion_ts", 13}, {"_source_system", 14}, {"_record_hash", 12}, {"_ingestion_id", 13}};
 
 typedef struct {
     const char *source_system;
@@ -59,40 +59,6 @@ static int lineage_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
     return 0;
 }
 
-/* Sets the four fields, growing the member array at most once. */
-static int add_fields(sl_arena_t *a, sl_value_t *rec, const sl_value_t *vals)
-{
-    size_t klen[NFIELDS], add = 0;
-    sl_value_t *slot[NFIELDS];
-    for (size_t k = 0; k < NFIELDS; k++) {
-        klen[k] = strlen(keys[k]);
-        slot[k] = sl_object_get(rec, keys[k], klen[k]);
-        add += slot[k] == NULL;
-    }
-    if (add) {
-        sl_member_t *m = sl_arena_alloc(a, (rec->len + add) * sizeof *m);
-        if (!m) {
-            return SL_ENOMEM;
-        }
-        if (rec->len) {
-            memcpy(m, rec->u.members, rec->len * sizeof *m);
-        }
-        rec->u.members = m;
-    }
-    for (size_t k = 0; k < NFIELDS; k++) {
-        if (slot[k]) {
-            /* Re-find: the member array may have moved. */
-            *sl_object_get(rec, keys[k], klen[k]) = vals[k];
-            continue;
-        }
-        sl_member_t *m = &rec->u.members[rec->len++];
-        m->key = keys[k];
-        m->klen = (uint32_t)klen[k];
-        m->reserved = 0;
-        m->val = vals[k];
-    }
-    return 0;
-}
 
 static int lineage_process(void *self, sl_step_ctx_t *ctx, sl_batch_t *b)
 {
@@ -116,7 +82,7 @@ static int lineage_process(void *self, sl_step_ctx_t *ctx, sl_batch_t *b)
         }
         sl_md5_hex(l->json.data, l->json.len, hex);
         vals[2] = sl_value_str(hex, 32);
-        if (add_fields(b->arena, rec, vals) != 0) {
+        if (sl_object_set_many(b->arena, rec, keys, vals, NFIELDS) != 0) {
             return sl_err_set(&ctx->err, SL_ENOMEM, "lineage: out of memory");
         }
     }

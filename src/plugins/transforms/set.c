@@ -38,6 +38,7 @@ typedef struct {
 
 typedef struct {
     field_t *fields;
+    sl_str_t *keys; /* fields[k].key, for sl_object_set_many */
     size_t n;
     const sl_value_t *item;
 } set_t;
@@ -113,45 +114,19 @@ static int set_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
     }
     s->fields = f;
     s->n = fields->n;
+    s->keys = sl_arena_alloc(ctx->arena, (s->n ? s->n : 1) * sizeof *s->keys);
+    if (!s->keys) {
+        return SL_ENOMEM;
+    }
+    for (size_t k = 0; k < s->n; k++) {
+        s->keys[k] = (sl_str_t){f[k].key, f[k].klen};
+    }
     /* Map steps expose their item in run.item. */
     s->item = ctx->run ? sl_object_get_c(ctx->run, "item") : NULL;
     *self = s;
     return 0;
 }
 
-/* Stores vals into rec: replaces existing keys, appends the others after
- * growing the member array once. */
-static int apply(const set_t *s, sl_arena_t *a, sl_value_t *rec, const sl_value_t *vals)
-{
-    size_t add = 0;
-    for (size_t k = 0; k < s->n; k++) {
-        add += sl_object_get(rec, s->fields[k].key, s->fields[k].klen) == NULL;
-    }
-    if (add) {
-        sl_member_t *m = sl_arena_alloc(a, (rec->len + add) * sizeof *m);
-        if (!m) {
-            return SL_ENOMEM;
-        }
-        if (rec->len) {
-            memcpy(m, rec->u.members, rec->len * sizeof *m);
-        }
-        rec->u.members = m;
-    }
-    for (size_t k = 0; k < s->n; k++) {
-        const field_t *f = &s->fields[k];
-        sl_value_t *slot = sl_object_get(rec, f->key, f->klen);
-        if (slot) {
-            *slot = vals[k];
-        } else {
-            sl_member_t *m = &rec->u.members[rec->len++];
-            m->key = f->key;
-            m->klen = f->klen;
-            m->reserved = 0;
-            m->val = vals[k];
-        }
-    }
-    return 0;
-}
 
 static int set_process(void *self, sl_step_ctx_t *ctx, sl_batch_t *b)
 {
@@ -199,7 +174,7 @@ static int set_process(void *self, sl_step_ctx_t *ctx, sl_batch_t *b)
         if (rc) {
             continue; /* rejected: dropped from the batch */
         }
-        if (rec->type == SL_T_OBJECT && apply(s, b->arena, rec, vals) != 0) {
+        if (rec->type == SL_T_OBJECT && sl_object_set_many(b->arena, rec, s->keys, vals, s->n) != 0) {
             return sl_err_set(&ctx->err, SL_ENOMEM, "set: out of memory");
         }
         w = sl_batch_keep(b, w, i);
