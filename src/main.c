@@ -47,6 +47,7 @@ typedef struct {
     int limit;
     bool full_refresh;
     bool progress;
+    bool json_logs;
 } cli_t;
 
 static int usage_error(const char *fmt, const char *arg)
@@ -126,6 +127,7 @@ static int parse_args(int argc, char **argv, cli_t *c)
 #undef NEEDS_VALUE
     }
     sl_log_setup(level, format);
+    c->json_logs = format == SL_LOG_JSON;
     return 0;
 }
 
@@ -160,7 +162,11 @@ static int cmd_run(const cli_t *c)
         sl_arena_destroy(a);
         return SL_EXIT_FAILED;
     }
-    sl_run_result_print(&res, p, stderr);
+    if (c->json_logs) {
+        sl_run_result_json(&res, p, stderr);
+    } else {
+        sl_run_result_print(&res, p, stderr);
+    }
     int code = res.exit_code;
     sl_run_result_free(&res);
     sl_arena_destroy(a);

@@ -44,5 +44,7 @@ void sl_run_result_free(sl_run_result_t *res);
 
 /* Prints the end-of-run summary table to f. */
 void sl_run_result_print(const sl_run_result_t *res, const sl_pipeline_t *p, void *f);
+/* The same summary as one JSON line (for --log-format json). */
+void sl_run_result_json(const sl_run_result_t *res, const sl_pipeline_t *p, void *f);
 
 #endif

@@ -182,6 +182,42 @@ void sl_run_result_free(sl_run_result_t *res)
     res->steps = NULL;
 }
 
+void sl_run_result_json(const sl_run_result_t *res, const sl_pipeline_t *p, void *fp)
+{
+    sl_buf_t b = SL_BUF_INIT;
+    char ts[40];
+    sl_timestamp_format(res->ended_us, ts);
+    sl_buf_printf(&b, "{\"ts\":\"%s\",\"level\":\"info\",\"msg\":\"run summary\",\"run\":\"%s\","
+                      "\"pipeline\":",
+                  ts, res->run_id);
+    sl_json_write_string(&b, p->name, strlen(p->name));
+    sl_buf_printf(&b, ",\"status\":\"%s\",\"exit_code\":%d,\"seconds\":%.3f,\"steps\":[",
+                  res->status, res->exit_code, (double)(res->ended_us - res->started_us) / 1e6);
+    for (size_t i = 0; i < res->nsteps; i++) {
+        const sl_step_result_t *st = &res->steps[i];
+        sl_buf_append_c(&b, i ? ",{\"step\":" : "{\"step\":");
+        sl_json_write_string(&b, st->name, strlen(st->name));
+        sl_buf_printf(&b,
+                      ",\"status\":\"%s\",\"records_in\":%lld,\"records_out\":%lld,"
+                      "\"rejected\":%lld,\"bytes_in\":%lld,\"seconds\":%.3f",
+                      st->status, (long long)st->records_in, (long long)st->records_out,
+                      (long long)st->rejected, (long long)st->bytes_in,
+                      st->ended_us > st->started_us
+                          ? (double)(st->ended_us - st->started_us) / 1e6
+                          : 0.0);
+        if (st->error[0]) {
+            sl_buf_append_c(&b, ",\"error\":");
+            sl_json_write_string(&b, st->error, strlen(st->error));
+        }
+        sl_buf_putc(&b, '}');
+    }
+    sl_buf_append_c(&b, "]}\n");
+    if (b.data) {
+        fputs(b.data, (FILE *)fp);
+    }
+    sl_buf_free(&b);
+}
+
 static void human_bytes(int64_t n, char *out, size_t cap)
 {
     const char *units[] = {"B", "KB", "MB", "GB", "TB"};

@@ -95,12 +95,17 @@ YAML
     sl run p.yaml --state st.db --log-format json
     assert_rc 0
     assert_eq '{"a":1}' "$(cat out.txt)"
-    # every log line is a JSON object (the summary table is not a log line)
-    grep '^{' err.txt | node -e '
-let n = 0;
-for (const l of require("fs").readFileSync(0, "utf8").trim().split("\n"))
-  { const o = JSON.parse(l); if (!o.ts || !o.level || !o.msg) process.exit(1); n++; }
-if (n < 2) process.exit(1);' || fail "log lines are not JSON: $(cat err.txt)"
+    # every line on stderr is a JSON object, the summary included
+    node -e '
+let n = 0, summary = null;
+for (const l of require("fs").readFileSync("err.txt", "utf8").trim().split("\n")) {
+  const o = JSON.parse(l);
+  if (!o.ts || !o.level || !o.msg) process.exit(1);
+  if (o.msg === "run summary") summary = o;
+  n++;
+}
+if (n < 3 || !summary || summary.status !== "ok" || summary.steps[0].records_out !== 1)
+  process.exit(1);' || fail "log lines are not JSON: $(cat err.txt)"
 }
 
 test_memory_stays_flat() {
