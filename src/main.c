@@ -138,6 +138,7 @@ static int load(const cli_t *c, sl_arena_t *a, sl_pipeline_t **p)
     }
     sl_err_t err = {{0}};
     if (sl_pipeline_load(a, c->args[0], c->params, c->nparams, p, &err) != 0) {
+        sl_log_redact(err.msg);
         fprintf(stderr, "%s\n", err.msg);
         return SL_EXIT_USAGE;
     }
@@ -158,6 +159,7 @@ static int cmd_run(const cli_t *c)
     sl_run_result_t res;
     sl_err_t err = {{0}};
     if (sl_engine_run(p, &opts, &res, &err) != 0) {
+        sl_log_redact(err.msg);
         fprintf(stderr, "sluice: %s\n", err.msg);
         sl_arena_destroy(a);
         return SL_EXIT_FAILED;

@@ -27,6 +27,10 @@ bool sl_log_enabled(sl_log_level_t level);
 /* Copies s (>= 4 chars; shorter values are not masked to keep logs
  * readable) into the redaction list. */
 void sl_log_add_secret(const char *s, size_t n);
+/* Masks every registered secret in the NUL-terminated s, in place (for
+ * messages that leave through other ways than the log: run summaries, the
+ * run history, stderr). */
+void sl_log_redact(char *s);
 void sl_log(sl_log_level_t level, const char *fmt, ...) SL_PRINTF(2, 3);
 /* With structured fields for JSON output: pairs of key, value strings,
  * terminated by NULL. Text output appends them as key=value. */

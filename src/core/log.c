@@ -94,6 +94,22 @@ static void redact(sl_buf_t *b)
     }
 }
 
+void sl_log_redact(char *s)
+{
+    if (!s || nsecrets == 0) {
+        return;
+    }
+    sl_buf_t b = SL_BUF_INIT;
+    if (sl_buf_append_c(&b, s) != 0) {
+        return;
+    }
+    pthread_mutex_lock(&lock);
+    redact(&b);
+    pthread_mutex_unlock(&lock);
+    memcpy(s, b.data, b.len + 1); /* never longer: secrets are >= 4 bytes, "***" is 3 */
+    sl_buf_free(&b);
+}
+
 static void emit(sl_log_level_t level, const char *const *kv, const char *fmt, va_list ap)
 {
     if (!sl_log_enabled(level)) {

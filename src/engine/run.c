@@ -133,6 +133,7 @@ int sl_engine_run(const sl_pipeline_t *p, const sl_engine_opts_t *opts, sl_run_r
             sr->status = "failed";
             snprintf(sr->error, sizeof sr->error, "%s",
                      ctx.err.msg[0] ? ctx.err.msg : sl_strerror(rc));
+            sl_log_redact(sr->error); /* kept in the run history and printed */
             sl_error("Failed: %s: %s", step->name, sr->error);
         } else {
             sr->status = sr->rejected ? "partial" : "ok";

@@ -45,3 +45,22 @@ YAML
     assert_rc 2
     assert_contains err.txt SLUICE_TEST_TOKEN
 }
+
+test_secret_in_error_not_in_summary_or_history() {
+    export SLUICE_TEST_INPATH=/tmp/sluice-hidden-location-xyz
+    pipeline <<'YAML'
+name: sec2
+steps:
+  - name: s
+    source: {type: file, url: "${env:SLUICE_TEST_INPATH}/a.jsonl"}
+    sink: {type: stdout}
+YAML
+    sl run p.yaml --state st.db
+    assert_rc 1
+    assert_not_contains err.txt sluice-hidden-location-xyz
+    assert_contains err.txt "a.jsonl"
+    sl runs show "$(q st.db 'SELECT id FROM runs')" --state st.db
+    assert_not_contains out.txt sluice-hidden-location-xyz
+    assert_eq 0 "$(q st.db "SELECT count(*) FROM step_runs WHERE error LIKE '%hidden-location%'")"
+    unset SLUICE_TEST_INPATH
+}
