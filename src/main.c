@@ -23,7 +23,7 @@ static const char USAGE[] =
     "  runs [--pipeline NAME] [--limit N]                list recent runs\n"
     "  runs show ID                                     one run and its steps\n"
     "  state get PIPELINE [KEY]                         show checkpoints\n"
-    "  state reset PIPELINE [KEY]                       forget checkpoints and files\n"
+    "  state reset PIPELINE [STEP]                      start over (the whole pipeline or one step)\n"
     "  help [PLUGIN]                                    this text, or a plugin's options\n"
     "  version                                          print the version\n"
     "\n"
@@ -337,9 +337,19 @@ static int cmd_state(const cli_t *c)
             }
         }
     } else if (strcmp(c->args[0], "reset") == 0) {
-        rc = sl_state_reset(st, name, key);
+        sl_err_t err = {{0}};
+        if (key) {
+            /* A step name (or "step:NAME"): that step starts over. */
+            const char *step = strncmp(key, "step:", 5) == 0 ? key + 5 : key;
+            rc = sl_engine_reset_step(st, name, step, &err);
+        } else {
+            rc = sl_state_reset(st, name, NULL);
+            if (rc) {
+                snprintf(err.msg, sizeof err.msg, "%s", sl_state_errmsg(st));
+            }
+        }
         if (rc) {
-            fprintf(stderr, "sluice: %s\n", sl_state_errmsg(st));
+            fprintf(stderr, "sluice: %s\n", err.msg);
             rc = SL_EXIT_FAILED;
         } else {
             printf("reset %s%s%s: the next run starts from the beginning\n", name,

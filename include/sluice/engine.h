@@ -42,6 +42,12 @@ int sl_engine_run(const sl_pipeline_t *p, const sl_engine_opts_t *opts, sl_run_r
                   sl_err_t *err);
 void sl_run_result_free(sl_run_result_t *res);
 
+/* Makes one step of a pipeline start from the beginning at its next run:
+ * forgets its ingested files and leaves a reset marker as its checkpoint,
+ * numbered past any checkpoint a transactional sink kept. The pipeline's
+ * other steps keep their progress. */
+int sl_engine_reset_step(sl_state_t *st, const char *pipeline, const char *step, sl_err_t *err);
+
 /* Prints the end-of-run summary table to f. */
 void sl_run_result_print(const sl_run_result_t *res, const sl_pipeline_t *p, void *f);
 /* The same summary as one JSON line (for --log-format json). */

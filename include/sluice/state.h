@@ -89,10 +89,10 @@ int sl_state_checkpoint_put(sl_state_t *st, const char *pipeline, const char *ke
 typedef int (*sl_checkpoint_cb)(void *ud, const char *key, const sl_checkpoint_t *cp);
 int sl_state_checkpoint_list(sl_state_t *st, const char *pipeline, sl_checkpoint_cb cb,
                              void *ud);
-/* Deletes the pipeline's checkpoints and file records and bumps its
- * generation, in one transaction. key NULL: all checkpoints and the
- * ingested files of every step; key "files:<step>": that checkpoint and
- * the files ingested by <step> only; any other key: that checkpoint. */
+/* Deletes checkpoints and file records in one transaction. key NULL: all
+ * the pipeline's checkpoints and ingested files, and its generation is
+ * bumped; key "files:<step>": that checkpoint and the files ingested by
+ * <step> only; any other key: that checkpoint. */
 int sl_state_reset(sl_state_t *st, const char *pipeline, const char *key);
 void sl_checkpoint_free(sl_checkpoint_t *cp);
 

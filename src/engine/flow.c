@@ -43,7 +43,14 @@ static bool unwrap_checkpoint(const char *text, wrapped_cp_t *out)
         sl_value_t *gen = sl_object_get_c(&v, "gen");
         sl_value_t *seq = sl_object_get_c(&v, "seq");
         sl_value_t *pos = sl_object_get_c(&v, "pos");
-        if (gen && seq && pos && gen->type == SL_T_INT && seq->type == SL_T_INT) {
+        sl_value_t *reset = sl_object_get_c(&v, "reset");
+        if (gen && seq && gen->type == SL_T_INT && seq->type == SL_T_INT && !pos && reset &&
+            reset->type == SL_T_BOOL && reset->u.i) {
+            /* A step reset: start from the beginning, numbering on. */
+            out->gen = gen->u.i;
+            out->seq = seq->u.i;
+            ok = true;
+        } else if (gen && seq && pos && gen->type == SL_T_INT && seq->type == SL_T_INT) {
             sl_buf_t b = SL_BUF_INIT;
             if (sl_json_write(&b, pos, 0) == 0) {
                 out->gen = gen->u.i;
@@ -78,11 +85,13 @@ static int find_resume(sl_step_ctx_t *ctx, const sl_sink_type_t *sink, void *sin
     *seq = 0;
     ctx->resume = NULL;
     wrapped_cp_t best = {0}, cand;
+    bool have = false;
     sl_checkpoint_t cp;
     int rc = sl_state_checkpoint_get(ctx->state, ctx->pipeline->name, key, &cp);
     if (rc == 0) {
         if (unwrap_checkpoint(cp.value, &cand) && cand.gen == gen) {
             best = cand;
+            have = true;
         } else {
             free(cand.pos);
         }
@@ -96,9 +105,10 @@ static int find_resume(sl_step_ctx_t *ctx, const sl_sink_type_t *sink, void *sin
         if (rc) {
             return rc;
         }
-        if (unwrap_checkpoint(text, &cand) && cand.gen == gen && cand.seq > best.seq) {
+        if (unwrap_checkpoint(text, &cand) && cand.gen == gen && (!have || cand.seq > best.seq)) {
             free(best.pos);
             best = cand;
+            have = true;
             sl_debug("step %s: resuming from the sink's checkpoint (seq %lld)",
                      ctx->step->name, (long long)cand.seq);
         } else {
@@ -106,10 +116,47 @@ static int find_resume(sl_step_ctx_t *ctx, const sl_sink_type_t *sink, void *sin
         }
         free(text);
     }
-    if (best.pos) {
-        ctx->resume = sl_arena_strdup(ctx->arena, best.pos);
+    if (have) {
+        ctx->resume = best.pos ? sl_arena_strdup(ctx->arena, best.pos) : NULL;
         *seq = best.seq;
         free(best.pos);
+    }
+    return 0;
+}
+
+int sl_engine_reset_step(sl_state_t *st, const char *pipeline, const char *step, sl_err_t *err)
+{
+    char key[300], files_key[300];
+    snprintf(key, sizeof key, "step:%s", step);
+    snprintf(files_key, sizeof files_key, "files:%s", step);
+    int64_t gen = 1, seq = 0;
+    int rc = sl_state_generation(st, pipeline, &gen);
+    sl_checkpoint_t cp;
+    if (rc == 0 && (rc = sl_state_checkpoint_get(st, pipeline, key, &cp)) == 0) {
+        wrapped_cp_t old;
+        if (unwrap_checkpoint(cp.value, &old) && old.gen == gen) {
+            seq = old.seq;
+        }
+        free(old.pos);
+        sl_checkpoint_free(&cp);
+    }
+    if (rc == SL_ENOTFOUND) {
+        rc = 0;
+    }
+    if (rc == 0) {
+        rc = sl_state_reset(st, pipeline, files_key);
+    }
+    if (rc == 0) {
+        /* A sink may hold a checkpoint one batch ahead of the state's: the
+         * marker's sequence is past it, so the marker wins at the next run. */
+        char marker[96];
+        seq += 1000;
+        snprintf(marker, sizeof marker, "{\"gen\":%lld,\"seq\":%lld,\"reset\":true}",
+                 (long long)gen, (long long)seq);
+        rc = sl_state_checkpoint_put(st, pipeline, key, marker, seq);
+    }
+    if (rc) {
+        return sl_err_set(err, rc, "%s", sl_state_errmsg(st));
     }
     return 0;
 }

@@ -700,10 +700,12 @@ static int sqlite_reset(sl_state_t *st, const char *pipeline, const char *key)
             rc = exec_done(s, q, "deleting ingested file records");
         }
     }
-    if (!rc && (q = stmt(s, Q_GEN_BUMP))) {
+    /* Only a whole-pipeline reset starts a new generation: a keyed reset
+     * must not orphan the other steps' checkpoints. */
+    if (!rc && !key && (q = stmt(s, Q_GEN_BUMP))) {
         bind_str(q, 1, pipeline);
         rc = exec_done(s, q, "bumping the pipeline's generation");
-    } else if (!rc) {
+    } else if (!rc && !key) {
         rc = SL_ESTATE;
     }
     if (!rc) {
