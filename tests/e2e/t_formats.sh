@@ -126,3 +126,46 @@ YAML
     assert_eq 1200001 "$(wc -l < out.csv | tr -d ' ')" "csv lines"
     [ "$rss_kb" -lt 102400 ] || fail "peak RSS ${rss_kb} KB is not under 100 MB"
 }
+
+test_csv_per_file_delimiter_columns_and_lines() {
+    mkdir -p in sub
+    printf 'a\tb\n1\tx\n' > in/1.tsv
+    printf 'a,b\n2,y\n\n\n3,"bad"z\n' > in/2.csv
+    printf 'h1;h2\n5;v\n' > in/3.txt
+    pipeline <<'YAML'
+name: csvs
+steps:
+  - name: s
+    source: {type: file, url: ["in/1.tsv", "in/2.csv"], format: csv}
+    sink: {type: file, url: "out.jsonl"}
+    rejects: rej.jsonl
+    max_rejects: 1
+  - name: renamed
+    source: {type: file, url: "in/3.txt", format: csv, delimiter: ";", columns: [k, v]}
+    sink: {type: file, url: "out2.jsonl"}
+YAML
+    sl run p.yaml --state st.db
+    assert_rc 3
+    assert_eq '{"a":1,"b":"x"}
+{"a":2,"b":"y"}' "$(cat out.jsonl)"
+    # the bad record is on line 5, after two blank lines
+    assert_contains rej.jsonl '"line":5'
+    assert_eq '{"k":5,"v":"v"}' "$(cat out2.jsonl)"
+}
+
+test_same_file_by_other_paths_is_one_file() {
+    mkdir -p sub/in
+    echo '{"id":1}' > sub/in/a.jsonl
+    cat > sub/p.yaml <<'YAML'
+name: canon
+steps:
+  - name: s
+    source: {type: file, url: "in/a.jsonl"}
+    sink: {type: sql, url: "sqlite:///out.db", table: t, mode: append}
+YAML
+    sl run sub/p.yaml --state st.db
+    assert_rc 0
+    sl run ./sub/p.yaml --state st.db
+    (cd sub && "$SLUICE" run p.yaml --state ../st.db > /dev/null 2>&1)
+    assert_eq 1 "$(q sub/out.db 'SELECT count(*) FROM t')"
+}

@@ -59,7 +59,8 @@ typedef struct {
 typedef struct {
     sl_step_ctx_t *ctx;
     int fmt_default; /* -1: by extension */
-    sl_csv_opts_t csv;
+    sl_csv_opts_t csv;  /* of the current file */
+    char delim_cfg;     /* configured delimiter (or tab for format tsv); 0: by file */
     bool header, infer;
     const char **columns; /* configured names, or NULL */
     size_t ncolumns;
@@ -99,23 +100,30 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Adds a file under its canonical path, so that the same file reached as
+ * "sub/a.jsonl", "./sub/a.jsonl" or through a link is one ingested file. */
 static int add_file(file_src_t *s, const char *path)
 {
+    char *canon = realpath(path, NULL);
+    if (!canon) {
+        canon = strdup(path);
+        if (!canon) {
+            return SL_ENOMEM;
+        }
+    }
     for (size_t i = 0; i < s->nfiles; i++) {
-        if (strcmp(s->files[i], path) == 0) {
+        if (strcmp(s->files[i], canon) == 0) {
+            free(canon);
             return 0;
         }
     }
     char **grown = realloc(s->files, (s->nfiles + 1) * sizeof *grown);
     if (!grown) {
+        free(canon);
         return SL_ENOMEM;
     }
     s->files = grown;
-    s->files[s->nfiles] = strdup(path);
-    if (!s->files[s->nfiles]) {
-        return SL_ENOMEM;
-    }
-    s->nfiles++;
+    s->files[s->nfiles++] = canon;
     return 0;
 }
 
@@ -314,18 +322,18 @@ static int file_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
         fmt_from_name(fmt, &f);
         s->fmt_default = (int)f;
         if (strcmp(fmt, "tsv") == 0) {
-            s->csv.delimiter = '\t';
+            s->delim_cfg = '\t';
         }
     }
     if (delim) {
         const sl_node_t *dn = sl_node_get(cfg, "delimiter");
         if (strcmp(delim, "\\t") == 0 || strcmp(delim, "tab") == 0) {
-            s->csv.delimiter = '\t';
+            s->delim_cfg = '\t';
         } else if (strlen(delim) != 1) {
             return sl_node_error(&ctx->err, dn, "delimiter must be one character, got '%s'",
                                  delim);
         } else {
-            s->csv.delimiter = delim[0];
+            s->delim_cfg = delim[0];
         }
     }
     const sl_node_t *cols = sl_node_get(cfg, "columns");
@@ -502,11 +510,12 @@ static int open_next(file_src_t *s)
         s->offset = s->line = s->records = s->skip_records = 0;
         s->eof = false;
         s->carry_len = 0;
-        char delim = s->csv.delimiter;
-        s->fmt = s->fmt_default >= 0 ? (fmt_t)s->fmt_default : fmt_from_path(path, &delim);
-        if (s->fmt_default < 0) {
-            s->csv.delimiter = delim;
-        }
+        /* The delimiter is decided per file: configured, else tab for a
+         * .tsv name, else comma. */
+        char delim = ',';
+        fmt_t by_name = fmt_from_path(path, &delim);
+        s->fmt = s->fmt_default >= 0 ? (fmt_t)s->fmt_default : by_name;
+        s->csv.delimiter = s->delim_cfg ? s->delim_cfg : delim;
         s->need_header = s->fmt == FMT_CSV && s->header;
         s->hdr = NULL;
         s->nhdr = 0;
@@ -686,6 +695,15 @@ static int parse_jsonl(file_src_t *s, sl_batch_t *b, char *buf, size_t len, size
 static int csv_header(file_src_t *s, sl_csv_field_t *f, size_t nf)
 {
     sl_arena_t *a = s->ctx->arena;
+    if (s->columns) {
+        /* Configured names replace the file's header line. */
+        if (nf != s->ncolumns) {
+            return sl_err_set(&s->ctx->err, SL_EPARSE,
+                              "%s:%llu: the header has %zu columns, `columns` names %zu",
+                              s->path, (unsigned long long)s->line, nf, s->ncolumns);
+        }
+        return 0;
+    }
     s->hdr = sl_arena_alloc(a, (nf ? nf : 1) * sizeof *s->hdr);
     if (!s->hdr) {
         return SL_ENOMEM;
@@ -714,16 +732,20 @@ static int parse_csv(file_src_t *s, sl_batch_t *b, char *buf, size_t len, size_t
     size_t p = *pos;
     while (s->need_header || b->n < max) {
         sl_csv_field_t *f;
-        size_t nf, newlines;
+        size_t nf, newlines, skipped = 0;
         sl_csv_error_t cerr;
         size_t start = p;
-        uint64_t line = s->line + 1;
-        int rc = sl_csv_next(&s->csv, b->arena, buf, len, &p, s->eof, &f, &nf, &newlines,
-                             &cerr);
+        int rc = sl_csv_next_ex(&s->csv, b->arena, buf, len, &p, s->eof, &f, &nf, &newlines,
+                                &skipped, &cerr);
         if (rc == SL_AGAIN || rc == SL_EOF) {
             break;
         }
-        s->line += newlines ? newlines : (p > start ? 1 : 0);
+        /* Blank lines before the record are skipped, not records. */
+        uint64_t line = s->line + skipped + 1;
+        while (start < p && (buf[start] == '\n' || buf[start] == '\r')) {
+            start++;
+        }
+        s->line += newlines ? newlines : 1;
         if (rc == SL_EPARSE) {
             char reason[240];
             snprintf(reason, sizeof reason, "invalid CSV: %s", cerr.reason);
