@@ -180,6 +180,12 @@ static int cmd_validate(const cli_t *c)
     sl_arena_t *a = sl_arena_create(64 * 1024, 0);
     sl_pipeline_t *p;
     int rc = load(c, a, &p);
+    sl_err_t err = {{0}};
+    if (rc == 0 && sl_engine_check(p, &err) != 0) {
+        sl_log_redact(err.msg);
+        fprintf(stderr, "%s\n", err.msg);
+        rc = SL_EXIT_USAGE;
+    }
     if (rc == 0) {
         printf("%s: ok (pipeline '%s', %zu step%s)\n", c->args[0], p->name, p->nsteps,
                p->nsteps == 1 ? "" : "s");

@@ -42,6 +42,11 @@ int sl_engine_run(const sl_pipeline_t *p, const sl_engine_opts_t *opts, sl_run_r
                   sl_err_t *err);
 void sl_run_result_free(sl_run_result_t *res);
 
+/* Checks what the config schema cannot: opens and closes every transform
+ * (templates, expressions, cast types) without running anything. Returns
+ * 0 or SL_ECONFIG with err naming file:line:col. */
+int sl_engine_check(const sl_pipeline_t *p, sl_err_t *err);
+
 /* Makes one step of a pipeline start from the beginning at its next run:
  * forgets its ingested files and leaves a reset marker as its checkpoint,
  * numbered past any checkpoint a transactional sink kept. The pipeline's

@@ -122,6 +122,9 @@ typedef struct sl_sink_type {
     const char *doc;
     const sl_field_spec_t *config;
     unsigned flags;
+    /* Optional: checks cfg beyond its schema (rules between keys) without
+     * side effects, for `sluice validate`. Returns 0 or SL_ECONFIG. */
+    int (*check)(const sl_node_t *cfg, sl_err_t *err);
     int (*open)(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self);
     /* Optional: flags of this instance (e.g. depending on mode); when NULL
      * the type's flags apply. */

@@ -15,6 +15,10 @@ int sl_rejects_flush(sl_rejects_t *r, sl_err_t *err);
 int64_t sl_rejects_count(const sl_rejects_t *r);
 void sl_rejects_free(sl_rejects_t *r);
 
+/* The `run` object templates see: id, started_at, pipeline. */
+int sl_run_value(sl_arena_t *a, const char *id, int64_t started, const char *pipeline,
+                 sl_value_t *out);
+
 /* Runs one flow step. */
 int sl_flow_run(sl_step_ctx_t *ctx, sl_step_result_t *res, bool progress);
 

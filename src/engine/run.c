@@ -33,8 +33,8 @@ static void params_json(const sl_pipeline_t *p, sl_buf_t *out)
     sl_buf_putc(out, '}');
 }
 
-static int run_value(sl_arena_t *a, const char *id, int64_t started, const char *pipeline,
-                     sl_value_t *out)
+int sl_run_value(sl_arena_t *a, const char *id, int64_t started, const char *pipeline,
+                 sl_value_t *out)
 {
     int rc = sl_object_new(a, out, 3);
     if (rc) {
@@ -76,7 +76,7 @@ int sl_engine_run(const sl_pipeline_t *p, const sl_engine_opts_t *opts, sl_run_r
     params_json(p, &pj);
     rc = sl_pipeline_params_value(a, p, &params);
     if (!rc) {
-        rc = run_value(a, res->run_id, res->started_us, p->name, &run);
+        rc = sl_run_value(a, res->run_id, res->started_us, p->name, &run);
     }
     sl_run_t rec = {.id = res->run_id,
                     .pipeline = p->name,

@@ -190,3 +190,35 @@ YAML
     assert_rc 1
     assert_contains err.txt "blocker/x.db"
 }
+
+test_validate_checks_transforms_and_sink_rules() {
+    for tx in '{type: cast, fields: {a: flot}}|flot' \
+              '{type: filter, where: "a >>= 3"}|expected a value' \
+              '{type: set, fields: {x: "{{ record.a | lowr }}"}}|unknown filter'; do
+        pipeline <<YAML
+name: v
+steps:
+  - name: s
+    source: {type: file, url: "a.jsonl"}
+    transforms:
+      - ${tx%%|*}
+    sink: {type: stdout}
+YAML
+        sl validate p.yaml
+        assert_rc 2
+        assert_contains err.txt "p.yaml:6:"
+        assert_contains err.txt "${tx#*|}"
+    done
+    pipeline <<'YAML'
+name: v
+steps:
+  - name: s
+    source: {type: file, url: "a.jsonl"}
+    sink: {type: sql, url: "sqlite:///o.db", table: t, mode: upsert}
+YAML
+    sl validate p.yaml
+    assert_rc 2
+    assert_contains err.txt "p.yaml:5:"
+    assert_contains err.txt "upsert needs key"
+    [ ! -e o.db ] || fail "validate must not create the database"
+}

@@ -988,8 +988,24 @@ static void sql_close(void *self)
     free(s);
 }
 
+/* Rules between keys, checked by `sluice validate` without opening. */
+static int sql_check(const sl_node_t *cfg, sl_err_t *err)
+{
+    const char *mode = NULL;
+    int rc = sl_cfg_str(cfg, "mode", "append", &mode, err);
+    if (!rc && strcmp(mode, "upsert") == 0 && !sl_node_get(cfg, "key")) {
+        rc = sl_node_error(err, cfg, "sink 'sql': mode upsert needs key (the field(s) "
+                                     "identifying a record)");
+    }
+    if (!rc && !sl_node_get(cfg, "url") && !sl_node_get(cfg, "connection")) {
+        rc = sl_node_error(err, cfg, "sink 'sql': needs url or connection");
+    }
+    return rc;
+}
+
 const sl_sink_type_t sl_sink_sql = {
     .name = "sql",
+    .check = sql_check,
     .doc = "write records into a SQL table (SQLite): append, upsert or replace, with the "
            "table created and extended from the records",
     .config = sql_config,
