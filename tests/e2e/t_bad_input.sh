@@ -192,22 +192,22 @@ YAML
 }
 
 test_validate_checks_transforms_and_sink_rules() {
-    for tx in '{type: cast, fields: {a: flot}}|flot' \
-              '{type: filter, where: "a >>= 3"}|expected a value' \
-              '{type: set, fields: {x: "{{ record.a | lowr }}"}}|unknown filter'; do
+    for tx in '{type: cast, fields: {a: flot}}~flot' \
+              '{type: filter, where: "a >>= 3"}~expected a value' \
+              '{type: set, fields: {x: "{{ record.a | lowr }}"}}~unknown filter'; do
         pipeline <<YAML
 name: v
 steps:
   - name: s
     source: {type: file, url: "a.jsonl"}
     transforms:
-      - ${tx%%|*}
+      - ${tx%%~*}
     sink: {type: stdout}
 YAML
         sl validate p.yaml
         assert_rc 2
         assert_contains err.txt "p.yaml:6:"
-        assert_contains err.txt "${tx#*|}"
+        assert_contains err.txt "${tx#*~}"
     done
     pipeline <<'YAML'
 name: v
