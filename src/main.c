@@ -280,21 +280,47 @@ static int cmd_runs(const cli_t *c)
     return rc;
 }
 
-/* A pipeline argument may be a name or a pipeline file (its name is used). */
-static const char *pipeline_name(const cli_t *c, const char *arg, sl_arena_t *a)
+/* A pipeline argument may be a name or a pipeline file (its name is used,
+ * and *file is set). */
+static const char *pipeline_name(const cli_t *c, const char *arg, sl_arena_t *a,
+                                 sl_pipeline_t **file)
 {
     size_t n = strlen(arg);
+    *file = NULL;
     if ((n > 5 && strcmp(arg + n - 5, ".yaml") == 0) ||
         (n > 4 && strcmp(arg + n - 4, ".yml") == 0)) {
-        sl_pipeline_t *p;
         sl_err_t err = {{0}};
-        if (sl_pipeline_load(a, arg, c->params, c->nparams, &p, &err) != 0) {
+        if (sl_pipeline_load(a, arg, c->params, c->nparams, file, &err) != 0) {
+            sl_log_redact(err.msg);
             fprintf(stderr, "%s\n", err.msg);
             return NULL;
         }
-        return p->name;
+        return (*file)->name;
     }
     return arg;
+}
+
+/* A step to reset must exist: in the pipeline file when one was given,
+ * else in the state store (a step that ever ran has a checkpoint). */
+static bool step_known(sl_state_t *st, const sl_pipeline_t *file, const char *pipeline,
+                       const char *step)
+{
+    if (file) {
+        for (size_t i = 0; i < file->nsteps; i++) {
+            if (strcmp(file->steps[i].name, step) == 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+    char key[300];
+    snprintf(key, sizeof key, "step:%s", step);
+    sl_checkpoint_t cp;
+    if (sl_state_checkpoint_get(st, pipeline, key, &cp) != 0) {
+        return false;
+    }
+    sl_checkpoint_free(&cp);
+    return true;
 }
 
 static int print_checkpoint(void *ud, const char *key, const sl_checkpoint_t *cp)
@@ -312,7 +338,8 @@ static int cmd_state(const cli_t *c)
         return usage_error("%s", "state needs 'get' or 'reset' and a pipeline");
     }
     sl_arena_t *a = sl_arena_create(64 * 1024, 0);
-    const char *name = pipeline_name(c, c->args[1], a);
+    sl_pipeline_t *file = NULL;
+    const char *name = pipeline_name(c, c->args[1], a, &file);
     if (!name) {
         sl_arena_destroy(a);
         return SL_EXIT_USAGE;
@@ -347,6 +374,13 @@ static int cmd_state(const cli_t *c)
         if (key) {
             /* A step name (or "step:NAME"): that step starts over. */
             const char *step = strncmp(key, "step:", 5) == 0 ? key + 5 : key;
+            if (!step_known(st, file, name, step)) {
+                fprintf(stderr, "sluice: pipeline '%s' has no step '%s'%s\n", name, step,
+                        file ? "" : " that ever ran");
+                sl_state_close(st);
+                sl_arena_destroy(a);
+                return SL_EXIT_USAGE;
+            }
             rc = sl_engine_reset_step(st, name, step, &err);
         } else {
             rc = sl_state_reset(st, name, NULL);

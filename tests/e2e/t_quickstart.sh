@@ -115,6 +115,11 @@ test_quickstart_validate_and_runs() {
     sl state get quickstart --state st.db
     assert_rc 0
     assert_contains out.txt "step:orders"
+    sl state reset quickstart nosuch --state st.db
+    assert_rc 2
+    assert_contains err.txt "no step 'nosuch'"
+    sl state reset pipeline.yaml nosuch --state st.db
+    assert_rc 2
     sl state reset quickstart --state st.db
     assert_rc 0
     sl run pipeline.yaml --state st.db -p min_amount=50

@@ -140,6 +140,10 @@ static int render_location(sl_step_ctx_t *ctx, const sl_node_t *node, const char
     if (sl_template_compile(ctx->arena, url, strlen(url), &t, &terr) != 0) {
         return sl_node_error(&ctx->err, node, "url: %s", terr.msg);
     }
+    if (sl_template_uses_record(t)) {
+        return sl_node_error(&ctx->err, node,
+                             "url: a source location cannot use record (only params, run, env)");
+    }
     sl_tmpl_ctx_t tc = {.params = ctx->params, .run = ctx->run};
     sl_buf_t b = SL_BUF_INIT;
     int rc = sl_template_render(t, &tc, &b, &terr);
@@ -345,6 +349,13 @@ static int file_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
         }
         for (size_t i = 0; i < n; i++) {
             s->columns[i] = cols->kind == SL_NODE_SEQ ? cols->items[i]->text : cols->text;
+            for (size_t j = 0; j < i; j++) {
+                if (strcmp(s->columns[i], s->columns[j]) == 0) {
+                    const sl_node_t *at = cols->kind == SL_NODE_SEQ ? cols->items[i] : cols;
+                    return sl_node_error(&ctx->err, at, "columns: '%s' is listed twice",
+                                         s->columns[i]);
+                }
+            }
         }
         s->ncolumns = n;
     }
