@@ -165,7 +165,8 @@ static int parse_list(parser_t *p, node_t *n)
         }
         if (n->nlist == cap) {
             size_t ncap = cap ? cap * 2 : 4;
-            sl_operand_t *nl = sl_arena_realloc(lx->a, n->list, cap * sizeof *nl, ncap * sizeof *nl);
+            sl_operand_t *nl =
+                sl_arena_realloc(lx->a, n->list, cap * sizeof *nl, ncap * sizeof *nl);
             if (!nl) {
                 return SL_ENOMEM;
             }

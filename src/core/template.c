@@ -203,7 +203,8 @@ static int lex_string(sl_lexer_t *lx, sl_value_t *out)
         case 'u': {
             unsigned cp, lo;
             if (i + 4 >= end || hex4(lx->src + i + 1, &cp) != 0) {
-                return sl_lex_error(lx, SL_EPARSE, at, "invalid \\u escape (expected 4 hex digits)");
+                return sl_lex_error(lx, SL_EPARSE, at,
+                                    "invalid \\u escape (expected 4 hex digits)");
             }
             i += 4;
             if (cp >= 0xDC00 && cp <= 0xDFFF) {

@@ -174,7 +174,8 @@ static int set_process(void *self, sl_step_ctx_t *ctx, sl_batch_t *b)
         if (rc) {
             continue; /* rejected: dropped from the batch */
         }
-        if (rec->type == SL_T_OBJECT && sl_object_set_many(b->arena, rec, s->keys, vals, s->n) != 0) {
+        if (rec->type == SL_T_OBJECT &&
+            sl_object_set_many(b->arena, rec, s->keys, vals, s->n) != 0) {
             return sl_err_set(&ctx->err, SL_ENOMEM, "set: out of memory");
         }
         w = sl_batch_keep(b, w, i);
