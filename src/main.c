@@ -33,6 +33,7 @@ static const char USAGE[] =
     "  --log-level LEVEL         debug, info, warn, error (default info)\n"
     "  --log-format FORMAT       text or json (default text)\n"
     "  --no-progress             no progress line even on a terminal\n"
+    "  --threads N               1: one thread; default: read and write on two threads\n"
     "\n"
     "exit codes: 0 ok, 1 run failed, 2 usage or config error, 3 partial (tolerated rejects)\n";
 
@@ -48,6 +49,7 @@ typedef struct {
     bool full_refresh;
     bool progress;
     bool json_logs;
+    int threads;
 } cli_t;
 
 static int usage_error(const char *fmt, const char *arg)
@@ -107,6 +109,12 @@ static int parse_args(int argc, char **argv, cli_t *c)
         } else if (strcmp(a, "--limit") == 0) {
             NEEDS_VALUE();
             c->limit = atoi(val);
+        } else if (strcmp(a, "--threads") == 0) {
+            NEEDS_VALUE();
+            c->threads = atoi(val);
+            if (c->threads < 1) {
+                return usage_error("--threads needs a number >= 1, got '%s'", val);
+            }
         } else if (strcmp(a, "--full-refresh") == 0) {
             c->full_refresh = true;
         } else if (strcmp(a, "--no-progress") == 0) {
@@ -155,7 +163,10 @@ static int cmd_run(const cli_t *c)
         return rc;
     }
     sl_engine_opts_t opts = {
-        .state_url = c->state, .full_refresh = c->full_refresh, .progress = c->progress};
+        .state_url = c->state,
+        .full_refresh = c->full_refresh,
+        .progress = c->progress,
+        .threads = c->threads};
     sl_run_result_t res;
     sl_err_t err = {{0}};
     if (sl_engine_run(p, &opts, &res, &err) != 0) {

@@ -15,6 +15,8 @@ typedef struct {
     const char *state_url;  /* default ".sluice/state.db" */
     bool full_refresh;      /* ignore checkpoints and ingested files */
     bool progress;          /* progress line on stderr */
+    int threads;            /* 1: one thread; 0 = auto (two stages when the machine has
+                               more than one core) */
 } sl_engine_opts_t;
 
 typedef struct {

@@ -19,7 +19,7 @@ void sl_rejects_free(sl_rejects_t *r);
 int sl_run_value(sl_arena_t *a, const char *id, int64_t started, const char *pipeline,
                  sl_value_t *out);
 
-/* Runs one flow step. */
-int sl_flow_run(sl_step_ctx_t *ctx, sl_step_result_t *res, bool progress);
+/* Runs one flow step; threads 1 runs it on the calling thread only. */
+int sl_flow_run(sl_step_ctx_t *ctx, sl_step_result_t *res, int threads, bool progress);
 
 #endif

@@ -5,7 +5,12 @@
  * a batch ({"gen","seq","pos"}) is stored only after the sink has it; a
  * transactional sink stores it with the data, and at start the newer of
  * the state's and the sink's checkpoint wins. Sinks that publish only at
- * commit (files) get their checkpoints and source acks after commit. */
+ * commit (files) get their checkpoints and source acks after commit.
+ *
+ * With more than one thread the step runs as two stages: source and
+ * transforms on a producer thread, the sink on the calling thread, with a
+ * small ring of batches between them. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,200 +175,360 @@ static void show_progress(const sl_step_ctx_t *ctx, const sl_step_result_t *res,
     fflush(stderr);
 }
 
-int sl_flow_run(sl_step_ctx_t *ctx, sl_step_result_t *res, bool progress)
+/* Everything one running flow step needs, shared by the two stages. */
+typedef struct {
+    sl_step_ctx_t *ctx;
+    sl_step_result_t *res;
+    const sl_source_type_t *src;
+    const sl_sink_type_t *sink;
+    const sl_transform_type_t **xf;
+    void *src_self, *sink_self, **xf_self;
+    size_t nx;
+    char key[300];
+    int64_t gen, seq;
+    bool durable;
+    pending_ack_t *pending; /* acks replayed after commit (non-durable sinks) */
+    size_t npending, cap_pending;
+    char *last_cp;
+    int64_t last_seq;
+    bool tty;
+    int64_t last_progress;
+} flow_t;
+
+/* Stage 1: read a batch and transform it. Returns 0, SL_EOF or an error.
+ * *n_in gets the records read (before transforms dropped any). */
+static int produce(flow_t *f, sl_batch_t *b, int64_t *n_in)
+{
+    int rc = f->src->next(f->src_self, b, (size_t)f->ctx->step->batch_size);
+    if (rc) {
+        return rc;
+    }
+    *n_in = (int64_t)b->n;
+    for (size_t i = 0; i < f->nx && b->n > 0; i++) {
+        rc = f->xf[i]->process(f->xf_self[i], f->ctx, b);
+        if (rc) {
+            return rc;
+        }
+    }
+    /* Rejects are on disk before the batch that dropped them is acked. */
+    return sl_rejects_flush(f->ctx->rejects, &f->ctx->err);
+}
+
+/* Stage 2: write a batch to the sink and record its progress. */
+static int consume(flow_t *f, sl_batch_t *b, int64_t n_in)
+{
+    sl_step_ctx_t *ctx = f->ctx;
+    f->res->records_in += n_in;
+    f->res->bytes_in += (int64_t)b->bytes_in;
+    char *cp = NULL;
+    if (b->checkpoint) {
+        cp = wrap_checkpoint(f->gen, ++f->seq, b->checkpoint);
+        if (!cp) {
+            return SL_ENOMEM;
+        }
+    }
+    if (b->n > 0 || cp) {
+        int rc = f->sink->write(f->sink_self, b, f->key, cp);
+        if (rc) {
+            free(cp);
+            return rc;
+        }
+    }
+    f->res->records_out += (int64_t)b->n;
+    if (cp) {
+        free(f->last_cp);
+        f->last_cp = cp;
+        f->last_seq = f->seq;
+    }
+    if (f->durable) {
+        if (cp) {
+            int rc = sl_state_checkpoint_put(ctx->state, ctx->pipeline->name, f->key, cp, f->seq);
+            if (rc) {
+                return sl_err_set(&ctx->err, rc, "state store: %s", sl_state_errmsg(ctx->state));
+            }
+        }
+        if (f->src->ack) {
+            int rc = f->src->ack(f->src_self, b);
+            if (rc) {
+                return rc;
+            }
+        }
+    } else if (b->checkpoint && f->src->ack) {
+        if (f->npending == f->cap_pending) {
+            size_t cap = f->cap_pending ? f->cap_pending * 2 : 64;
+            pending_ack_t *grown = realloc(f->pending, cap * sizeof *grown);
+            if (!grown) {
+                return SL_ENOMEM;
+            }
+            f->pending = grown;
+            f->cap_pending = cap;
+        }
+        pending_ack_t *p = &f->pending[f->npending];
+        p->origin = b->origin ? strdup(b->origin) : NULL;
+        p->checkpoint = strdup(b->checkpoint);
+        if (!p->checkpoint || (b->origin && !p->origin)) {
+            free(p->origin);
+            free(p->checkpoint);
+            return SL_ENOMEM;
+        }
+        f->npending++;
+    }
+    if (f->tty) {
+        int64_t now = sl_mono_us();
+        if (now - f->last_progress > 200000) {
+            show_progress(ctx, f->res, false);
+            f->last_progress = now;
+        }
+    }
+    return 0;
+}
+
+static int run_serial(flow_t *f)
+{
+    sl_arena_t *arena = sl_arena_create(1 << 20, 0);
+    if (!arena) {
+        return SL_ENOMEM;
+    }
+    int rc;
+    for (;;) {
+        sl_arena_reset(arena);
+        sl_batch_t b = {0};
+        b.arena = arena;
+        int64_t n_in = 0;
+        rc = produce(f, &b, &n_in);
+        if (rc == SL_EOF) {
+            rc = 0;
+            break;
+        }
+        if (rc || (rc = consume(f, &b, n_in)) != 0) {
+            break;
+        }
+    }
+    sl_arena_destroy(arena);
+    return rc;
+}
+
+/* Two stages on two threads: the source and transforms fill batches while
+ * the sink writes the previous ones. A ring of RING batches bounds memory
+ * and gives back-pressure; batches reach the sink in order. */
+#define RING 3
+
+typedef struct {
+    sl_arena_t *arena;
+    sl_batch_t b;
+    int64_t n_in;
+    int rc;
+    bool ready;
+} slot_t;
+
+typedef struct {
+    flow_t *f;
+    slot_t slots[RING];
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+} ring_t;
+
+static void *producer_main(void *arg)
+{
+    ring_t *r = arg;
+    for (size_t i = 0;; i = (i + 1) % RING) {
+        slot_t *s = &r->slots[i];
+        pthread_mutex_lock(&r->mu);
+        while (s->ready && !r->stop) {
+            pthread_cond_wait(&r->cv, &r->mu);
+        }
+        bool stop = r->stop;
+        pthread_mutex_unlock(&r->mu);
+        if (stop) {
+            break;
+        }
+        sl_arena_reset(s->arena);
+        memset(&s->b, 0, sizeof s->b);
+        s->b.arena = s->arena;
+        s->n_in = 0;
+        int rc = produce(r->f, &s->b, &s->n_in);
+        pthread_mutex_lock(&r->mu);
+        s->rc = rc;
+        s->ready = true;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        if (rc) {
+            break; /* SL_EOF or an error: the consumer sees it in order */
+        }
+    }
+    return NULL;
+}
+
+static int run_threaded(flow_t *f)
+{
+    ring_t r;
+    memset(&r, 0, sizeof r);
+    r.f = f;
+    for (size_t i = 0; i < RING; i++) {
+        r.slots[i].arena = sl_arena_create(1 << 20, 0);
+        if (!r.slots[i].arena) {
+            for (size_t k = 0; k < i; k++) {
+                sl_arena_destroy(r.slots[k].arena);
+            }
+            return SL_ENOMEM;
+        }
+    }
+    pthread_mutex_init(&r.mu, NULL);
+    pthread_cond_init(&r.cv, NULL);
+    pthread_t th;
+    int rc = pthread_create(&th, NULL, producer_main, &r) == 0 ? 0 : SL_ENOMEM;
+    bool started = rc == 0;
+    for (size_t i = 0; started; i = (i + 1) % RING) {
+        slot_t *s = &r.slots[i];
+        pthread_mutex_lock(&r.mu);
+        while (!s->ready) {
+            pthread_cond_wait(&r.cv, &r.mu);
+        }
+        pthread_mutex_unlock(&r.mu);
+        if (s->rc) {
+            rc = s->rc == SL_EOF ? 0 : s->rc;
+            break;
+        }
+        rc = consume(f, &s->b, s->n_in);
+        pthread_mutex_lock(&r.mu);
+        s->ready = false;
+        r.stop = rc != 0;
+        pthread_cond_broadcast(&r.cv);
+        pthread_mutex_unlock(&r.mu);
+        if (rc) {
+            break;
+        }
+    }
+    if (started) {
+        pthread_mutex_lock(&r.mu);
+        r.stop = true;
+        pthread_cond_broadcast(&r.cv);
+        pthread_mutex_unlock(&r.mu);
+        pthread_join(th, NULL);
+    }
+    pthread_cond_destroy(&r.cv);
+    pthread_mutex_destroy(&r.mu);
+    for (size_t i = 0; i < RING; i++) {
+        sl_arena_destroy(r.slots[i].arena);
+    }
+    return rc;
+}
+
+/* After the sink's commit: for sinks that publish only then, the last
+ * checkpoint and every source ack in one transaction, so a crash leaves
+ * either no ack (the rerun reads everything again and publishes it again)
+ * or all of them. */
+static int ack_after_commit(flow_t *f)
+{
+    sl_step_ctx_t *ctx = f->ctx;
+    if (f->durable || (!f->last_cp && f->npending == 0)) {
+        return 0;
+    }
+    int rc = sl_state_tx_begin(ctx->state);
+    if (!rc && f->last_cp) {
+        rc = sl_state_checkpoint_put(ctx->state, ctx->pipeline->name, f->key, f->last_cp,
+                                     f->last_seq);
+    }
+    if (rc) {
+        sl_err_set(&ctx->err, rc, "state store: %s", sl_state_errmsg(ctx->state));
+    }
+    for (size_t i = 0; i < f->npending && rc == 0; i++) {
+        sl_batch_t b = {0};
+        b.origin = f->pending[i].origin;
+        b.checkpoint = f->pending[i].checkpoint;
+        rc = f->src->ack(f->src_self, &b);
+    }
+    if (rc == 0) {
+        rc = sl_state_tx_commit(ctx->state);
+        if (rc) {
+            sl_err_set(&ctx->err, rc, "state store: %s", sl_state_errmsg(ctx->state));
+        }
+    } else {
+        sl_state_tx_rollback(ctx->state);
+    }
+    return rc;
+}
+
+int sl_flow_run(sl_step_ctx_t *ctx, sl_step_result_t *res, int threads, bool progress)
 {
     const sl_step_cfg_t *step = ctx->step;
-    const sl_source_type_t *src = sl_registry_source(step->source.type);
-    const sl_sink_type_t *sink = sl_registry_sink(step->sink.type);
-    const sl_transform_type_t **xf = NULL;
-    void *src_self = NULL, *sink_self = NULL, **xf_self = NULL;
-    sl_arena_t *batch_arena = NULL;
-    pending_ack_t *pending = NULL;
-    size_t npending = 0, cap_pending = 0;
-    char *last_cp = NULL;
-    int64_t last_seq = 0;
-    size_t nx = step->ntransforms;
+    flow_t f;
+    memset(&f, 0, sizeof f);
+    f.ctx = ctx;
+    f.res = res;
+    f.src = sl_registry_source(step->source.type);
+    f.sink = sl_registry_sink(step->sink.type);
+    f.nx = step->ntransforms;
     int rc = 0;
     bool sink_open = false, src_open = false;
     size_t xf_open = 0;
 
-    if (!src || !sink) {
+    if (!f.src || !f.sink) {
         return sl_err_set(&ctx->err, SL_ECONFIG, "step '%s': unknown plugin", step->name);
     }
-    xf = calloc(nx ? nx : 1, sizeof *xf);
-    xf_self = calloc(nx ? nx : 1, sizeof *xf_self);
-    if (!xf || !xf_self) {
+    f.xf = calloc(f.nx ? f.nx : 1, sizeof *f.xf);
+    f.xf_self = calloc(f.nx ? f.nx : 1, sizeof *f.xf_self);
+    if (!f.xf || !f.xf_self) {
         rc = SL_ENOMEM;
         goto done;
     }
 
-    rc = sink->open(ctx, step->sink.node, &sink_self);
+    rc = f.sink->open(ctx, step->sink.node, &f.sink_self);
     if (rc) {
         goto done;
     }
     sink_open = true;
-    unsigned flags = sink->instance_flags ? sink->instance_flags(sink_self) : sink->flags;
+    unsigned flags =
+        f.sink->instance_flags ? f.sink->instance_flags(f.sink_self) : f.sink->flags;
     if (flags & SL_SINK_FULL_INPUT) {
         ctx->full_refresh = true;
     }
-    bool durable = (flags & SL_SINK_DURABLE_PER_BATCH) != 0;
+    f.durable = (flags & SL_SINK_DURABLE_PER_BATCH) != 0;
 
-    char key[300];
-    snprintf(key, sizeof key, "step:%s", step->name);
-    int64_t gen = 1, seq = 0;
-    rc = sl_state_generation(ctx->state, ctx->pipeline->name, &gen);
+    snprintf(f.key, sizeof f.key, "step:%s", step->name);
+    f.gen = 1;
+    rc = sl_state_generation(ctx->state, ctx->pipeline->name, &f.gen);
     if (rc) {
         sl_err_set(&ctx->err, rc, "state store: %s", sl_state_errmsg(ctx->state));
         goto done;
     }
     if (!ctx->full_refresh) {
-        rc = find_resume(ctx, sink, sink_self, flags, key, gen, &seq);
+        rc = find_resume(ctx, f.sink, f.sink_self, flags, f.key, f.gen, &f.seq);
         if (rc) {
             goto done;
         }
     }
 
-    rc = src->open(ctx, step->source.node, &src_self);
+    rc = f.src->open(ctx, step->source.node, &f.src_self);
     if (rc) {
         goto done;
     }
     src_open = true;
-    for (size_t i = 0; i < nx; i++) {
-        xf[i] = sl_registry_transform(step->transforms[i].type);
-        rc = xf[i]->open(ctx, step->transforms[i].node, &xf_self[i]);
+    for (size_t i = 0; i < f.nx; i++) {
+        f.xf[i] = sl_registry_transform(step->transforms[i].type);
+        rc = f.xf[i]->open(ctx, step->transforms[i].node, &f.xf_self[i]);
         if (rc) {
             goto done;
         }
         xf_open++;
     }
 
-    batch_arena = sl_arena_create(1 << 20, 0);
-    if (!batch_arena) {
-        rc = SL_ENOMEM;
+    f.tty = progress && isatty(2);
+    rc = threads == 1 ? run_serial(&f) : run_threaded(&f);
+    if (rc) {
         goto done;
     }
-    bool tty = progress && isatty(2);
-    int64_t last_progress = 0;
-    for (;;) {
-        sl_arena_reset(batch_arena);
-        sl_batch_t b = {0};
-        b.arena = batch_arena;
-        rc = src->next(src_self, &b, (size_t)step->batch_size);
-        if (rc == SL_EOF) {
-            rc = 0;
-            break;
-        }
-        if (rc) {
-            goto done;
-        }
-        res->records_in += (int64_t)b.n;
-        res->bytes_in += (int64_t)b.bytes_in;
-        for (size_t i = 0; i < nx && b.n > 0; i++) {
-            rc = xf[i]->process(xf_self[i], ctx, &b);
-            if (rc) {
-                goto done;
-            }
-        }
-        /* Rejects are on disk before the batch that dropped them is acked. */
-        rc = sl_rejects_flush(ctx->rejects, &ctx->err);
-        if (rc) {
-            goto done;
-        }
-        char *cp = NULL;
-        if (b.checkpoint) {
-            cp = wrap_checkpoint(gen, ++seq, b.checkpoint);
-            if (!cp) {
-                rc = SL_ENOMEM;
-                goto done;
-            }
-        }
-        if (b.n > 0 || cp) {
-            rc = sink->write(sink_self, &b, key, cp);
-            if (rc) {
-                free(cp);
-                goto done;
-            }
-        }
-        res->records_out += (int64_t)b.n;
-        if (cp) {
-            free(last_cp);
-            last_cp = cp;
-            last_seq = seq;
-        }
-        if (durable) {
-            if (cp) {
-                rc = sl_state_checkpoint_put(ctx->state, ctx->pipeline->name, key, cp, seq);
-                if (rc) {
-                    sl_err_set(&ctx->err, rc, "state store: %s", sl_state_errmsg(ctx->state));
-                    goto done;
-                }
-            }
-            if (src->ack) {
-                rc = src->ack(src_self, &b);
-                if (rc) {
-                    goto done;
-                }
-            }
-        } else if (b.checkpoint && src->ack) {
-            if (npending == cap_pending) {
-                cap_pending = cap_pending ? cap_pending * 2 : 64;
-                pending_ack_t *grown = realloc(pending, cap_pending * sizeof *pending);
-                if (!grown) {
-                    rc = SL_ENOMEM;
-                    goto done;
-                }
-                pending = grown;
-            }
-            pending[npending].origin = b.origin ? strdup(b.origin) : NULL;
-            pending[npending].checkpoint = strdup(b.checkpoint);
-            npending++;
-        }
-        if (tty) {
-            int64_t now = sl_mono_us();
-            if (now - last_progress > 200000) {
-                show_progress(ctx, res, false);
-                last_progress = now;
-            }
-        }
-    }
-    if (tty && res->records_in > 0) {
+    if (f.tty && res->records_in > 0) {
         show_progress(ctx, res, true);
     }
-    if (sink->commit) {
-        rc = sink->commit(sink_self);
+    if (f.sink->commit) {
+        rc = f.sink->commit(f.sink_self);
         if (rc) {
             goto done;
         }
     }
-    if (!durable && (last_cp || npending > 0)) {
-        /* One transaction: a crash leaves either no ack (the rerun reads
-         * everything again and publishes it again) or all of them. */
-        rc = sl_state_tx_begin(ctx->state);
-        if (!rc && last_cp) {
-            rc = sl_state_checkpoint_put(ctx->state, ctx->pipeline->name, key, last_cp,
-                                         last_seq);
-        }
-        if (rc) {
-            sl_err_set(&ctx->err, rc, "state store: %s", sl_state_errmsg(ctx->state));
-        }
-        for (size_t i = 0; i < npending && rc == 0; i++) {
-            sl_batch_t b = {0};
-            b.origin = pending[i].origin;
-            b.checkpoint = pending[i].checkpoint;
-            rc = src->ack(src_self, &b);
-        }
-        if (rc == 0) {
-            rc = sl_state_tx_commit(ctx->state);
-            if (rc) {
-                sl_err_set(&ctx->err, rc, "state store: %s", sl_state_errmsg(ctx->state));
-            }
-        } else {
-            sl_state_tx_rollback(ctx->state);
-        }
-        if (rc) {
-            goto done;
-        }
-    }
+    rc = ack_after_commit(&f);
 
 done:
     if (rc) {
@@ -374,25 +539,24 @@ done:
         }
     }
     for (size_t i = xf_open; i-- > 0;) {
-        if (xf[i]->close) {
-            xf[i]->close(xf_self[i]);
+        if (f.xf[i]->close) {
+            f.xf[i]->close(f.xf_self[i]);
         }
     }
-    if (src_open && src->close) {
-        src->close(src_self);
+    if (src_open && f.src->close) {
+        f.src->close(f.src_self);
     }
-    if (sink_open && sink->close) {
-        sink->close(sink_self);
+    if (sink_open && f.sink->close) {
+        f.sink->close(f.sink_self);
     }
-    for (size_t i = 0; i < npending; i++) {
-        free(pending[i].origin);
-        free(pending[i].checkpoint);
+    for (size_t i = 0; i < f.npending; i++) {
+        free(f.pending[i].origin);
+        free(f.pending[i].checkpoint);
     }
-    free(pending);
-    free(last_cp);
-    free(xf);
-    free(xf_self);
-    sl_arena_destroy(batch_arena);
+    free(f.pending);
+    free(f.last_cp);
+    free(f.xf);
+    free(f.xf_self);
     if (rc && ctx->err.msg[0] == '\0') {
         sl_err_set(&ctx->err, rc, "step '%s': %s", step->name, sl_strerror(rc));
     }

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine_internal.h"
 #include "sluice/hash.h"
@@ -99,6 +100,10 @@ int sl_engine_run(const sl_pipeline_t *p, const sl_engine_opts_t *opts, sl_run_r
     }
     sl_info("Starting: pipeline %s (run %s)", p->name, res->run_id);
 
+    int threads = opts->threads;
+    if (threads <= 0) {
+        threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
+    }
     bool failed = false, partial = false;
     for (size_t i = 0; i < p->nsteps; i++) {
         const sl_step_cfg_t *step = &p->steps[i];
@@ -125,7 +130,8 @@ int sl_engine_run(const sl_pipeline_t *p, const sl_engine_opts_t *opts, sl_run_r
         ctx.rejects = sl_rejects_new(rej, step->max_rejects, step->name);
         sr->started_us = sl_now_us();
         sl_info("Starting: %s", step->name);
-        rc = ctx.arena && ctx.rejects ? sl_flow_run(&ctx, sr, opts->progress) : SL_ENOMEM;
+        rc = ctx.arena && ctx.rejects ? sl_flow_run(&ctx, sr, threads, opts->progress)
+                                      : SL_ENOMEM;
         sr->ended_us = sl_now_us();
         sr->rejected = sl_rejects_count(ctx.rejects);
         if (rc) {
