@@ -4,10 +4,12 @@
 # Generates N order records (bench/gen_orders.js; kept in bench/work/ and
 # reused while N and the generator are unchanged), then times, each RUNS
 # times keeping the best (lowest) time:
-#   sluice_csv      sluice JSONL -> CSV         (bench/pipelines/jsonl_to_csv.yaml)
+#   sluice_csv      sluice JSONL -> CSV, --threads 1 (bench/pipelines/jsonl_to_csv.yaml)
+#   sluice_csv_mt   the same with the default threads (two stages)
 #   duckdb_t1       DuckDB JSONL -> CSV, threads=1
 #   duckdb_default  DuckDB JSONL -> CSV, default threads (one per core)
-#   sluice_sqlite   sluice JSONL -> SQLite      (bench/pipelines/jsonl_to_sqlite.yaml)
+#   sluice_sqlite   sluice JSONL -> SQLite, --threads 1 (bench/pipelines/jsonl_to_sqlite.yaml)
+#   sluice_sqlite_mt the same with the default threads
 #   sqlite3_import  sqlite3 CLI .import of the same data as CSV
 # checks that every output holds N rows, and prints rows/s, peak RSS and
 # the ratios against the goals. See bench/README.md.
@@ -190,20 +192,28 @@ if [ -x "$SLUICE" ]; then
     have_sluice=1
 fi
 
-if [ "$have_sluice" = 1 ]; then
-    if run_case sluice_csv "$T/sluice.csv $T/state_csv.db $T/state_csv.db-wal $T/state_csv.db-shm" \
-        "$SLUICE" run "$BENCH/pipelines/jsonl_to_csv.yaml" --state "$T/state_csv.db" \
-        -p "input=$JSONL" -p "output=$T/sluice.csv"; then
-        check_rows sluice_csv "$(csv_rows "$T/sluice.csv")"
+# sluice_csv: one thread (--threads 1), against DuckDB at threads=1;
+# sluice_csv_mt: the default (two stages on two threads), against DuckDB's
+# default (one thread per core).
+sluice_csv_case() { # NAME THREADS
+    if run_case "$1" "$T/$1.csv $T/state_$1.db $T/state_$1.db-wal $T/state_$1.db-shm" \
+        "$SLUICE" run "$BENCH/pipelines/jsonl_to_csv.yaml" --state "$T/state_$1.db" \
+        --threads "$2" -p "input=$JSONL" -p "output=$T/$1.csv"; then
+        check_rows "$1" "$(csv_rows "$T/$1.csv")"
         # Informative only: other quoting or number spellings are valid CSV.
-        if cmp -s "$T/sluice.csv" "$CSV"; then
-            set_result sluice_csv check "$(get_result sluice_csv check); same bytes as orders.csv"
+        if cmp -s "$T/$1.csv" "$CSV"; then
+            set_result "$1" check "$(get_result "$1" check); same bytes as orders.csv"
         else
-            set_result sluice_csv check "$(get_result sluice_csv check); bytes differ from orders.csv"
+            set_result "$1" check "$(get_result "$1" check); bytes differ from orders.csv"
         fi
     fi
+}
+if [ "$have_sluice" = 1 ]; then
+    sluice_csv_case sluice_csv 1
+    sluice_csv_case sluice_csv_mt 0
 else
     set_result sluice_csv status "sluice not built"
+    set_result sluice_csv_mt status "sluice not built"
 fi
 
 if run_case duckdb_t1 "$T/duckdb_t1.csv" node "$BENCH/duckdb_convert.js" "$JSONL" \
@@ -216,16 +226,21 @@ if run_case duckdb_default "$T/duckdb_default.csv" node "$BENCH/duckdb_convert.j
     DUCK_THREADS=$(sed -n 's/.*threads=\([0-9]*\).*/\1/p' "$T/duckdb_default.out")
 fi
 
-if [ "$have_sluice" = 1 ]; then
-    if run_case sluice_sqlite \
-        "$T/sluice.db $T/sluice.db-wal $T/sluice.db-shm $T/sluice.db-journal $T/state_sql.db \
-$T/state_sql.db-wal $T/state_sql.db-shm" \
-        "$SLUICE" run "$BENCH/pipelines/jsonl_to_sqlite.yaml" --state "$T/state_sql.db" \
-        -p "input=$JSONL" -p "db=$T/sluice.db"; then
-        check_rows sluice_sqlite "$(sqlite_rows "$T/sluice.db")"
+sluice_sqlite_case() { # NAME THREADS
+    if run_case "$1" \
+        "$T/$1.db $T/$1.db-wal $T/$1.db-shm $T/$1.db-journal $T/state_$1.db \
+$T/state_$1.db-wal $T/state_$1.db-shm" \
+        "$SLUICE" run "$BENCH/pipelines/jsonl_to_sqlite.yaml" --state "$T/state_$1.db" \
+        --threads "$2" -p "input=$JSONL" -p "db=$T/$1.db"; then
+        check_rows "$1" "$(sqlite_rows "$T/$1.db")"
     fi
+}
+if [ "$have_sluice" = 1 ]; then
+    sluice_sqlite_case sluice_sqlite 1
+    sluice_sqlite_case sluice_sqlite_mt 0
 else
     set_result sluice_sqlite status "sluice not built"
+    set_result sluice_sqlite_mt status "sluice not built"
 fi
 
 # With a new database file, .import takes the header row as column names
@@ -248,7 +263,8 @@ echo
 printf '%-15s %9s %12s %9s  %s\n' name "time s" "rows/s" "peak MB" "check / note"
 printf '%-15s %9s %12s %9s  %s\n' "---------------" "---------" "------------" "---------" \
     "------------"
-for name in sluice_csv duckdb_t1 duckdb_default sluice_sqlite sqlite3_import; do
+for name in sluice_csv sluice_csv_mt duckdb_t1 duckdb_default sluice_sqlite sluice_sqlite_mt \
+    sqlite3_import; do
     st=$(get_result "$name" status)
     if [ "$st" = ok ] || [ "$st" = "wrong row count" ]; then
         note=$(get_result "$name" check)
@@ -291,8 +307,9 @@ ratio() {
 
 echo
 ratio "sluice_csv / duckdb_t1 (rows/s)" sluice_csv duckdb_t1 1.5
-ratio "sluice_csv / duckdb_default (rows/s)" sluice_csv duckdb_default -
+ratio "sluice_csv_mt / duckdb_default (rows/s)" sluice_csv_mt duckdb_default -
 ratio "sluice_sqlite / sqlite3_import (rows/s)" sluice_sqlite sqlite3_import 0.8
+ratio "sluice_sqlite_mt / sqlite3_import (rows/s)" sluice_sqlite_mt sqlite3_import -
 
 if [ "$have_sluice" = 0 ]; then
     echo

@@ -33,7 +33,7 @@ static const char USAGE[] =
     "  --log-level LEVEL         debug, info, warn, error (default info)\n"
     "  --log-format FORMAT       text or json (default text)\n"
     "  --no-progress             no progress line even on a terminal\n"
-    "  --threads N               1: one thread; default: read and write on two threads\n"
+    "  --threads N               1: one thread; 0 (default): read and write on two threads\n"
     "\n"
     "exit codes: 0 ok, 1 run failed, 2 usage or config error, 3 partial (tolerated rejects)\n";
 
@@ -112,8 +112,8 @@ static int parse_args(int argc, char **argv, cli_t *c)
         } else if (strcmp(a, "--threads") == 0) {
             NEEDS_VALUE();
             c->threads = atoi(val);
-            if (c->threads < 1) {
-                return usage_error("--threads needs a number >= 1, got '%s'", val);
+            if (c->threads < 0 || (c->threads == 0 && strcmp(val, "0") != 0)) {
+                return usage_error("--threads needs a number (0 = auto), got '%s'", val);
             }
         } else if (strcmp(a, "--full-refresh") == 0) {
             c->full_refresh = true;
