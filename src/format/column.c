@@ -1,0 +1,1213 @@
+/* Leaf columns of the Parquet writer: value conversion, buffering of one
+ * row group, statistics and the encoding of a column chunk into pages.
+ *
+ * A leaf buffers its levels (one byte each) and its values in two parts:
+ * while its dictionary stays under the cap, values are dictionary indices;
+ * once the dictionary grows past the cap (switching only between records,
+ * so a page never has to start mid-record) the remaining values are kept
+ * PLAIN-encoded, byte arrays with their 4-byte length prefix, so pages are
+ * cut with memcpy. At flush the dictionary is used only when it is smaller
+ * than PLAIN; statistics are taken from the dictionary entries (each one
+ * is used: a rejected record removes the entries it added) plus the plain
+ * values. Long string statistics are truncated to 64 bytes and then
+ * flagged inexact (the max rounded up so it stays an upper bound). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sluice/json.h"
+#include "pq_internal.h"
+
+#define STATS_MAX 64
+
+/* ---------------------------------------------------------------- */
+/* numbers                                                            */
+
+static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                               1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* Clinger's fast path: a mantissa below 2^53 times or divided by an exact
+ * power of ten up to 1e22 is one correctly rounded IEEE operation, so the
+ * result equals strtod's. Anything else goes to strtod. */
+double sl_pq_parse_double(const char *s, size_t n)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (i < n && s[i] == '-') {
+        neg = true;
+        i++;
+    }
+    uint64_t m = 0;
+    int digits = 0, frac = 0;
+    size_t start = i;
+    while (i < n && s[i] >= '0' && s[i] <= '9') {
+        if (digits || s[i] != '0') {
+            digits++;
+        }
+        m = m * 10 + (uint64_t)(s[i] - '0');
+        i++;
+        if (digits > 18) {
+            return sl_parse_double(s, n);
+        }
+    }
+    if (i == start) {
+        return sl_parse_double(s, n);
+    }
+    if (i < n && s[i] == '.') {
+        i++;
+        size_t fs = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            if (digits || s[i] != '0') {
+                digits++;
+            }
+            m = m * 10 + (uint64_t)(s[i] - '0');
+            i++;
+            frac++;
+            if (digits > 18) {
+                return sl_parse_double(s, n);
+            }
+        }
+        if (i == fs) {
+            return sl_parse_double(s, n);
+        }
+    }
+    int e = 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        bool eneg = false;
+        if (i < n && (s[i] == '+' || s[i] == '-')) {
+            eneg = s[i] == '-';
+            i++;
+        }
+        size_t es = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            if (e > 10000) {
+                return sl_parse_double(s, n);
+            }
+            e = e * 10 + (s[i] - '0');
+            i++;
+        }
+        if (i == es) {
+            return sl_parse_double(s, n);
+        }
+        if (eneg) {
+            e = -e;
+        }
+    }
+    if (i != n || m > ((uint64_t)1 << 53)) {
+        return sl_parse_double(s, n);
+    }
+    e -= frac;
+    double d = (double)m;
+    if (m == 0) {
+        /* 0 with any exponent is 0 */
+    } else if (e >= 0 && e <= 22) {
+        d *= POW10[e];
+    } else if (e < 0 && e >= -22) {
+        d /= POW10[-e];
+    } else {
+        return sl_parse_double(s, n);
+    }
+    return neg ? -d : d;
+}
+
+static __int128 pow10_i128(int k)
+{
+    __int128 p = 1;
+    while (k-- > 0) {
+        p *= 10;
+    }
+    return p;
+}
+
+int sl_pq_decimal_flba_len(int precision)
+{
+    /* the smallest n with 10^precision - 1 <= 2^(8n - 1) - 1 */
+    __int128 need = pow10_i128(precision) - 1;
+    for (int n = 1; n < 16; n++) {
+        __int128 lim = ((__int128)1 << (8 * n - 1)) - 1;
+        if (need <= lim) {
+            return n;
+        }
+    }
+    return 16;
+}
+
+int sl_pq_decimal_parse(const char *s, size_t n, int precision, int scale, __int128 *out,
+                        const char **why)
+{
+    size_t i = 0;
+    bool neg = false;
+    if (i < n && (s[i] == '-' || s[i] == '+')) {
+        neg = s[i] == '-';
+        i++;
+    }
+    size_t ia = i;
+    while (i < n && s[i] >= '0' && s[i] <= '9') {
+        i++;
+    }
+    size_t ib = i, fa = i, fb = i;
+    if (i < n && s[i] == '.') {
+        fa = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            i++;
+        }
+        fb = i;
+    }
+    if (ib == ia && fb == fa) {
+        *why = "not a decimal number";
+        return SL_ETYPE;
+    }
+    int64_t e = 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        bool eneg = false;
+        if (i < n && (s[i] == '+' || s[i] == '-')) {
+            eneg = s[i] == '-';
+            i++;
+        }
+        size_t es = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            if (e < 100000000) {
+                e = e * 10 + (s[i] - '0');
+            }
+            i++;
+        }
+        if (i == es) {
+            *why = "not a decimal number";
+            return SL_ETYPE;
+        }
+        if (eneg) {
+            e = -e;
+        }
+    }
+    if (i != n) {
+        *why = "not a decimal number";
+        return SL_ETYPE;
+    }
+    /* The digit sequence int||frac, without leading and trailing zeros:
+     * value = D * 10^(e - nfrac + trailing zeros). */
+    size_t nint = ib - ia, nfrac = fb - fa, total = nint + nfrac;
+#define DIGIT(k) ((k) < nint ? s[ia + (k)] : s[fa + (k) - nint])
+    size_t lo = 0, hi = total;
+    while (lo < hi && DIGIT(lo) == '0') {
+        lo++;
+    }
+    while (hi > lo && DIGIT(hi - 1) == '0') {
+        hi--;
+    }
+    if (lo == hi) {
+        *out = 0;
+        return 0;
+    }
+    int64_t exp10 = e - (int64_t)nfrac + (int64_t)(total - hi) + scale;
+    if (exp10 < 0) {
+        *why = "more fraction digits than the scale";
+        return SL_ETYPE;
+    }
+    if ((int64_t)(hi - lo) + exp10 > precision) {
+        *why = "too many digits for the precision";
+        return SL_ETYPE;
+    }
+    __int128 v = 0;
+    for (size_t k = lo; k < hi; k++) {
+        v = v * 10 + (DIGIT(k) - '0');
+    }
+#undef DIGIT
+    v *= pow10_i128((int)exp10);
+    *out = neg ? -v : v;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* UTF-8                                                              */
+
+static bool utf8_valid(const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        /* skip ASCII eight bytes at a time */
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            if (w & 0x8080808080808080ULL) {
+                break;
+            }
+            i += 8;
+        }
+        if (i >= n) {
+            break;
+        }
+        uint8_t c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + len > n) {
+            return false;
+        }
+        for (size_t k = 1; k < len; k++) {
+            if ((p[i + k] & 0xC0) != 0x80) {
+                return false;
+            }
+            cp = cp << 6 | (p[i + k] & 0x3F);
+        }
+        if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
+            return false;
+        }
+        i += len;
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------- */
+/* buffers                                                            */
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) {
+        return 0;
+    }
+    size_t c = *cap ? *cap : 1024;
+    while (c < need) {
+        c *= 2;
+    }
+    void *q = realloc(*p, c * elem);
+    if (!q) {
+        return SL_ENOMEM;
+    }
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+static int grow_levels(sl_pq_leaf_t *l)
+{
+    size_t cap = l->lev_cap;
+    size_t c = cap ? cap * 2 : 1024;
+    if (l->max_def) {
+        uint8_t *q = realloc(l->def, c);
+        if (!q) {
+            return SL_ENOMEM;
+        }
+        l->def = q;
+    }
+    if (l->max_rep) {
+        uint8_t *q = realloc(l->rep, c);
+        if (!q) {
+            return SL_ENOMEM;
+        }
+        l->rep = q;
+    }
+    l->lev_cap = c;
+    return 0;
+}
+
+static inline int push_level(sl_pq_leaf_t *l, unsigned def, unsigned rep)
+{
+    if (SL_UNLIKELY(l->nlev == l->lev_cap)) {
+        int rc = grow_levels(l);
+        if (rc) {
+            return rc;
+        }
+    }
+    if (l->max_def) {
+        l->def[l->nlev] = (uint8_t)def;
+    }
+    if (l->max_rep) {
+        l->rep[l->nlev] = (uint8_t)rep;
+    }
+    l->nlev++;
+    return 0;
+}
+
+int sl_pq_leaf_init(sl_pq_leaf_t *l, const sl_pq_ctx_t *c)
+{
+    sl_pq_dict_init(&l->dict, l->phys == PQ_BYTE_ARRAY ? 0 : l->width);
+    sl_pq_leaf_reset(l, c);
+    return 0;
+}
+
+void sl_pq_leaf_free(sl_pq_leaf_t *l)
+{
+    free(l->def);
+    free(l->rep);
+    free(l->idx);
+    free(l->vals);
+    sl_pq_dict_free(&l->dict);
+    l->def = l->rep = l->vals = NULL;
+    l->idx = NULL;
+}
+
+void sl_pq_leaf_reset(sl_pq_leaf_t *l, const sl_pq_ctx_t *c)
+{
+    l->nlev = 0;
+    l->nnull = 0;
+    l->nidx = 0;
+    l->vlen = 0;
+    l->nplain = 0;
+    l->dict_plain_bytes = 0;
+    l->dict_pending = false;
+    l->dict_on = c->use_dict && l->phys != PQ_BOOLEAN;
+    sl_pq_dict_clear(&l->dict);
+}
+
+void sl_pq_leaf_snapshot(sl_pq_leaf_t *l)
+{
+    l->s_nlev = l->nlev;
+    l->s_nidx = l->nidx;
+    l->s_vlen = l->vlen;
+    l->s_nplain = l->nplain;
+    l->s_nnull = l->nnull;
+    l->s_dict_plain_bytes = l->dict_plain_bytes;
+    l->s_dict_count = l->dict.count;
+}
+
+void sl_pq_leaf_rollback(sl_pq_leaf_t *l, sl_pq_ctx_t *c)
+{
+    (void)c;
+    l->nlev = l->s_nlev;
+    l->nidx = l->s_nidx;
+    l->vlen = l->s_vlen;
+    l->nplain = l->s_nplain;
+    l->nnull = l->s_nnull;
+    l->dict_plain_bytes = l->s_dict_plain_bytes;
+    sl_pq_dict_truncate(&l->dict, l->s_dict_count);
+    /* The switch to PLAIN happens only between records, so a pending one
+     * came from this record's new entries, which are gone now. */
+    l->dict_pending = false;
+}
+
+int sl_pq_leaf_null(sl_pq_leaf_t *l, sl_pq_ctx_t *c, unsigned def, unsigned rep)
+{
+    (void)c;
+    l->nnull++;
+    return push_level(l, def, rep);
+}
+
+static int push_dict(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const void *p, size_t n)
+{
+    if (SL_UNLIKELY(l->nidx == l->idx_cap)) {
+        int rc = grow((void **)&l->idx, &l->idx_cap, l->nidx + 1, sizeof *l->idx);
+        if (rc) {
+            return rc;
+        }
+    }
+    uint32_t before = l->dict.count, ix;
+    int rc = sl_pq_dict_put(&l->dict, p, n, &ix);
+    if (rc) {
+        return rc;
+    }
+    l->idx[l->nidx++] = ix;
+    if (l->dict.count != before && l->dict.dlen > c->dict_max) {
+        l->dict_pending = true;
+    }
+    return 0;
+}
+
+static int push_fixed(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const void *p)
+{
+    size_t w = (size_t)l->width;
+    c->buffered += w;
+    if (l->dict_on) {
+        l->dict_plain_bytes += w;
+        return push_dict(l, c, p, w);
+    }
+    if (SL_UNLIKELY(l->vlen + w > l->vcap)) {
+        int rc = grow((void **)&l->vals, &l->vcap, l->vlen + w, 1);
+        if (rc) {
+            return rc;
+        }
+    }
+    memcpy(l->vals + l->vlen, p, w);
+    l->vlen += w;
+    l->nplain++;
+    return 0;
+}
+
+static int push_bytes(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const void *p, size_t n)
+{
+    c->buffered += n + 4;
+    if (l->dict_on) {
+        l->dict_plain_bytes += n + 4;
+        return push_dict(l, c, p, n);
+    }
+    if (SL_UNLIKELY(l->vlen + n + 4 > l->vcap)) {
+        int rc = grow((void **)&l->vals, &l->vcap, l->vlen + n + 4, 1);
+        if (rc) {
+            return rc;
+        }
+    }
+    uint32_t len = (uint32_t)n;
+    memcpy(l->vals + l->vlen, &len, 4);
+    if (n) {
+        memcpy(l->vals + l->vlen + 4, p, n);
+    }
+    l->vlen += n + 4;
+    l->nplain++;
+    return 0;
+}
+
+static int push_bool(sl_pq_leaf_t *l, sl_pq_ctx_t *c, bool b)
+{
+    c->buffered += 1;
+    if (SL_UNLIKELY(l->vlen + 1 > l->vcap)) {
+        int rc = grow((void **)&l->vals, &l->vcap, l->vlen + 1, 1);
+        if (rc) {
+            return rc;
+        }
+    }
+    l->vals[l->vlen++] = b;
+    l->nplain++;
+    return 0;
+}
+
+static int value_double(const sl_value_t *v, double *d)
+{
+    if (v->type == SL_T_INT) {
+        *d = (double)v->u.i;
+        return 0;
+    }
+    if (v->type == SL_T_DOUBLE) {
+        *d = (v->flags & SL_VF_RAW) ? sl_pq_parse_double(v->u.s, v->len) : v->u.d;
+        return 0;
+    }
+    return SL_ETYPE;
+}
+
+static int decimal_value(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const sl_value_t *v, __int128 *out,
+                         const char **why)
+{
+    switch (v->type) {
+    case SL_T_INT: {
+        __int128 x = (__int128)v->u.i * pow10_i128(l->scale);
+        __int128 lim = pow10_i128(l->precision);
+        if (x >= lim || x <= -lim) {
+            *why = "too many digits for the precision";
+            return SL_ETYPE;
+        }
+        *out = x;
+        return 0;
+    }
+    case SL_T_DOUBLE:
+        if (!(v->flags & SL_VF_RAW)) {
+            if (!isfinite(v->u.d)) {
+                *why = "not a finite number";
+                return SL_ETYPE;
+            }
+            sl_buf_clear(&c->scratch);
+            int rc = sl_fmt_double(&c->scratch, v->u.d);
+            if (rc) {
+                return rc;
+            }
+            return sl_pq_decimal_parse(c->scratch.data, c->scratch.len, l->precision, l->scale,
+                                       out, why);
+        }
+        return sl_pq_decimal_parse(v->u.s, v->len, l->precision, l->scale, out, why);
+    case SL_T_BIGNUM:
+    case SL_T_STRING:
+        return sl_pq_decimal_parse(v->u.s, v->len, l->precision, l->scale, out, why);
+    default:
+        *why = NULL;
+        return SL_ETYPE;
+    }
+}
+
+int sl_pq_leaf_value(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const sl_value_t *v, unsigned rep,
+                     const char **why)
+{
+    *why = NULL;
+    int rc;
+    switch (l->type) {
+    case SL_PQ_BOOL:
+        if (v->type != SL_T_BOOL) {
+            return SL_ETYPE;
+        }
+        rc = push_bool(l, c, v->u.i != 0);
+        break;
+    case SL_PQ_INT32: {
+        if (v->type != SL_T_INT) {
+            return SL_ETYPE;
+        }
+        if (v->u.i < INT32_MIN || v->u.i > INT32_MAX) {
+            *why = "out of range";
+            return SL_ETYPE;
+        }
+        int32_t x = (int32_t)v->u.i;
+        rc = push_fixed(l, c, &x);
+        break;
+    }
+    case SL_PQ_INT64:
+        if (v->type != SL_T_INT) {
+            return SL_ETYPE;
+        }
+        rc = push_fixed(l, c, &v->u.i);
+        break;
+    case SL_PQ_FLOAT: {
+        double d;
+        if (value_double(v, &d)) {
+            return SL_ETYPE;
+        }
+        float f = (float)d;
+        rc = push_fixed(l, c, &f);
+        break;
+    }
+    case SL_PQ_DOUBLE: {
+        double d;
+        if (value_double(v, &d)) {
+            return SL_ETYPE;
+        }
+        rc = push_fixed(l, c, &d);
+        break;
+    }
+    case SL_PQ_STRING:
+    case SL_PQ_BINARY:
+        if (v->type != SL_T_STRING) {
+            return SL_ETYPE;
+        }
+        if (l->type == SL_PQ_BINARY) {
+            rc = push_bytes(l, c, v->u.s, v->len);
+        } else if (l->dict_on) {
+            /* A dictionary hit equals a value validated before: check only
+             * new entries (a failure rolls the whole record back). */
+            uint32_t before = l->dict.count;
+            rc = push_bytes(l, c, v->u.s, v->len);
+            if (rc == 0 && l->dict.count != before &&
+                !utf8_valid((const uint8_t *)v->u.s, v->len)) {
+                *why = "invalid UTF-8";
+                return SL_ETYPE;
+            }
+        } else if (!utf8_valid((const uint8_t *)v->u.s, v->len)) {
+            *why = "invalid UTF-8";
+            return SL_ETYPE;
+        } else {
+            rc = push_bytes(l, c, v->u.s, v->len);
+        }
+        break;
+    case SL_PQ_JSON:
+        sl_buf_clear(&c->scratch);
+        rc = sl_json_write(&c->scratch, v, 0);
+        if (rc) {
+            return rc;
+        }
+        if (!utf8_valid((const uint8_t *)c->scratch.data, c->scratch.len)) {
+            *why = "invalid UTF-8";
+            return SL_ETYPE;
+        }
+        rc = push_bytes(l, c, c->scratch.data, c->scratch.len);
+        break;
+    case SL_PQ_DATE: {
+        if (v->type == SL_T_TIMESTAMP) {
+            *why = "cast it to a date first";
+            return SL_ETYPE;
+        }
+        if (v->type != SL_T_DATE) {
+            return SL_ETYPE;
+        }
+        if (v->u.i < INT32_MIN || v->u.i > INT32_MAX) {
+            *why = "out of range";
+            return SL_ETYPE;
+        }
+        int32_t x = (int32_t)v->u.i;
+        rc = push_fixed(l, c, &x);
+        break;
+    }
+    case SL_PQ_TIMESTAMP: {
+        int64_t us;
+        if (v->type == SL_T_TIMESTAMP) {
+            us = v->u.i;
+        } else if (v->type == SL_T_DATE) {
+            if (v->u.i > INT64_MAX / 86400000000LL || v->u.i < INT64_MIN / 86400000000LL) {
+                *why = "out of range";
+                return SL_ETYPE;
+            }
+            us = v->u.i * 86400000000LL;
+        } else {
+            return SL_ETYPE;
+        }
+        rc = push_fixed(l, c, &us);
+        break;
+    }
+    case SL_PQ_DECIMAL: {
+        __int128 x;
+        rc = decimal_value(l, c, v, &x, why);
+        if (rc) {
+            return rc;
+        }
+        if (l->phys == PQ_INT32) {
+            int32_t y = (int32_t)x;
+            rc = push_fixed(l, c, &y);
+        } else if (l->phys == PQ_INT64) {
+            int64_t y = (int64_t)x;
+            rc = push_fixed(l, c, &y);
+        } else {
+            uint8_t be[16];
+            unsigned __int128 u = (unsigned __int128)x;
+            for (int k = l->width - 1; k >= 0; k--) {
+                be[k] = (uint8_t)u;
+                u >>= 8;
+            }
+            rc = push_fixed(l, c, be);
+        }
+        break;
+    }
+    default:
+        return SL_ETYPE;
+    }
+    if (rc) {
+        return rc;
+    }
+    return push_level(l, l->max_def, rep);
+}
+
+/* ---------------------------------------------------------------- */
+/* statistics                                                         */
+
+typedef struct {
+    const uint8_t *p;
+    size_t n;
+} span_t;
+
+/* Calls fn on every buffered value's PLAIN bytes (without length prefix). */
+#define FOR_EACH_VALUE(l, P, N, BODY)                                                          \
+    do {                                                                                       \
+        if ((l)->nidx) {                                                                       \
+            for (uint32_t e_ = 0; e_ < (l)->dict.count; e_++) {                                \
+                size_t N;                                                                      \
+                const uint8_t *P = sl_pq_dict_entry(&(l)->dict, e_, &N);                       \
+                BODY;                                                                          \
+            }                                                                                  \
+        }                                                                                      \
+        if ((l)->width > 0) {                                                                  \
+            size_t N = (size_t)(l)->width;                                                     \
+            for (size_t o_ = 0; o_ < (l)->vlen; o_ += N) {                                     \
+                const uint8_t *P = (l)->vals + o_;                                             \
+                BODY;                                                                          \
+            }                                                                                  \
+        } else {                                                                               \
+            for (size_t o_ = 0; o_ < (l)->vlen;) {                                             \
+                uint32_t len_;                                                                 \
+                memcpy(&len_, (l)->vals + o_, 4);                                              \
+                size_t N = len_;                                                               \
+                const uint8_t *P = (l)->vals + o_ + 4;                                         \
+                o_ += 4 + N;                                                                   \
+                BODY;                                                                          \
+            }                                                                                  \
+        }                                                                                      \
+    } while (0)
+
+static int cmp_bytes(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+    int c = memcmp(a, b, an < bn ? an : bn);
+    if (c) {
+        return c;
+    }
+    return an < bn ? -1 : an > bn;
+}
+
+/* Signed big-endian two's complement of equal lengths. */
+static int cmp_be_signed(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    if (a[0] != b[0]) {
+        return (int8_t)a[0] < (int8_t)b[0] ? -1 : 1;
+    }
+    for (size_t i = 1; i < n; i++) {
+        if (a[i] != b[i]) {
+            return a[i] < b[i] ? -1 : 1;
+        }
+    }
+    return 0;
+}
+
+static bool is_utf8_type(const sl_pq_leaf_t *l)
+{
+    return l->type == SL_PQ_STRING || l->type == SL_PQ_JSON;
+}
+
+/* Largest cut <= STATS_MAX that does not split a UTF-8 sequence. */
+static size_t utf8_cut(const uint8_t *p, size_t n)
+{
+    size_t k = n < STATS_MAX ? n : STATS_MAX;
+    if (k < n) {
+        while (k > 0 && (p[k] & 0xC0) == 0x80) {
+            k--;
+        }
+    }
+    return k;
+}
+
+static void stats_bytes(const sl_pq_leaf_t *l, sl_pq_stats_t *st, span_t mn, span_t mx)
+{
+    bool utf8 = is_utf8_type(l);
+    size_t k = utf8 ? utf8_cut(mn.p, mn.n) : SL_MIN(mn.n, (size_t)STATS_MAX);
+    memcpy(st->min, mn.p, k);
+    st->min_len = k;
+    st->min_exact = k == mn.n;
+    if (mx.n <= STATS_MAX) {
+        memcpy(st->max, mx.p, mx.n);
+        st->max_len = mx.n;
+        st->max_exact = true;
+        st->has_minmax = true;
+        return;
+    }
+    /* Round the prefix up: bump its last byte that can grow (for UTF-8,
+     * an ASCII byte, dropping whole characters after it). */
+    k = utf8 ? utf8_cut(mx.p, mx.n) : STATS_MAX;
+    memcpy(st->max, mx.p, k);
+    while (k > 0) {
+        uint8_t b = st->max[k - 1];
+        if (utf8 ? b < 0x7F : b < 0xFF) {
+            st->max[k - 1] = (uint8_t)(b + 1);
+            break;
+        }
+        if (utf8 && b >= 0x80) {
+            k--;
+            while (k > 0 && (st->max[k] & 0xC0) == 0x80) {
+                k--;
+            }
+        } else {
+            k--;
+        }
+    }
+    if (k == 0) {
+        return; /* no upper bound shorter than the value: no min/max */
+    }
+    st->max_len = k;
+    st->max_exact = false;
+    st->has_minmax = true;
+}
+
+static void stats_compute(const sl_pq_leaf_t *l, sl_pq_stats_t *st)
+{
+    memset(st, 0, sizeof *st);
+    st->null_count = l->nnull;
+    if (l->nidx + l->nplain == 0) {
+        return;
+    }
+    st->min_exact = st->max_exact = true;
+    switch (l->phys) {
+    case PQ_BOOLEAN: {
+        bool any0 = false, any1 = false;
+        for (size_t i = 0; i < l->vlen; i++) {
+            if (l->vals[i]) {
+                any1 = true;
+            } else {
+                any0 = true;
+            }
+        }
+        st->min[0] = any0 ? 0 : 1;
+        st->max[0] = any1 ? 1 : 0;
+        st->min_len = st->max_len = 1;
+        st->has_minmax = st->legacy = true;
+        return;
+    }
+    case PQ_INT32: {
+        int32_t mn = INT32_MAX, mx = INT32_MIN;
+        FOR_EACH_VALUE(l, p, n, {
+            (void)n;
+            int32_t x;
+            memcpy(&x, p, 4);
+            mn = x < mn ? x : mn;
+            mx = x > mx ? x : mx;
+        });
+        memcpy(st->min, &mn, 4);
+        memcpy(st->max, &mx, 4);
+        st->min_len = st->max_len = 4;
+        st->has_minmax = st->legacy = true;
+        return;
+    }
+    case PQ_INT64: {
+        int64_t mn = INT64_MAX, mx = INT64_MIN;
+        FOR_EACH_VALUE(l, p, n, {
+            (void)n;
+            int64_t x;
+            memcpy(&x, p, 8);
+            mn = x < mn ? x : mn;
+            mx = x > mx ? x : mx;
+        });
+        memcpy(st->min, &mn, 8);
+        memcpy(st->max, &mx, 8);
+        st->min_len = st->max_len = 8;
+        st->has_minmax = st->legacy = true;
+        return;
+    }
+    case PQ_FLOAT:
+    case PQ_DOUBLE: {
+        bool any = false;
+        double mn = INFINITY, mx = -INFINITY;
+        bool dbl = l->phys == PQ_DOUBLE;
+        FOR_EACH_VALUE(l, p, n, {
+            (void)n;
+            double x;
+            if (dbl) {
+                memcpy(&x, p, 8);
+            } else {
+                float f;
+                memcpy(&f, p, 4);
+                x = f;
+            }
+            if (!isnan(x)) {
+                any = true;
+                mn = x < mn ? x : mn;
+                mx = x > mx ? x : mx;
+            }
+        });
+        if (!any) {
+            return;
+        }
+        /* zeros: the min as -0.0, the max as +0.0 */
+        if (mn == 0) {
+            mn = -0.0;
+        }
+        if (mx == 0) {
+            mx = 0.0;
+        }
+        if (dbl) {
+            memcpy(st->min, &mn, 8);
+            memcpy(st->max, &mx, 8);
+            st->min_len = st->max_len = 8;
+        } else {
+            float a = (float)mn, b = (float)mx;
+            memcpy(st->min, &a, 4);
+            memcpy(st->max, &b, 4);
+            st->min_len = st->max_len = 4;
+        }
+        st->has_minmax = st->legacy = true;
+        return;
+    }
+    case PQ_FIXED_LEN_BYTE_ARRAY: {
+        const uint8_t *mn = NULL, *mx = NULL;
+        size_t w = (size_t)l->width;
+        FOR_EACH_VALUE(l, p, n, {
+            (void)n;
+            if (!mn || cmp_be_signed(p, mn, w) < 0) {
+                mn = p;
+            }
+            if (!mx || cmp_be_signed(p, mx, w) > 0) {
+                mx = p;
+            }
+        });
+        memcpy(st->min, mn, w);
+        memcpy(st->max, mx, w);
+        st->min_len = st->max_len = w;
+        st->has_minmax = true;
+        return;
+    }
+    case PQ_BYTE_ARRAY: {
+        span_t mn = {NULL, 0}, mx = {NULL, 0};
+        FOR_EACH_VALUE(l, p, n, {
+            if (!mn.p || cmp_bytes(p, n, mn.p, mn.n) < 0) {
+                mn.p = p;
+                mn.n = n;
+            }
+            if (!mx.p || cmp_bytes(p, n, mx.p, mx.n) > 0) {
+                mx.p = p;
+                mx.n = n;
+            }
+        });
+        stats_bytes(l, st, mn, mx);
+        return;
+    }
+    }
+}
+
+/* ---------------------------------------------------------------- */
+/* chunk encoding                                                     */
+
+enum { MODE_DICT, MODE_PLAIN };
+
+typedef struct {
+    size_t li, vi; /* level and value index */
+    size_t pos;    /* byte offset in vals of value max(vi, nidx) */
+} cursor_t;
+
+static int out_page(sl_pq_leaf_t *l, sl_pq_ctx_t *c, sl_pq_page_header_t *h,
+                    const sl_buf_t *prefix, const sl_buf_t *body, sl_pq_chunk_meta_t *m)
+{
+    /* body is compressed unless the codec is none */
+    const sl_buf_t *payload = body;
+    if (c->codec_id != PQ_CODEC_UNCOMPRESSED) {
+        sl_buf_clear(&c->comp_buf);
+        int rc = sl_pq_compress(c->comp, body->data, body->len, &c->comp_buf);
+        if (rc) {
+            return rc;
+        }
+        payload = &c->comp_buf;
+    }
+    size_t pre = prefix ? prefix->len : 0;
+    if (pre + body->len > INT32_MAX || pre + payload->len > INT32_MAX) {
+        return SL_ELIMIT;
+    }
+    h->uncompressed_size = (int32_t)(pre + body->len);
+    h->compressed_size = (int32_t)(pre + payload->len);
+    sl_buf_clear(&c->hdr);
+    int rc = sl_pq_encode_page_header(&c->hdr, h);
+    if (rc) {
+        return rc;
+    }
+    rc = sl_pq_out_write(c->out, c->hdr.data, c->hdr.len);
+    if (rc == 0 && pre) {
+        rc = sl_pq_out_write(c->out, prefix->data, pre);
+    }
+    if (rc == 0) {
+        rc = sl_pq_out_write(c->out, payload->data, payload->len);
+    }
+    m->total_uncompressed += (int64_t)(c->hdr.len + (size_t)h->uncompressed_size);
+    m->total_compressed += (int64_t)(c->hdr.len + (size_t)h->compressed_size);
+    (void)l;
+    return rc;
+}
+
+static int write_dict_page(sl_pq_leaf_t *l, sl_pq_ctx_t *c, sl_pq_chunk_meta_t *m)
+{
+    if (l->dict.count > INT32_MAX) {
+        return SL_ELIMIT;
+    }
+    sl_buf_t body = {(char *)l->dict.data, l->dict.dlen, l->dict.dcap, 0};
+    sl_pq_page_header_t h = {.type = PQ_PAGE_DICTIONARY,
+                             .num_values = (int32_t)l->dict.count,
+                             .encoding = PQ_ENC_PLAIN};
+    m->dict_page_offset = (int64_t)c->out->pos;
+    m->dict_pages = 1;
+    return out_page(l, c, &h, NULL, &body, m);
+}
+
+/* Bits of value vi in a page of the given mode; advances cur->pos. */
+static inline size_t value_bits(const sl_pq_leaf_t *l, int mode, int bw, size_t vi, size_t *pos)
+{
+    if (mode == MODE_DICT) {
+        return (size_t)bw;
+    }
+    if (l->phys == PQ_BOOLEAN) {
+        return 1;
+    }
+    if (l->width > 0) {
+        return (size_t)l->width * 8;
+    }
+    if (vi < l->nidx) {
+        size_t n;
+        sl_pq_dict_entry(&l->dict, l->idx[vi], &n);
+        return (n + 4) * 8;
+    }
+    uint32_t len;
+    memcpy(&len, l->vals + *pos, 4);
+    *pos += 4 + (size_t)len;
+    return ((size_t)len + 4) * 8;
+}
+
+/* Appends the PLAIN values [va, vb) to b; pos0/pos1 are their byte range
+ * within vals for the plain part. */
+static int plain_values(const sl_pq_leaf_t *l, size_t va, size_t vb, size_t pos0, size_t pos1,
+                        sl_buf_t *b)
+{
+    int rc;
+    if (l->phys == PQ_BOOLEAN) {
+        return sl_pq_bitpack_bools(b, l->vals + va, vb - va);
+    }
+    /* the part still in the dictionary, materialized */
+    size_t de = vb < l->nidx ? vb : l->nidx;
+    if (va < de) {
+        size_t need = 0;
+        if (l->width > 0) {
+            need = (de - va) * (size_t)l->width;
+        } else {
+            for (size_t i = va; i < de; i++) {
+                size_t n;
+                sl_pq_dict_entry(&l->dict, l->idx[i], &n);
+                need += n + 4;
+            }
+        }
+        rc = sl_buf_reserve(b, need);
+        if (rc) {
+            return rc;
+        }
+        for (size_t i = va; i < de; i++) {
+            size_t n;
+            const uint8_t *p = sl_pq_dict_entry(&l->dict, l->idx[i], &n);
+            if (l->width == 0) {
+                p -= 4;
+                n += 4;
+            }
+            sl_buf_put_unchecked(b, p, n);
+        }
+    }
+    if (vb > l->nidx) {
+        size_t a = va > l->nidx ? va : l->nidx;
+        size_t o0, o1;
+        if (l->width > 0) {
+            o0 = (a - l->nidx) * (size_t)l->width;
+            o1 = (vb - l->nidx) * (size_t)l->width;
+        } else {
+            o0 = pos0;
+            o1 = pos1;
+        }
+        rc = sl_buf_append(b, l->vals + o0, o1 - o0);
+        if (rc) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int write_data_page(sl_pq_leaf_t *l, sl_pq_ctx_t *c, int mode, int bw, cursor_t a,
+                           cursor_t z, sl_pq_chunk_meta_t *m)
+{
+    size_t nlev = z.li - a.li, nval = z.vi - a.vi;
+    if (nlev > INT32_MAX) {
+        return SL_ELIMIT;
+    }
+    int def_bw = sl_pq_bit_width(l->max_def), rep_bw = sl_pq_bit_width(l->max_rep);
+    sl_buf_t *page = &c->page, *lev = &c->lev;
+    sl_buf_clear(page);
+    sl_buf_clear(lev);
+    int rc = 0;
+    /* levels: v1 puts them in the page with a 4-byte length each, v2
+     * before the (separately compressed) values without lengths */
+    int32_t rep_bytes = 0, def_bytes = 0;
+    sl_buf_t *lb = c->page_v2 ? lev : page;
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        const uint8_t *v = pass == 0 ? l->rep : l->def;
+        int bw_l = pass == 0 ? rep_bw : def_bw;
+        if (!bw_l) {
+            continue;
+        }
+        size_t at = lb->len;
+        if (!c->page_v2) {
+            rc = sl_buf_append(lb, "\0\0\0\0", 4);
+        }
+        if (rc == 0) {
+            rc = sl_pq_rle_u8(lb, v + a.li, nlev, bw_l);
+        }
+        if (rc == 0) {
+            size_t len = lb->len - at - (c->page_v2 ? 0 : 4);
+            if (len > INT32_MAX) {
+                return SL_ELIMIT;
+            }
+            if (!c->page_v2) {
+                uint32_t len32 = (uint32_t)len;
+                memcpy(lb->data + at, &len32, 4);
+            }
+            if (pass == 0) {
+                rep_bytes = (int32_t)len;
+            } else {
+                def_bytes = (int32_t)len;
+            }
+        }
+    }
+    if (rc) {
+        return rc;
+    }
+    if (mode == MODE_DICT) {
+        uint8_t b = (uint8_t)bw;
+        rc = sl_buf_append(page, &b, 1);
+        if (rc == 0) {
+            rc = sl_pq_rle_u32(page, l->idx + a.vi, nval, bw);
+        }
+    } else {
+        rc = plain_values(l, a.vi, z.vi, a.pos, z.pos, page);
+    }
+    if (rc) {
+        return rc;
+    }
+    sl_pq_page_header_t h = {.num_values = (int32_t)nlev,
+                             .encoding = mode == MODE_DICT ? PQ_ENC_RLE_DICTIONARY : PQ_ENC_PLAIN};
+    if (m->data_page_offset < 0) {
+        m->data_page_offset = (int64_t)c->out->pos;
+    }
+    if (mode == MODE_DICT) {
+        m->dict_data_pages++;
+    } else {
+        m->plain_data_pages++;
+    }
+    if (!c->page_v2) {
+        h.type = PQ_PAGE_DATA;
+        return out_page(l, c, &h, NULL, page, m);
+    }
+    size_t rows = nlev;
+    if (l->max_rep) {
+        rows = 0;
+        for (size_t i = a.li; i < z.li; i++) {
+            rows += l->rep[i] == 0;
+        }
+    }
+    h.type = PQ_PAGE_DATA_V2;
+    h.num_nulls = (int32_t)(nlev - nval);
+    h.num_rows = (int32_t)rows;
+    h.def_bytes = def_bytes;
+    h.rep_bytes = rep_bytes;
+    h.is_compressed = c->codec_id != PQ_CODEC_UNCOMPRESSED;
+    return out_page(l, c, &h, lev, page, m);
+}
+
+int sl_pq_leaf_write_chunk(sl_pq_leaf_t *l, sl_pq_ctx_t *c, sl_pq_chunk_meta_t *m)
+{
+    memset(m, 0, sizeof *m);
+    m->num_values = (int64_t)l->nlev;
+    m->dict_page_offset = -1;
+    m->data_page_offset = -1;
+    stats_compute(l, &m->stats);
+
+    int bw = 0;
+    bool use_dict = l->nidx > 0;
+    if (use_dict) {
+        bw = sl_pq_bit_width(l->dict.count - 1);
+        if (bw < 1) {
+            bw = 1;
+        }
+        /* keep the dictionary only when it beats PLAIN for these values */
+        uint64_t dict_cost = l->dict.dlen + ((uint64_t)l->nidx * (uint64_t)bw + 7) / 8;
+        if (dict_cost >= l->dict_plain_bytes) {
+            use_dict = false;
+        }
+    }
+    int rc = 0;
+    if (use_dict) {
+        rc = write_dict_page(l, c, m);
+        if (rc) {
+            return rc;
+        }
+    }
+    const size_t limit = c->page_bytes * 8;
+    const size_t lev_bits = (size_t)(sl_pq_bit_width(l->max_def) + sl_pq_bit_width(l->max_rep));
+    const uint8_t maxd = l->max_def;
+    cursor_t cur = {0, 0, 0};
+    /* Empty chunks (0 rows) still get one (empty) page so that every
+     * column chunk has a data page. */
+    do {
+        int mode = use_dict && cur.vi < l->nidx ? MODE_DICT : MODE_PLAIN;
+        /* a dictionary page must end where the dictionary part ends */
+        size_t stop_vi = mode == MODE_DICT && l->nplain ? l->nidx : SIZE_MAX;
+        cursor_t a = cur;
+        size_t bits = 0;
+        while (cur.li < l->nlev) {
+            if (cur.li > a.li && (!l->max_rep || l->rep[cur.li] == 0) &&
+                (bits >= limit || cur.vi >= stop_vi)) {
+                break;
+            }
+            bits += lev_bits;
+            if (!maxd || l->def[cur.li] == maxd) {
+                bits += value_bits(l, mode, bw, cur.vi, &cur.pos);
+                cur.vi++;
+            }
+            cur.li++;
+        }
+        rc = write_data_page(l, c, mode, bw, a, cur, m);
+    } while (rc == 0 && cur.li < l->nlev);
+    return rc;
+}

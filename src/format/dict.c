@@ -1,0 +1,217 @@
+/* Hash dictionaries for dictionary-encoded column chunks.
+ *
+ * Open addressing with linear probing over 64-bit slots that hold the
+ * entry number and 32 bits of its hash, so most probes that miss never
+ * touch the entry bytes. Entries are kept in insertion order, already
+ * PLAIN-encoded and contiguous, because the dictionary page is exactly
+ * that byte string. A rejected record may have added entries: truncation
+ * removes the newest entries with backward-shift deletion, so no
+ * tombstones are left behind. */
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "pq_internal.h"
+
+#define MIN_SLOTS 256
+
+static uint32_t hash_bytes(const void *p, size_t n, int width)
+{
+    if (width == 4 || width == 8) {
+        uint64_t x = 0;
+        memcpy(&x, p, (size_t)width);
+        /* splitmix64 finalizer: all bits of x reach the low 32 bits */
+        x ^= x >> 30;
+        x *= 0xbf58476d1ce4e5b9ULL;
+        x ^= x >> 27;
+        x *= 0x94d049bb133111ebULL;
+        x ^= x >> 31;
+        return (uint32_t)x;
+    }
+    return (uint32_t)XXH3_64bits(p, n);
+}
+
+void sl_pq_dict_init(sl_pq_dict_t *d, int width)
+{
+    memset(d, 0, sizeof *d);
+    d->width = width;
+}
+
+void sl_pq_dict_free(sl_pq_dict_t *d)
+{
+    free(d->slots);
+    free(d->hashes);
+    free(d->offs);
+    free(d->data);
+    sl_pq_dict_init(d, d->width);
+}
+
+void sl_pq_dict_clear(sl_pq_dict_t *d)
+{
+    if (d->slots && d->count) {
+        memset(d->slots, 0, (d->mask + 1) * sizeof *d->slots);
+    }
+    d->count = 0;
+    d->dlen = 0;
+}
+
+static int grow_slots(sl_pq_dict_t *d)
+{
+    size_t n = d->slots ? (d->mask + 1) * 2 : MIN_SLOTS;
+    uint64_t *s = calloc(n, sizeof *s);
+    if (!s) {
+        return SL_ENOMEM;
+    }
+    size_t mask = n - 1;
+    for (uint32_t e = 0; e < d->count; e++) {
+        size_t i = d->hashes[e] & mask;
+        while (s[i]) {
+            i = (i + 1) & mask;
+        }
+        s[i] = (uint64_t)d->hashes[e] << 32 | (e + 1);
+    }
+    free(d->slots);
+    d->slots = s;
+    d->mask = mask;
+    return 0;
+}
+
+static int grow_entries(sl_pq_dict_t *d)
+{
+    size_t cap = d->ecap ? d->ecap * 2 : 256;
+    uint32_t *h = realloc(d->hashes, cap * sizeof *h);
+    if (!h) {
+        return SL_ENOMEM;
+    }
+    d->hashes = h;
+    if (d->width == 0) {
+        uint64_t *o = realloc(d->offs, cap * sizeof *o);
+        if (!o) {
+            return SL_ENOMEM;
+        }
+        d->offs = o;
+    }
+    d->ecap = cap;
+    return 0;
+}
+
+static int reserve_data(sl_pq_dict_t *d, size_t n)
+{
+    if (d->dlen + n <= d->dcap) {
+        return 0;
+    }
+    size_t cap = d->dcap ? d->dcap : 4096;
+    while (cap < d->dlen + n) {
+        cap *= 2;
+    }
+    uint8_t *p = realloc(d->data, cap);
+    if (!p) {
+        return SL_ENOMEM;
+    }
+    d->data = p;
+    d->dcap = cap;
+    return 0;
+}
+
+static bool entry_eq(const sl_pq_dict_t *d, uint32_t e, const void *p, size_t n)
+{
+    if (d->width == 8) {
+        return memcmp(d->data + (size_t)e * 8, p, 8) == 0;
+    }
+    if (d->width == 4) {
+        return memcmp(d->data + (size_t)e * 4, p, 4) == 0;
+    }
+    if (d->width > 0) {
+        return memcmp(d->data + (size_t)e * (size_t)d->width, p, n) == 0;
+    }
+    const uint8_t *q = d->data + d->offs[e];
+    uint32_t len;
+    memcpy(&len, q, 4);
+    return len == n && memcmp(q + 4, p, n) == 0;
+}
+
+int sl_pq_dict_put(sl_pq_dict_t *d, const void *p, size_t n, uint32_t *idx)
+{
+    if ((size_t)d->count * 2 + 2 > d->mask + 1 || !d->slots) {
+        int rc = grow_slots(d);
+        if (rc) {
+            return rc;
+        }
+    }
+    uint32_t h = hash_bytes(p, n, d->width);
+    size_t i = h & d->mask;
+    for (;;) {
+        uint64_t s = d->slots[i];
+        if (!s) {
+            break;
+        }
+        if ((uint32_t)(s >> 32) == h && entry_eq(d, (uint32_t)s - 1, p, n)) {
+            *idx = (uint32_t)s - 1;
+            return 0;
+        }
+        i = (i + 1) & d->mask;
+    }
+    if (d->count == d->ecap) {
+        int rc = grow_entries(d);
+        if (rc) {
+            return rc;
+        }
+    }
+    size_t need = d->width > 0 ? (size_t)d->width : n + 4;
+    int rc = reserve_data(d, need);
+    if (rc) {
+        return rc;
+    }
+    uint32_t e = d->count++;
+    d->hashes[e] = h;
+    if (d->width > 0) {
+        memcpy(d->data + d->dlen, p, n);
+    } else {
+        uint32_t len = (uint32_t)n;
+        d->offs[e] = d->dlen;
+        memcpy(d->data + d->dlen, &len, 4);
+        if (n) {
+            memcpy(d->data + d->dlen + 4, p, n);
+        }
+    }
+    d->dlen += need;
+    d->slots[i] = (uint64_t)h << 32 | (e + 1);
+    *idx = e;
+    return 0;
+}
+
+/* Backward-shift deletion of the slot holding entry e. */
+static void remove_entry(sl_pq_dict_t *d, uint32_t e)
+{
+    size_t mask = d->mask;
+    size_t i = d->hashes[e] & mask;
+    while ((uint32_t)d->slots[i] != e + 1) {
+        i = (i + 1) & mask;
+    }
+    size_t j = i;
+    for (;;) {
+        j = (j + 1) & mask;
+        uint64_t s = d->slots[j];
+        if (!s) {
+            break;
+        }
+        size_t home = (uint32_t)(s >> 32) & mask;
+        /* s may move into the hole at i unless its home lies cyclically
+         * in (i, j]. */
+        bool in_range = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!in_range) {
+            d->slots[i] = s;
+            i = j;
+        }
+    }
+    d->slots[i] = 0;
+}
+
+void sl_pq_dict_truncate(sl_pq_dict_t *d, uint32_t count)
+{
+    while (d->count > count) {
+        uint32_t e = --d->count;
+        remove_entry(d, e);
+        d->dlen = d->width > 0 ? (size_t)e * (size_t)d->width : d->offs[e];
+    }
+}
