@@ -1,8 +1,12 @@
 #!/usr/bin/env node
-// The DuckDB peer of the JSONL -> CSV benchmark: one COPY of the generated
-// orders file into CSV, in an in-memory database.
+// The DuckDB peer of the JSONL -> CSV and JSONL -> Parquet benchmarks: one
+// COPY of the generated orders file into CSV, or into snappy Parquet when
+// OUT ends in .parquet, in an in-memory database.
 //
-// usage: node bench/duckdb_convert.js IN.jsonl OUT.csv [THREADS|default]
+// usage: node bench/duckdb_convert.js IN.jsonl OUT.csv|OUT.parquet [THREADS|default]
+//
+// For Parquet, created_at is read as TIMESTAMP (sluice casts it to a
+// timestamp too), so both files hold the same types.
 //
 // Columns are given explicitly so DuckDB spends no time sampling the file
 // for types, and the types are the natural ones for gen_orders.js's data.
@@ -48,9 +52,13 @@ async function main() {
     }
     const threads = (await (await con.run("SELECT current_setting('threads')")).getRows())[0][0];
 
+    const parquet = output.endsWith('.parquet');
+    const columns = parquet ? COLUMNS.replace("created_at: 'VARCHAR'", "created_at: 'TIMESTAMP'")
+                            : COLUMNS;
     const sql = 'COPY (SELECT * FROM read_json(' + sqlString(input) +
-        ", format = 'newline_delimited', columns = " + COLUMNS + ')) TO ' +
-        sqlString(output) + ' (FORMAT csv, HEADER)';
+        ", format = 'newline_delimited', columns = " + columns + ')) TO ' +
+        sqlString(output) +
+        (parquet ? ' (FORMAT parquet, COMPRESSION snappy)' : ' (FORMAT csv, HEADER)');
     const t0 = process.hrtime.bigint();
     const res = await con.run(sql);
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
