@@ -39,38 +39,32 @@ double sl_pq_parse_double(const char *s, size_t n)
         i++;
     }
     uint64_t m = 0;
-    int digits = 0, frac = 0;
     size_t start = i;
-    while (i < n && s[i] >= '0' && s[i] <= '9') {
-        if (digits || s[i] != '0') {
-            digits++;
-        }
-        m = m * 10 + (uint64_t)(s[i] - '0');
+    unsigned d;
+    while (i < n && (d = (unsigned)(s[i] - '0')) < 10) {
+        m = m * 10 + d;
         i++;
-        if (digits > 18) {
-            return sl_parse_double(s, n);
-        }
     }
-    if (i == start) {
+    size_t nd = i - start;
+    if (nd == 0) {
         return sl_parse_double(s, n);
     }
+    int frac = 0;
     if (i < n && s[i] == '.') {
-        i++;
-        size_t fs = i;
-        while (i < n && s[i] >= '0' && s[i] <= '9') {
-            if (digits || s[i] != '0') {
-                digits++;
-            }
-            m = m * 10 + (uint64_t)(s[i] - '0');
+        size_t fs = ++i;
+        while (i < n && (d = (unsigned)(s[i] - '0')) < 10) {
+            m = m * 10 + d;
             i++;
-            frac++;
-            if (digits > 18) {
-                return sl_parse_double(s, n);
-            }
         }
-        if (i == fs) {
+        frac = (int)(i - fs);
+        nd += (size_t)frac;
+        if (frac == 0) {
             return sl_parse_double(s, n);
         }
+    }
+    /* up to 19 digits cannot overflow m */
+    if (nd > 19) {
+        return sl_parse_double(s, n);
     }
     int e = 0;
     if (i < n && (s[i] == 'e' || s[i] == 'E')) {
@@ -81,11 +75,11 @@ double sl_pq_parse_double(const char *s, size_t n)
             i++;
         }
         size_t es = i;
-        while (i < n && s[i] >= '0' && s[i] <= '9') {
+        while (i < n && (d = (unsigned)(s[i] - '0')) < 10) {
             if (e > 10000) {
                 return sl_parse_double(s, n);
             }
-            e = e * 10 + (s[i] - '0');
+            e = e * 10 + (int)d;
             i++;
         }
         if (i == es) {
@@ -99,17 +93,17 @@ double sl_pq_parse_double(const char *s, size_t n)
         return sl_parse_double(s, n);
     }
     e -= frac;
-    double d = (double)m;
+    double x = (double)m;
     if (m == 0) {
         /* 0 with any exponent is 0 */
     } else if (e >= 0 && e <= 22) {
-        d *= POW10[e];
+        x *= POW10[e];
     } else if (e < 0 && e >= -22) {
-        d /= POW10[-e];
+        x /= POW10[-e];
     } else {
         return sl_parse_double(s, n);
     }
-    return neg ? -d : d;
+    return neg ? -x : x;
 }
 
 static __int128 pow10_i128(int k)
@@ -364,24 +358,37 @@ void sl_pq_leaf_reset(sl_pq_leaf_t *l, const sl_pq_ctx_t *c)
     l->nplain = 0;
     l->dict_plain_bytes = 0;
     l->dict_pending = false;
+    l->dict_checked = false;
+    l->epoch = UINT64_MAX;
     l->dict_on = c->use_dict && l->phys != PQ_BOOLEAN;
     sl_pq_dict_clear(&l->dict);
 }
 
-void sl_pq_leaf_snapshot(sl_pq_leaf_t *l)
+/* On the leaf's first value of a record: a pending switch to PLAIN
+ * happens now (between records), then the counts are remembered. */
+static inline void touch(sl_pq_leaf_t *l, const sl_pq_ctx_t *c)
 {
-    l->s_nlev = l->nlev;
-    l->s_nidx = l->nidx;
-    l->s_vlen = l->vlen;
-    l->s_nplain = l->nplain;
-    l->s_nnull = l->nnull;
-    l->s_dict_plain_bytes = l->dict_plain_bytes;
-    l->s_dict_count = l->dict.count;
+    if (SL_UNLIKELY(l->epoch != c->epoch)) {
+        if (l->dict_pending) {
+            l->dict_pending = false;
+            l->dict_on = false;
+        }
+        l->epoch = c->epoch;
+        l->s_nlev = l->nlev;
+        l->s_nidx = l->nidx;
+        l->s_vlen = l->vlen;
+        l->s_nplain = l->nplain;
+        l->s_nnull = l->nnull;
+        l->s_dict_plain_bytes = l->dict_plain_bytes;
+        l->s_dict_count = l->dict.count;
+    }
 }
 
 void sl_pq_leaf_rollback(sl_pq_leaf_t *l, sl_pq_ctx_t *c)
 {
-    (void)c;
+    if (l->epoch != c->epoch) {
+        return; /* not reached by the failed record */
+    }
     l->nlev = l->s_nlev;
     l->nidx = l->s_nidx;
     l->vlen = l->s_vlen;
@@ -396,12 +403,12 @@ void sl_pq_leaf_rollback(sl_pq_leaf_t *l, sl_pq_ctx_t *c)
 
 int sl_pq_leaf_null(sl_pq_leaf_t *l, sl_pq_ctx_t *c, unsigned def, unsigned rep)
 {
-    (void)c;
+    touch(l, c);
     l->nnull++;
     return push_level(l, def, rep);
 }
 
-static int push_dict(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const void *p, size_t n)
+static inline int push_dict(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const void *p, size_t n)
 {
     if (SL_UNLIKELY(l->nidx == l->idx_cap)) {
         int rc = grow((void **)&l->idx, &l->idx_cap, l->nidx + 1, sizeof *l->idx);
@@ -409,14 +416,25 @@ static int push_dict(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const void *p, size_t n)
             return rc;
         }
     }
-    uint32_t before = l->dict.count, ix;
-    int rc = sl_pq_dict_put(&l->dict, p, n, &ix);
+    uint32_t h = sl_pq_hash(p, n, l->dict.width), ix;
+    if (SL_LIKELY(sl_pq_dict_find(&l->dict, p, n, h, &ix))) {
+        l->idx[l->nidx++] = ix;
+        return 0;
+    }
+    int rc = sl_pq_dict_insert(&l->dict, p, n, h, &ix);
     if (rc) {
         return rc;
     }
     l->idx[l->nidx++] = ix;
-    if (l->dict.count != before && l->dict.dlen > c->dict_max) {
+    if (l->dict.dlen > c->dict_max) {
         l->dict_pending = true;
+    } else if (!l->dict_checked && l->dict.dlen >= c->dict_max / 8) {
+        /* An eighth of the way to the cap, fewer than one value in ten
+         * repeating means the column is (nearly) unique: stop hashing. */
+        l->dict_checked = true;
+        if ((l->nidx - l->dict.count) * 10 < l->nidx) {
+            l->dict_pending = true;
+        }
     }
     return 0;
 }
@@ -533,6 +551,14 @@ int sl_pq_leaf_value(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const sl_value_t *v, unsig
                      const char **why)
 {
     *why = NULL;
+    touch(l, c);
+    /* room for the level first, so a stored value always gets its level */
+    if (SL_UNLIKELY(l->nlev == l->lev_cap)) {
+        int rc = grow_levels(l);
+        if (rc) {
+            return rc;
+        }
+    }
     int rc;
     switch (l->type) {
     case SL_PQ_BOOL:
@@ -673,7 +699,14 @@ int sl_pq_leaf_value(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const sl_value_t *v, unsig
     if (rc) {
         return rc;
     }
-    return push_level(l, l->max_def, rep);
+    if (l->max_def) {
+        l->def[l->nlev] = l->max_def;
+    }
+    if (l->max_rep) {
+        l->rep[l->nlev] = (uint8_t)rep;
+    }
+    l->nlev++;
+    return 0;
 }
 
 /* ---------------------------------------------------------------- */
@@ -849,7 +882,8 @@ static void stats_compute(const sl_pq_leaf_t *l, sl_pq_stats_t *st)
     }
     case PQ_FLOAT:
     case PQ_DOUBLE: {
-        bool any = false;
+        /* NaN fails every comparison, so it never becomes min or max; if
+         * only NaNs were seen, min > max afterwards */
         double mn = INFINITY, mx = -INFINITY;
         bool dbl = l->phys == PQ_DOUBLE;
         FOR_EACH_VALUE(l, p, n, {
@@ -862,13 +896,10 @@ static void stats_compute(const sl_pq_leaf_t *l, sl_pq_stats_t *st)
                 memcpy(&f, p, 4);
                 x = f;
             }
-            if (!isnan(x)) {
-                any = true;
-                mn = x < mn ? x : mn;
-                mx = x > mx ? x : mx;
-            }
+            mn = x < mn ? x : mn;
+            mx = x > mx ? x : mx;
         });
-        if (!any) {
+        if (!(mn <= mx)) {
             return;
         }
         /* zeros: the min as -0.0, the max as +0.0 */
@@ -911,14 +942,19 @@ static void stats_compute(const sl_pq_leaf_t *l, sl_pq_stats_t *st)
     }
     case PQ_BYTE_ARRAY: {
         span_t mn = {NULL, 0}, mx = {NULL, 0};
+        /* first bytes decide most comparisons without memcmp */
+        int mn0 = 256, mx0 = -1;
         FOR_EACH_VALUE(l, p, n, {
-            if (!mn.p || cmp_bytes(p, n, mn.p, mn.n) < 0) {
+            int b0 = n ? p[0] : -1;
+            if (!mn.p || (b0 <= mn0 && cmp_bytes(p, n, mn.p, mn.n) < 0)) {
                 mn.p = p;
                 mn.n = n;
+                mn0 = b0;
             }
-            if (!mx.p || cmp_bytes(p, n, mx.p, mx.n) > 0) {
+            if (!mx.p || (b0 >= mx0 && cmp_bytes(p, n, mx.p, mx.n) > 0)) {
                 mx.p = p;
                 mx.n = n;
+                mx0 = b0;
             }
         });
         stats_bytes(l, st, mn, mx);
@@ -1155,6 +1191,57 @@ static int write_data_page(sl_pq_leaf_t *l, sl_pq_ctx_t *c, int mode, int bw, cu
     return out_page(l, c, &h, lev, page, m);
 }
 
+/* Advances cur to the end of the page that starts there: pages end at
+ * record boundaries once they hold limit bits, or where the dictionary
+ * part ends (stop_vi). */
+static void cut_page(const sl_pq_leaf_t *l, int mode, int bw, cursor_t *cur, size_t limit,
+                     size_t stop_vi, size_t lev_bits)
+{
+    size_t li = cur->li, vi = cur->vi, pos = cur->pos;
+    const size_t n = l->nlev, a = li;
+    const uint8_t maxd = l->max_def;
+    size_t vbits = mode == MODE_DICT           ? (size_t)bw
+                   : l->phys == PQ_BOOLEAN     ? 1
+                   : l->width > 0              ? (size_t)l->width * 8
+                                               : 0;
+    size_t bits = 0;
+    if (vbits && !l->max_rep) {
+        /* flat, fixed-size values: every level is a record boundary */
+        if (!maxd) {
+            size_t k = limit / (vbits + lev_bits) + 1;
+            k = SL_MIN(k, n - li);
+            k = SL_MIN(k, SL_MAX(stop_vi - vi, (size_t)1));
+            li += k;
+            vi += k;
+        } else {
+            while (li < n) {
+                if (li > a && (bits >= limit || vi >= stop_vi)) {
+                    break;
+                }
+                size_t isv = l->def[li] == maxd;
+                bits += lev_bits + isv * vbits;
+                vi += isv;
+                li++;
+            }
+        }
+    } else {
+        while (li < n) {
+            if (li > a && (!l->max_rep || l->rep[li] == 0) && (bits >= limit || vi >= stop_vi)) {
+                break;
+            }
+            bits += lev_bits;
+            if (!maxd || l->def[li] == maxd) {
+                bits += vbits ? vbits : value_bits(l, mode, bw, vi, &pos);
+                vi++;
+            }
+            li++;
+        }
+    }
+    cur->li = li;
+    cur->vi = vi;
+    cur->pos = pos;
+}
+
 int sl_pq_leaf_write_chunk(sl_pq_leaf_t *l, sl_pq_ctx_t *c, sl_pq_chunk_meta_t *m)
 {
     memset(m, 0, sizeof *m);
@@ -1185,7 +1272,6 @@ int sl_pq_leaf_write_chunk(sl_pq_leaf_t *l, sl_pq_ctx_t *c, sl_pq_chunk_meta_t *
     }
     const size_t limit = c->page_bytes * 8;
     const size_t lev_bits = (size_t)(sl_pq_bit_width(l->max_def) + sl_pq_bit_width(l->max_rep));
-    const uint8_t maxd = l->max_def;
     cursor_t cur = {0, 0, 0};
     /* Empty chunks (0 rows) still get one (empty) page so that every
      * column chunk has a data page. */
@@ -1194,19 +1280,7 @@ int sl_pq_leaf_write_chunk(sl_pq_leaf_t *l, sl_pq_ctx_t *c, sl_pq_chunk_meta_t *
         /* a dictionary page must end where the dictionary part ends */
         size_t stop_vi = mode == MODE_DICT && l->nplain ? l->nidx : SIZE_MAX;
         cursor_t a = cur;
-        size_t bits = 0;
-        while (cur.li < l->nlev) {
-            if (cur.li > a.li && (!l->max_rep || l->rep[cur.li] == 0) &&
-                (bits >= limit || cur.vi >= stop_vi)) {
-                break;
-            }
-            bits += lev_bits;
-            if (!maxd || l->def[cur.li] == maxd) {
-                bits += value_bits(l, mode, bw, cur.vi, &cur.pos);
-                cur.vi++;
-            }
-            cur.li++;
-        }
+        cut_page(l, mode, bw, &cur, limit, stop_vi, lev_bits);
         rc = write_data_page(l, c, mode, bw, a, cur, m);
     } while (rc == 0 && cur.li < l->nlev);
     return rc;

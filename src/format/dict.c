@@ -15,19 +15,8 @@
 
 #define MIN_SLOTS 256
 
-static uint32_t hash_bytes(const void *p, size_t n, int width)
+uint32_t sl_pq_hash_long(const void *p, size_t n)
 {
-    if (width == 4 || width == 8) {
-        uint64_t x = 0;
-        memcpy(&x, p, (size_t)width);
-        /* splitmix64 finalizer: all bits of x reach the low 32 bits */
-        x ^= x >> 30;
-        x *= 0xbf58476d1ce4e5b9ULL;
-        x ^= x >> 27;
-        x *= 0x94d049bb133111ebULL;
-        x ^= x >> 31;
-        return (uint32_t)x;
-    }
     return (uint32_t)XXH3_64bits(p, n);
 }
 
@@ -113,43 +102,13 @@ static int reserve_data(sl_pq_dict_t *d, size_t n)
     return 0;
 }
 
-static bool entry_eq(const sl_pq_dict_t *d, uint32_t e, const void *p, size_t n)
+int sl_pq_dict_insert(sl_pq_dict_t *d, const void *p, size_t n, uint32_t h, uint32_t *idx)
 {
-    if (d->width == 8) {
-        return memcmp(d->data + (size_t)e * 8, p, 8) == 0;
-    }
-    if (d->width == 4) {
-        return memcmp(d->data + (size_t)e * 4, p, 4) == 0;
-    }
-    if (d->width > 0) {
-        return memcmp(d->data + (size_t)e * (size_t)d->width, p, n) == 0;
-    }
-    const uint8_t *q = d->data + d->offs[e];
-    uint32_t len;
-    memcpy(&len, q, 4);
-    return len == n && memcmp(q + 4, p, n) == 0;
-}
-
-int sl_pq_dict_put(sl_pq_dict_t *d, const void *p, size_t n, uint32_t *idx)
-{
-    if ((size_t)d->count * 2 + 2 > d->mask + 1 || !d->slots) {
+    if (!d->slots || (size_t)d->count * 2 + 2 > d->mask + 1) {
         int rc = grow_slots(d);
         if (rc) {
             return rc;
         }
-    }
-    uint32_t h = hash_bytes(p, n, d->width);
-    size_t i = h & d->mask;
-    for (;;) {
-        uint64_t s = d->slots[i];
-        if (!s) {
-            break;
-        }
-        if ((uint32_t)(s >> 32) == h && entry_eq(d, (uint32_t)s - 1, p, n)) {
-            *idx = (uint32_t)s - 1;
-            return 0;
-        }
-        i = (i + 1) & d->mask;
     }
     if (d->count == d->ecap) {
         int rc = grow_entries(d);
@@ -161,6 +120,10 @@ int sl_pq_dict_put(sl_pq_dict_t *d, const void *p, size_t n, uint32_t *idx)
     int rc = reserve_data(d, need);
     if (rc) {
         return rc;
+    }
+    size_t i = h & d->mask;
+    while (d->slots[i]) {
+        i = (i + 1) & d->mask;
     }
     uint32_t e = d->count++;
     d->hashes[e] = h;

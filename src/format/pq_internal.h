@@ -140,11 +140,122 @@ void sl_pq_dict_init(sl_pq_dict_t *d, int width);
 void sl_pq_dict_free(sl_pq_dict_t *d);
 /* Empties the dictionary, keeping its memory. */
 void sl_pq_dict_clear(sl_pq_dict_t *d);
-/* Finds p[0..n) (n == width for fixed-width dictionaries) or appends it.
- * Sets *idx to its entry number. Returns 0 or SL_ENOMEM. */
-int sl_pq_dict_put(sl_pq_dict_t *d, const void *p, size_t n, uint32_t *idx);
+/* Appends p[0..n) (n == width for fixed-width dictionaries) with hash h
+ * (from sl_pq_hash), which must not be present yet. Sets *idx to its entry
+ * number. Returns 0 or SL_ENOMEM. */
+int sl_pq_dict_insert(sl_pq_dict_t *d, const void *p, size_t n, uint32_t h, uint32_t *idx);
 /* Removes the entries numbered count and above (newest first). */
 void sl_pq_dict_truncate(sl_pq_dict_t *d, uint32_t count);
+
+static inline uint64_t sl_pq_load64(const void *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+    return x;
+}
+static inline uint32_t sl_pq_load32(const void *p)
+{
+    uint32_t x;
+    memcpy(&x, p, 4);
+    return x;
+}
+static inline uint64_t sl_pq_mix64(uint64_t x)
+{
+    /* splitmix64 finalizer: every input bit reaches the low 32 bits */
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+uint32_t sl_pq_hash_long(const void *p, size_t n);
+/* The dictionary hash of a value. Short strings are hashed inline from
+ * two overlapping words. */
+static inline uint32_t sl_pq_hash(const void *p, size_t n, int width)
+{
+    const uint8_t *b = p;
+    if (width == 8) {
+        return (uint32_t)sl_pq_mix64(sl_pq_load64(p));
+    }
+    if (width == 4) {
+        return (uint32_t)sl_pq_mix64(sl_pq_load32(p));
+    }
+    if (n > 16) {
+        return sl_pq_hash_long(p, n);
+    }
+    uint64_t x, y;
+    if (n >= 8) {
+        x = sl_pq_load64(b);
+        y = sl_pq_load64(b + n - 8);
+    } else if (n >= 4) {
+        x = sl_pq_load32(b);
+        y = sl_pq_load32(b + n - 4);
+    } else if (n > 0) {
+        x = (uint64_t)b[0] | (uint64_t)b[n / 2] << 8 | (uint64_t)b[n - 1] << 16;
+        y = 0;
+    } else {
+        x = y = 0;
+    }
+    return (uint32_t)sl_pq_mix64(x ^ sl_pq_mix64(y + (uint64_t)n));
+}
+
+static inline bool sl_pq_bytes_eq(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        return sl_pq_load64(a) == sl_pq_load64(b) &&
+               sl_pq_load64(a + n - 8) == sl_pq_load64(b + n - 8);
+    }
+    if (n >= 4 && n < 8) {
+        return sl_pq_load32(a) == sl_pq_load32(b) &&
+               sl_pq_load32(a + n - 4) == sl_pq_load32(b + n - 4);
+    }
+    if (n < 4) {
+        for (size_t i = 0; i < n; i++) {
+            if (a[i] != b[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+    return memcmp(a, b, n) == 0;
+}
+
+/* Looks p[0..n) with hash h up. Returns true and sets *idx if present. */
+static inline bool sl_pq_dict_find(const sl_pq_dict_t *d, const void *p, size_t n, uint32_t h,
+                                   uint32_t *idx)
+{
+    if (!d->count) {
+        return false;
+    }
+    size_t i = h & d->mask;
+    for (;;) {
+        uint64_t s = d->slots[i];
+        if (!s) {
+            return false;
+        }
+        if ((uint32_t)(s >> 32) == h) {
+            uint32_t e = (uint32_t)s - 1;
+            bool eq;
+            if (d->width == 8) {
+                eq = sl_pq_load64(d->data + (size_t)e * 8) == sl_pq_load64(p);
+            } else if (d->width == 4) {
+                eq = sl_pq_load32(d->data + (size_t)e * 4) == sl_pq_load32(p);
+            } else if (d->width > 0) {
+                eq = memcmp(d->data + (size_t)e * (size_t)d->width, p, n) == 0;
+            } else {
+                const uint8_t *q = d->data + d->offs[e];
+                eq = sl_pq_load32(q) == n && sl_pq_bytes_eq(q + 4, p, n);
+            }
+            if (eq) {
+                *idx = e;
+                return true;
+            }
+        }
+        i = (i + 1) & d->mask;
+    }
+}
+
 /* The PLAIN bytes of entry i: for byte arrays, after the length prefix. */
 static inline const uint8_t *sl_pq_dict_entry(const sl_pq_dict_t *d, uint32_t i, size_t *n)
 {
@@ -222,6 +333,7 @@ typedef struct sl_pq_leaf {
     /* dictionary part: values [0, nidx) as entries of dict */
     bool dict_on;          /* values still go to the dictionary */
     bool dict_pending;     /* dictionary over its cap: switch at the record end */
+    bool dict_checked;     /* the early cardinality check was done */
     uint32_t *idx;
     size_t nidx, idx_cap;
     sl_pq_dict_t dict;
@@ -233,7 +345,8 @@ typedef struct sl_pq_leaf {
     size_t vlen, vcap;
     size_t nplain;
 
-    /* state before the current record, for rollback */
+    /* state before the current record (number epoch), for rollback */
+    uint64_t epoch;
     size_t s_nlev, s_nidx, s_vlen, s_nplain;
     uint64_t s_nnull, s_dict_plain_bytes;
     uint32_t s_dict_count;
@@ -249,6 +362,7 @@ typedef struct {
     int codec_id;
     sl_pq_out_t *out;
     uint64_t buffered;     /* estimated PLAIN bytes of the row group */
+    uint64_t epoch;        /* number of the record being added */
     sl_buf_t scratch;      /* JSON text, decimal text */
     sl_buf_t page, comp_buf, hdr, lev; /* chunk encoding buffers */
 } sl_pq_ctx_t;
@@ -257,16 +371,8 @@ int sl_pq_leaf_init(sl_pq_leaf_t *l, const sl_pq_ctx_t *c);
 void sl_pq_leaf_free(sl_pq_leaf_t *l);
 /* Forgets the buffered values (after a row group), keeping memory. */
 void sl_pq_leaf_reset(sl_pq_leaf_t *l, const sl_pq_ctx_t *c);
-void sl_pq_leaf_snapshot(sl_pq_leaf_t *l);
+/* Undoes what the current record appended to the leaf. */
 void sl_pq_leaf_rollback(sl_pq_leaf_t *l, sl_pq_ctx_t *c);
-/* Moves to PLAIN values if the dictionary went over its cap. */
-static inline void sl_pq_leaf_settle(sl_pq_leaf_t *l)
-{
-    if (l->dict_pending) {
-        l->dict_pending = false;
-        l->dict_on = false;
-    }
-}
 
 /* Appends a null (def < max_def) at the given levels. */
 int sl_pq_leaf_null(sl_pq_leaf_t *l, sl_pq_ctx_t *c, unsigned def, unsigned rep);

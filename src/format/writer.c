@@ -25,6 +25,7 @@
 #define WRITER_VERSION "0.1.0"
 #define MAX_DEPTH 48
 #define STAGE_BYTES ((size_t)1 << 20)
+#define DIRECT_BYTES ((size_t)64 << 10)
 
 typedef struct pqnode {
     const char *name;
@@ -118,12 +119,13 @@ int sl_pq_out_flush(sl_pq_out_t *o)
 
 int sl_pq_out_write(sl_pq_out_t *o, const void *p, size_t n)
 {
-    if (o->stage.len + n > STAGE_BYTES) {
+    /* pages (large) go straight out; headers and small pages are staged */
+    if (o->stage.len + n > STAGE_BYTES || n >= DIRECT_BYTES) {
         int rc = sl_pq_out_flush(o);
         if (rc) {
             return rc;
         }
-        if (n >= STAGE_BYTES) {
+        if (n >= DIRECT_BYTES) {
             rc = o->fn(o->ud, p, n);
             if (rc) {
                 return rc < 0 ? rc : SL_EIO;
@@ -745,11 +747,13 @@ static const sl_value_t *member(const sl_value_t *obj, pqnode_t *n)
 {
     const sl_member_t *m = obj->u.members;
     uint32_t h = n->hint;
-    if (h < obj->len && m[h].klen == n->klen && memcmp(m[h].key, n->name, n->klen) == 0) {
+    const uint8_t *name = (const uint8_t *)n->name;
+    if (h < obj->len && m[h].klen == n->klen &&
+        sl_pq_bytes_eq((const uint8_t *)m[h].key, name, n->klen)) {
         return &m[h].val;
     }
     for (uint32_t i = 0; i < obj->len; i++) {
-        if (m[i].klen == n->klen && memcmp(m[i].key, n->name, n->klen) == 0) {
+        if (m[i].klen == n->klen && sl_pq_bytes_eq((const uint8_t *)m[i].key, name, n->klen)) {
             n->hint = i;
             return &m[i].val;
         }
@@ -824,17 +828,27 @@ int sl_pq_writer_add(sl_pq_writer_t *w, const sl_value_t *rec, sl_err_t *err)
         describe(rec, got, sizeof got);
         return sl_err_set(err, SL_ETYPE, "parquet: a record must be an object, got %s", got);
     }
-    for (size_t i = 0; i < w->nleaves; i++) {
-        sl_pq_leaf_settle(&w->leaves[i]);
-        sl_pq_leaf_snapshot(&w->leaves[i]);
-    }
+    w->ctx.epoch++;
     w->s_buffered = w->ctx.buffered;
     int rc = 0;
     for (size_t i = 0; i < w->root.nchildren && rc == 0; i++) {
         pqnode_t *ch = &w->root.children[i];
+        const sl_value_t *v = member(rec, ch);
         w->path[0].node = ch;
         w->path[0].index = -1;
-        rc = shred(w, ch, member(rec, ch), 0, 0, err);
+        if (ch->leaf && v && v->type != SL_T_NULL) {
+            /* a top-level column with a value: no recursion */
+            const char *why = NULL;
+            rc = sl_pq_leaf_value(ch->leaf, &w->ctx, v, 0, &why);
+            if (rc == SL_ETYPE) {
+                rc = field_error(w, 0, ch, v, why, err);
+            } else if (rc) {
+                rc = sl_err_set(err, rc, "parquet: buffering a value failed: %s",
+                                sl_strerror(rc));
+            }
+        } else {
+            rc = shred(w, ch, v, 0, 0, err);
+        }
     }
     if (rc) {
         for (size_t i = 0; i < w->nleaves; i++) {
