@@ -29,9 +29,8 @@ typedef enum {
  * a STRUCT root whose children are OPTIONAL columns in first-seen key
  * order. Top-level keys listed in exclude_keys (NULL-terminated, may be
  * NULL) are left out. *root is allocated in a. Returns 0 or SL_ENOMEM. */
-int sl_pq_schema_infer(sl_arena_t *a, const sl_value_t *records, size_t n,
-                       sl_pqs_nested_t nested, const char *const *exclude_keys,
-                       sl_pq_node_t **root);
+int sl_pq_schema_infer(sl_arena_t *a, const sl_value_t *records, size_t n, sl_pqs_nested_t nested,
+                       const char *const *exclude_keys, sl_pq_node_t **root);
 
 /* Widens *root (from sl_pq_schema_infer) so it also fits records[0..n):
  * new keys become new columns at the end, types widen by the documented
@@ -65,8 +64,8 @@ int sl_pq_schema_conform(sl_arena_t *a, const sl_pq_node_t *node, sl_value_t *v)
  * REQUIRED. what names the map in messages ("sink 'lake': schema").
  * Errors return SL_ECONFIG with err = "file:line:col: <what>: field 'x':
  * ...". The tree is allocated in a. */
-int sl_pq_schema_parse(sl_arena_t *a, const sl_node_t *map, const char *what,
-                       sl_pq_node_t **root, sl_err_t *err);
+int sl_pq_schema_parse(sl_arena_t *a, const sl_node_t *map, const char *what, sl_pq_node_t **root,
+                       sl_err_t *err);
 
 /* Removes the top-level columns named in keys (NULL-terminated) from a
  * STRUCT root, in place. Returns how many were removed. */

@@ -183,8 +183,8 @@ static int unify(infer_t *c, sl_pq_node_t *node, const sl_value_t *v)
     case SL_T_NULL:
         return 0;
     case SL_T_OBJECT:
-        if (c->nested == SL_PQS_NESTED_JSON || (node->type != SL_PQ_UNKNOWN &&
-                                                node->type != SL_PQ_STRUCT)) {
+        if (c->nested == SL_PQS_NESTED_JSON ||
+            (node->type != SL_PQ_UNKNOWN && node->type != SL_PQ_STRUCT)) {
             make_json(c, node);
             return 0;
         }
@@ -194,8 +194,8 @@ static int unify(infer_t *c, sl_pq_node_t *node, const sl_value_t *v)
         }
         return unify_members(c, node, v, NULL);
     case SL_T_ARRAY:
-        if (c->nested == SL_PQS_NESTED_JSON || (node->type != SL_PQ_UNKNOWN &&
-                                                node->type != SL_PQ_LIST)) {
+        if (c->nested == SL_PQS_NESTED_JSON ||
+            (node->type != SL_PQ_UNKNOWN && node->type != SL_PQ_LIST)) {
             make_json(c, node);
             return 0;
         }
@@ -257,9 +257,8 @@ int sl_pq_schema_merge(sl_arena_t *a, sl_pq_node_t **root, const sl_value_t *rec
     return 0;
 }
 
-int sl_pq_schema_infer(sl_arena_t *a, const sl_value_t *records, size_t n,
-                       sl_pqs_nested_t nested, const char *const *exclude_keys,
-                       sl_pq_node_t **root)
+int sl_pq_schema_infer(sl_arena_t *a, const sl_value_t *records, size_t n, sl_pqs_nested_t nested,
+                       const char *const *exclude_keys, sl_pq_node_t **root)
 {
     sl_pq_node_t *r = sl_arena_calloc(a, sizeof *r);
     if (!r) {
@@ -527,9 +526,9 @@ typedef struct {
     sl_arena_t *a;
     const sl_node_t *node; /* the scalar being parsed, for messages */
     const char *what;
-    const char *field;     /* dotted path of the field, for messages */
-    const char *s;         /* whole text */
-    const char *p;         /* cursor */
+    const char *field; /* dotted path of the field, for messages */
+    const char *s;     /* whole text */
+    const char *p;     /* cursor */
     sl_err_t *err;
 } parser_t;
 
@@ -570,15 +569,15 @@ typedef struct {
 } type_name_t;
 
 static const type_name_t type_names[] = {
-    {"bool", SL_PQ_BOOL},       {"boolean", SL_PQ_BOOL},   {"int32", SL_PQ_INT32},
-    {"int64", SL_PQ_INT64},     {"int", SL_PQ_INT64},      {"bigint", SL_PQ_INT64},
-    {"float", SL_PQ_FLOAT},     {"double", SL_PQ_DOUBLE},  {"string", SL_PQ_STRING},
-    {"binary", SL_PQ_BINARY},   {"json", SL_PQ_JSON},      {"date", SL_PQ_DATE},
+    {"bool", SL_PQ_BOOL},           {"boolean", SL_PQ_BOOL},  {"int32", SL_PQ_INT32},
+    {"int64", SL_PQ_INT64},         {"int", SL_PQ_INT64},     {"bigint", SL_PQ_INT64},
+    {"float", SL_PQ_FLOAT},         {"double", SL_PQ_DOUBLE}, {"string", SL_PQ_STRING},
+    {"binary", SL_PQ_BINARY},       {"json", SL_PQ_JSON},     {"date", SL_PQ_DATE},
     {"timestamp", SL_PQ_TIMESTAMP},
 };
 
-#define TYPE_LIST                                                                          \
-    "bool, int32, int64, float, double, string, binary, json, date, timestamp, "          \
+#define TYPE_LIST                                                                                  \
+    "bool, int32, int64, float, double, string, binary, json, date, timestamp, "                   \
     "decimal(p,s), list<T>, struct<name: T, ...>"
 
 /* Reads "<int>" at the cursor. */
@@ -778,8 +777,7 @@ static int parse_map(parser_t *ps, const sl_node_t *map, sl_pq_node_t *node, int
         const sl_node_t *k = map->pairs[i].key;
         for (size_t j = 0; j < node->nchildren; j++) {
             if (strcmp(node->children[j].name, k->text) == 0) {
-                return sl_node_error(ps->err, k, "%s: field '%s' appears twice", ps->what,
-                                     k->text);
+                return sl_node_error(ps->err, k, "%s: field '%s' appears twice", ps->what, k->text);
             }
         }
         if (k->len == 0) {
@@ -794,8 +792,8 @@ static int parse_map(parser_t *ps, const sl_node_t *map, sl_pq_node_t *node, int
         if (!c->name || !ps->field) {
             return SL_ENOMEM;
         }
-        int rc = parse_field(ps, map->pairs[i].value, &node->children[node->nchildren - 1],
-                             depth + 1);
+        int rc =
+            parse_field(ps, map->pairs[i].value, &node->children[node->nchildren - 1], depth + 1);
         if (rc) {
             return rc;
         }
@@ -807,8 +805,8 @@ static int parse_map(parser_t *ps, const sl_node_t *map, sl_pq_node_t *node, int
 static int parse_field(parser_t *ps, const sl_node_t *value, sl_pq_node_t *node, int depth)
 {
     if (depth > 32) {
-        return sl_node_error(ps->err, value, "%s: field '%s': types nested too deeply",
-                             ps->what, ps->field);
+        return sl_node_error(ps->err, value, "%s: field '%s': types nested too deeply", ps->what,
+                             ps->field);
     }
     if (value->kind == SL_NODE_MAP) {
         return parse_map(ps, value, node, depth);
@@ -829,8 +827,9 @@ static int parse_field(parser_t *ps, const sl_node_t *value, sl_pq_node_t *node,
         return parse_field(ps, value->items[0], el, depth + 1);
     }
     if (value->is_null || value->len == 0) {
-        return sl_node_error(ps->err, value, "%s: field '%s': missing type (expected " TYPE_LIST
-                             ")", ps->what, ps->field);
+        return sl_node_error(ps->err, value,
+                             "%s: field '%s': missing type (expected " TYPE_LIST ")", ps->what,
+                             ps->field);
     }
     ps->node = value;
     ps->s = ps->p = value->text;
@@ -845,8 +844,8 @@ static int parse_field(parser_t *ps, const sl_node_t *value, sl_pq_node_t *node,
     return 0;
 }
 
-int sl_pq_schema_parse(sl_arena_t *a, const sl_node_t *map, const char *what,
-                       sl_pq_node_t **root, sl_err_t *err)
+int sl_pq_schema_parse(sl_arena_t *a, const sl_node_t *map, const char *what, sl_pq_node_t **root,
+                       sl_err_t *err)
 {
     if (!map || map->kind != SL_NODE_MAP) {
         return sl_node_error(err, map, "%s: expected a map of column: type", what);

@@ -15,6 +15,7 @@ extern const sl_transform_type_t sl_transform_filter;
 extern const sl_transform_type_t sl_transform_lineage;
 
 extern const sl_sink_type_t sl_sink_file;
+extern const sl_sink_type_t sl_sink_lake;
 extern const sl_sink_type_t sl_sink_sql;
 extern const sl_sink_type_t sl_sink_stdout;
 
@@ -31,6 +32,7 @@ const sl_transform_type_t *const sl_transforms[] = {
 
 const sl_sink_type_t *const sl_sinks[] = {
     &sl_sink_file,
+    &sl_sink_lake,
     &sl_sink_sql,
     &sl_sink_stdout,
     NULL,

@@ -59,8 +59,9 @@ SL_TEST(pqs_infer_timestamps_dates_and_nested)
 {
     sl_arena_t *a = sl_arena_create(0, 0);
     size_t n;
-    sl_value_t *r = recs(a, "{\"ts\":0,\"d\":0,\"addr\":{\"city\":\"x\",\"zip\":null},"
-                            "\"tags\":[\"a\",\"b\"],\"pts\":[{\"x\":1},{\"y\":2.5}]}",
+    sl_value_t *r = recs(a,
+                         "{\"ts\":0,\"d\":0,\"addr\":{\"city\":\"x\",\"zip\":null},"
+                         "\"tags\":[\"a\",\"b\"],\"pts\":[{\"x\":1},{\"y\":2.5}]}",
                          &n);
     r[0].u.members[0].val = sl_value_timestamp(1000000);
     r[0].u.members[1].val = sl_value_date(20000);
@@ -90,14 +91,16 @@ SL_TEST(pqs_infer_excludes_top_level_keys_only)
 SL_TEST(pqs_widening_rules)
 {
     sl_arena_t *a = sl_arena_create(0, 0);
-    CHECK_STR(infer(a, "{\"a\":1,\"b\":1,\"c\":true,\"d\":\"x\",\"e\":{\"k\":1},\"f\":[1]}\n"
-                       "{\"a\":2.5,\"b\":\"s\",\"c\":1,\"d\":5,\"e\":3,\"f\":{\"k\":1}}",
+    CHECK_STR(infer(a,
+                    "{\"a\":1,\"b\":1,\"c\":true,\"d\":\"x\",\"e\":{\"k\":1},\"f\":[1]}\n"
+                    "{\"a\":2.5,\"b\":\"s\",\"c\":1,\"d\":5,\"e\":3,\"f\":{\"k\":1}}",
                     SL_PQS_NESTED_STRUCT, NULL),
               "struct<a: double, b: string, c: string, d: string, e: json, f: json>");
     /* double + int stays double; lists unify their items; list of mixed
      * scalars and objects is a list of json */
-    CHECK_STR(infer(a, "{\"a\":2.5,\"l\":[1,2.5],\"m\":[1,{\"x\":1}],\"n\":[[1],[2.5]]}\n"
-                       "{\"a\":1,\"l\":[],\"m\":null,\"n\":[[\"s\"]]}",
+    CHECK_STR(infer(a,
+                    "{\"a\":2.5,\"l\":[1,2.5],\"m\":[1,{\"x\":1}],\"n\":[[1],[2.5]]}\n"
+                    "{\"a\":1,\"l\":[],\"m\":null,\"n\":[[\"s\"]]}",
                     SL_PQS_NESTED_STRUCT, NULL),
               "struct<a: double, l: list<double>, m: list<json>, n: list<list<string>>>");
     /* a bignum with ints: string (exact digits) */
@@ -141,8 +144,9 @@ SL_TEST(pqs_merge_reports_changes_and_adds_columns_at_the_end)
     CHECK_STR(fmt(a, root), "struct<id: int64, v: null, o: struct<a: int64>>");
 
     /* a value for the unknown column, new keys at both levels */
-    r = recs(a, "{\"v\":\"x\",\"o\":{\"b\":true,\"a\":3},\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4,"
-                "\"k5\":5,\"k6\":6}",
+    r = recs(a,
+             "{\"v\":\"x\",\"o\":{\"b\":true,\"a\":3},\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4,"
+             "\"k5\":5,\"k6\":6}",
              &n);
     CHECK_INT(sl_pq_schema_merge(a, &root, r, n, SL_PQS_NESTED_STRUCT, NULL, &changed), 0);
     CHECK(changed);
@@ -207,11 +211,12 @@ SL_TEST(pqs_conform_to_widened_types)
 {
     sl_arena_t *a = sl_arena_create(0, 0);
     size_t n;
-    sl_value_t *r = recs(a,
-                         "{\"s\":\"x\",\"d\":1.5,\"t\":0,\"l\":[\"a\"],\"o\":{\"k\":\"z\"},\"j\":1}\n"
-                         "{\"s\":42,\"d\":2,\"t\":0,\"l\":[true,7,null],\"o\":{\"k\":1.25},"
-                         "\"j\":{\"q\":1}}",
-                         &n);
+    sl_value_t *r =
+        recs(a,
+             "{\"s\":\"x\",\"d\":1.5,\"t\":0,\"l\":[\"a\"],\"o\":{\"k\":\"z\"},\"j\":1}\n"
+             "{\"s\":42,\"d\":2,\"t\":0,\"l\":[true,7,null],\"o\":{\"k\":1.25},"
+             "\"j\":{\"q\":1}}",
+             &n);
     r[0].u.members[2].val = sl_value_timestamp(5);
     r[1].u.members[2].val = sl_value_date(2);
     sl_pq_node_t *root = NULL, *fin = NULL;
@@ -315,8 +320,8 @@ SL_TEST(pqs_parse_declared_schema)
               "int64>");
     sl_pq_node_t *root = NULL;
     sl_err_t err;
-    CHECK_INT(sl_pq_schema_parse(a, yaml_map(a, "schema: {amount: \"decimal(12,3)\"}\n"),
-                                 "s", &root, &err),
+    CHECK_INT(sl_pq_schema_parse(a, yaml_map(a, "schema: {amount: \"decimal(12,3)\"}\n"), "s",
+                                 &root, &err),
               0);
     CHECK_INT(root->children[0].type, SL_PQ_DECIMAL);
     CHECK_INT(root->children[0].precision, 12);
@@ -380,8 +385,9 @@ SL_TEST(pqs_drop_equal_clone)
     sl_arena_t *a = sl_arena_create(0, 0);
     sl_pq_node_t *root = NULL, *copy = NULL;
     sl_err_t err;
-    CHECK_INT(sl_pq_schema_parse(a, yaml_map(a, "schema: {day: date, id: int64, src: string, "
-                                                "o: \"struct<day: int32>\"}\n"),
+    CHECK_INT(sl_pq_schema_parse(a,
+                                 yaml_map(a, "schema: {day: date, id: int64, src: string, "
+                                             "o: \"struct<day: int32>\"}\n"),
                                  "s", &root, &err),
               0);
     CHECK_INT(sl_pq_schema_clone(a, root, &copy), 0);
