@@ -1,4 +1,6 @@
-/* Input files, plain or gzip; see include/sluice/input.h. */
+/* Input files, plain or gzip; see include/sluice/input.h. The source of
+ * bytes is a file descriptor or a caller's read function; gzip decoding
+ * and hashing are the same for both. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -12,7 +14,12 @@
 #define GZ_IN_BUF (256 * 1024)
 
 struct sl_input {
-    int fd;
+    int fd;                  /* -1 for reader inputs */
+    sl_input_read_fn read_fn;
+    void (*close_fn)(void *);
+    void *ud;
+    unsigned char peek[2];   /* bytes read to detect gzip, served first */
+    size_t peek_len, peek_off;
     char *path;
     bool gzip;
     bool gz_end;
@@ -20,6 +27,24 @@ struct sl_input {
     unsigned char *zbuf;
     sl_content_hash_t *hash;
 };
+
+/* Sets up gzip decoding when the magic bytes say so; checks that the
+ * allocations of open succeeded. */
+static int start_decoder(sl_input_t *in, bool gzip, sl_err_t *err)
+{
+    if (!in->path || !in->hash) {
+        return sl_err_set(err, SL_ENOMEM, "out of memory");
+    }
+    if (gzip) {
+        in->gzip = true;
+        in->zbuf = malloc(GZ_IN_BUF);
+        /* 16 + MAX_WBITS: gzip wrapper; concatenated members handled in read */
+        if (!in->zbuf || inflateInit2(&in->zs, 16 + MAX_WBITS) != Z_OK) {
+            return sl_err_set(err, SL_ENOMEM, "cannot start gzip decoder for %s", in->path);
+        }
+    }
+    return 0;
+}
 
 int sl_input_open(const char *path, sl_input_t **out, sl_err_t *err)
 {
@@ -39,18 +64,51 @@ int sl_input_open(const char *path, sl_input_t **out, sl_err_t *err)
     in->hash = sl_content_hash_new();
     unsigned char magic[2];
     ssize_t n = pread(fd, magic, 2, 0);
-    if (n == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
-        in->gzip = true;
-        in->zbuf = malloc(GZ_IN_BUF);
-        /* 16 + MAX_WBITS: gzip wrapper; concatenated members handled in read */
-        if (!in->zbuf || inflateInit2(&in->zs, 16 + MAX_WBITS) != Z_OK) {
-            sl_input_close(in);
-            return sl_err_set(err, SL_ENOMEM, "cannot start gzip decoder for %s", path);
+    int rc = start_decoder(in, n == 2 && magic[0] == 0x1f && magic[1] == 0x8b, err);
+    if (rc) {
+        sl_input_close(in);
+        return rc;
+    }
+    *out = in;
+    return 0;
+}
+
+int sl_input_open_reader(const char *name, sl_input_read_fn read_fn, void (*close_fn)(void *),
+                         void *ud, sl_input_t **out, sl_err_t *err)
+{
+    *out = NULL;
+    sl_input_t *in = calloc(1, sizeof *in);
+    if (!in) {
+        if (close_fn) {
+            close_fn(ud);
+        }
+        return sl_err_set(err, SL_ENOMEM, "out of memory");
+    }
+    in->fd = -1;
+    in->read_fn = read_fn;
+    in->close_fn = close_fn;
+    in->ud = ud;
+    in->path = strdup(name);
+    in->hash = sl_content_hash_new();
+    /* Peek at the first two bytes; they are served again by read_plain. */
+    int rc = 0;
+    while (rc == 0 && in->peek_len < 2) {
+        ssize_t r = read_fn(ud, in->peek + in->peek_len, 2 - in->peek_len, err);
+        if (r < 0) {
+            rc = (int)r;
+        } else if (r == 0) {
+            break;
+        } else {
+            in->peek_len += (size_t)r;
         }
     }
-    if (!in->path || !in->hash) {
+    if (rc == 0) {
+        rc = start_decoder(in, in->peek_len == 2 && in->peek[0] == 0x1f && in->peek[1] == 0x8b,
+                           err);
+    }
+    if (rc) {
         sl_input_close(in);
-        return sl_err_set(err, SL_ENOMEM, "out of memory");
+        return rc;
     }
     *out = in;
     return 0;
@@ -58,6 +116,15 @@ int sl_input_open(const char *path, sl_input_t **out, sl_err_t *err)
 
 static ssize_t read_plain(sl_input_t *in, void *buf, size_t n, sl_err_t *err)
 {
+    if (in->peek_off < in->peek_len) {
+        size_t k = SL_MIN(n, in->peek_len - in->peek_off);
+        memcpy(buf, in->peek + in->peek_off, k);
+        in->peek_off += k;
+        return (ssize_t)k;
+    }
+    if (in->read_fn) {
+        return in->read_fn(in->ud, buf, n, err);
+    }
     for (;;) {
         ssize_t r = read(in->fd, buf, n);
         if (r >= 0) {
@@ -166,6 +233,9 @@ void sl_input_close(sl_input_t *in)
     sl_content_hash_free(in->hash);
     if (in->fd >= 0) {
         close(in->fd);
+    }
+    if (in->close_fn) {
+        in->close_fn(in->ud);
     }
     free(in->path);
     free(in);

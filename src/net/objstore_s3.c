@@ -45,6 +45,7 @@ typedef struct {
     int max_retries;
     int timeout_ms;
     bool insecure_tls;
+    bool path_style;
     int page_size;
     int retries;
     sl_http_t *http;
@@ -503,8 +504,8 @@ static int s3_request(s3_t *s, const s3_req_t *r, sl_err_t *err)
         }
         sl_buf_free(&url);
         const char *k = r->key ? r->key : "";
-        sl_debug("s3: %s %s/%s -> %ld (%lld ms)", r->method, s->base.where, k, s->resp.status,
-                 (long long)((sl_mono_us() - t0) / 1000));
+        sl_debug("s3: %s %s%s%s -> %ld (%lld ms)", r->method, s->base.where, r->key ? "/" : "",
+                 k, s->resp.status, (long long)((sl_mono_us() - t0) / 1000));
         bool retry;
         int64_t retry_after_ms = 0;
         if (hrc == SL_ERETRY) {
@@ -1155,6 +1156,7 @@ static int set_addressing(s3_t *s, const char *endpoint, int path_style, sl_err_
     s->host = host.data;
     s->origin = origin.data;
     s->path_prefix = prefix.data;
+    s->path_style = path_style != 0;
     return 0;
 }
 
@@ -1225,7 +1227,7 @@ int sl_objstore_s3_open(const char *bucket, const sl_s3_opts_t *opts, sl_objstor
     s->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 30000;
     s->insecure_tls = opts->insecure_tls;
     sl_debug("%s: endpoint %s, region %s, %s-style", s->base.where, s->origin, s->region,
-             s->path_prefix[0] && strstr(s->path_prefix, s->bucket) ? "path" : "virtual-hosted");
+             s->path_style ? "path" : "virtual-hosted");
     *out = &s->base;
     return 0;
 }

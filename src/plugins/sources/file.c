@@ -1,5 +1,7 @@
 /* The `file` source: JSON Lines, CSV and JSON-array files, plain or gzip,
- * from paths or globs.
+ * from paths or globs, local or in S3 (s3://bucket/prefix/ then a glob: the
+ * literal prefix before the first glob character is listed, the rest
+ * matched with fnmatch, objects read through sl_objreader).
  *
  * Files are read in order (sorted per pattern) in chunks that live in the
  * batch arena, so records borrow their strings from the input without
@@ -7,10 +9,11 @@
  * {"path","offset","line","records","size","mtime_us","done"} that lets a
  * rerun resume inside a file (seeking plain files, re-reading gzip and
  * JSON arrays); completed files are recorded in the state store with their
- * size, mtime and content hash, and skipped on later runs unless their
- * content changed. Malformed records go to the step's rejects with file,
+ * size, mtime and content hash (an S3 object's ETag), and skipped on later
+ * runs unless their content changed. Malformed records go to the step's rejects with file,
  * line and reason. */
 #include <errno.h>
+#include <fnmatch.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +24,7 @@
 #include "sluice/input.h"
 #include "sluice/json.h"
 #include "sluice/log.h"
+#include "sluice/objstore.h"
 #include "sluice/plugin.h"
 #include "sluice/state.h"
 #include "sluice/template.h"
@@ -35,7 +39,13 @@ static const char *const formats[] = {"jsonl", "csv", "json", "ndjson", "tsv", N
 static const sl_field_spec_t file_source_config[] = {
     {"type", SL_FIELD_STRING, true, "file", NULL, NULL},
     {"url", SL_FIELD_STRING_LIST, true,
-     "path, glob or list of them; relative to the pipeline file", NULL, NULL},
+     "path, glob or list of them; relative to the pipeline file (or to the connection's url); "
+     "s3://bucket/prefix/*.jsonl for S3",
+     NULL, NULL},
+    {"connection", SL_FIELD_STRING, false,
+     "name of an entry in the pipeline's connections (s3://: url, endpoint, region, access_key, "
+     "secret_key, session_token, path_style)",
+     NULL, NULL},
     {"format", SL_FIELD_STRING, false, "jsonl, csv or json (default: from the extension)",
      formats, NULL},
     {"delimiter", SL_FIELD_STRING, false, "CSV field delimiter (default ',')", NULL, NULL},
@@ -47,6 +57,14 @@ static const sl_field_spec_t file_source_config[] = {
     {"max_record_bytes", SL_FIELD_INT, false, "longest accepted record (64 MiB)", NULL, NULL},
     {NULL, 0, false, NULL, NULL, NULL},
 };
+
+/* An input object of an object store, as its listing described it. */
+typedef struct {
+    sl_objstore_t *store; /* borrowed from file_src_t.stores */
+    char *key;
+    int64_t size, mtime_us;
+    char *etag;
+} obj_t;
 
 typedef struct {
     char *path;
@@ -66,15 +84,23 @@ typedef struct {
     size_t ncolumns;
     uint64_t max_record;
 
-    char **files;
+    char **files; /* canonical local paths, or s3:// URLs */
+    obj_t **objs; /* per file: the object, NULL for local files */
     size_t nfiles, next_file;
     pos_t resume;
+    /* object stores (connection settings from `connection:` or the AWS
+     * environment) */
+    sl_s3_opts_t s3opts;
+    const char *conn_url;
+    sl_objstore_t **stores;
+    size_t nstores;
 
     /* current file */
     sl_input_t *in;
     const char *path; /* step arena */
     fmt_t fmt;
-    struct stat st;
+    int64_t cur_size, cur_mtime_us;
+    const obj_t *cur_obj;
     uint64_t offset;  /* decoded bytes consumed through complete records */
     uint64_t line;    /* lines consumed */
     uint64_t records; /* records produced from this file */
@@ -100,6 +126,43 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static void obj_free(obj_t *o)
+{
+    if (o) {
+        free(o->key);
+        free(o->etag);
+        free(o);
+    }
+}
+
+/* Appends name (taken) with its object (taken, may be NULL) unless the
+ * name is already listed. */
+static int add_entry(file_src_t *s, char *name, obj_t *o)
+{
+    for (size_t i = 0; i < s->nfiles; i++) {
+        if (strcmp(s->files[i], name) == 0) {
+            free(name);
+            obj_free(o);
+            return 0;
+        }
+    }
+    char **grown = realloc(s->files, (s->nfiles + 1) * sizeof *grown);
+    if (grown) {
+        s->files = grown;
+    }
+    obj_t **ogrown = grown ? realloc(s->objs, (s->nfiles + 1) * sizeof *ogrown) : NULL;
+    if (!ogrown) {
+        free(name);
+        obj_free(o);
+        return SL_ENOMEM;
+    }
+    s->objs = ogrown;
+    s->files[s->nfiles] = name;
+    s->objs[s->nfiles] = o;
+    s->nfiles++;
+    return 0;
+}
+
 /* Adds a file under its canonical path, so that the same file reached as
  * "sub/a.jsonl", "./sub/a.jsonl" or through a link is one ingested file. */
 static int add_file(file_src_t *s, const char *path)
@@ -111,20 +174,33 @@ static int add_file(file_src_t *s, const char *path)
             return SL_ENOMEM;
         }
     }
-    for (size_t i = 0; i < s->nfiles; i++) {
-        if (strcmp(s->files[i], canon) == 0) {
-            free(canon);
-            return 0;
-        }
-    }
-    char **grown = realloc(s->files, (s->nfiles + 1) * sizeof *grown);
-    if (!grown) {
-        free(canon);
+    return add_entry(s, canon, NULL);
+}
+
+/* Adds an object under its URL "s3://bucket/key". */
+static int add_object(file_src_t *s, sl_objstore_t *st, const sl_obj_info_t *info)
+{
+    const char *where = sl_objstore_where(st);
+    size_t n = strlen(where) + strlen(info->key) + 2;
+    char *url = malloc(n);
+    obj_t *o = calloc(1, sizeof *o);
+    if (!url || !o) {
+        free(url);
+        free(o);
         return SL_ENOMEM;
     }
-    s->files = grown;
-    s->files[s->nfiles++] = canon;
-    return 0;
+    snprintf(url, n, "%s/%s", where, info->key);
+    o->store = st;
+    o->key = strdup(info->key);
+    o->etag = info->etag ? strdup(info->etag) : NULL;
+    o->size = info->size;
+    o->mtime_us = info->mtime_us;
+    if (!o->key || (info->etag && !o->etag)) {
+        free(url);
+        obj_free(o);
+        return SL_ENOMEM;
+    }
+    return add_entry(s, url, o);
 }
 
 /* Renders "{{ params.x }}" / "{{ run.id }}" in a location (no record). */
@@ -157,6 +233,83 @@ static int render_location(sl_step_ctx_t *ctx, const sl_node_t *node, const char
     return rc;
 }
 
+typedef struct {
+    file_src_t *s;
+    sl_objstore_t *st;
+    const char *pattern;
+    int rc;
+    size_t matched;
+} match_t;
+
+static int match_object(void *ud, const sl_obj_info_t *info)
+{
+    match_t *m = ud;
+    /* FNM_PATHNAME: '*' stays within one level, as for local globs. */
+    if (fnmatch(m->pattern, info->key, FNM_PATHNAME) == 0) {
+        m->rc = add_object(m->s, m->st, info);
+        m->matched++;
+    }
+    return m->rc;
+}
+
+/* Expands an s3:// url: one object, or the objects under the literal
+ * prefix of a glob that match it, in key order. */
+static int expand_object_url(file_src_t *s, const sl_node_t *node, const char *url)
+{
+    sl_step_ctx_t *ctx = s->ctx;
+    sl_objstore_t *st;
+    char *pattern = NULL;
+    sl_err_t err;
+    int rc = sl_objstore_open(url, &s->s3opts, &st, &pattern, &err);
+    if (rc) {
+        return sl_node_error(&ctx->err, node, "source 'file': %s", err.msg);
+    }
+    sl_objstore_t **grown = realloc(s->stores, (s->nstores + 1) * sizeof *grown);
+    if (!grown) {
+        sl_objstore_close(st);
+        free(pattern);
+        return SL_ENOMEM;
+    }
+    s->stores = grown;
+    s->stores[s->nstores++] = st;
+    if (!has_glob(pattern)) {
+        if (!*pattern || pattern[strlen(pattern) - 1] == '/') {
+            rc = sl_node_error(&ctx->err, node,
+                               "source 'file': %s is a prefix, not an object; use a glob like "
+                               "'%s%s*.jsonl'",
+                               url, url, *pattern ? "" : "/");
+        } else {
+            sl_obj_info_t info;
+            rc = sl_objstore_head(st, pattern, &info, &err);
+            if (rc) {
+                rc = sl_node_error(&ctx->err, node, "source 'file': cannot read %s", err.msg);
+            } else {
+                rc = add_object(s, st, &info);
+            }
+        }
+        free(pattern);
+        return rc;
+    }
+    size_t lit = strcspn(pattern, "*?[{");
+    char *prefix = strndup(pattern, lit);
+    if (!prefix) {
+        free(pattern);
+        return SL_ENOMEM;
+    }
+    match_t m = {.s = s, .st = st, .pattern = pattern};
+    rc = sl_objstore_list(st, prefix, match_object, &m, &err);
+    if (rc) {
+        rc = sl_node_error(&ctx->err, node, "source 'file': cannot list %s", err.msg);
+    } else if (m.rc) {
+        rc = m.rc;
+    } else if (m.matched == 0) {
+        sl_warn("step %s: no input objects match %s", ctx->step->name, url);
+    }
+    free(prefix);
+    free(pattern);
+    return rc;
+}
+
 /* Expands one url (path or glob) into files, sorted within the pattern. */
 static int expand(file_src_t *s, const sl_node_t *node, const char *url)
 {
@@ -165,13 +318,24 @@ static int expand(file_src_t *s, const sl_node_t *node, const char *url)
     if (trc) {
         return trc;
     }
-    if (strncmp(url, "s3://", 5) == 0 || strstr(url, "://") != NULL) {
-        if (strncmp(url, "file://", 7) != 0) {
-            return sl_node_error(&ctx->err, node,
-                                 "source 'file': url '%s': only local paths and file:// are "
-                                 "supported in this version",
-                                 url);
+    if (s->conn_url && !strstr(url, "://")) {
+        /* Relative to the connection's url (s3://bucket/base). */
+        size_t n = strlen(s->conn_url);
+        bool slash = n > 0 && s->conn_url[n - 1] == '/';
+        url = sl_arena_sprintf(ctx->arena, "%s%s%s", s->conn_url, slash ? "" : "/",
+                               url[0] == '/' ? url + 1 : url);
+        if (!url) {
+            return SL_ENOMEM;
         }
+    }
+    if (strncmp(url, "s3://", 5) == 0) {
+        return expand_object_url(s, node, url);
+    }
+    if (strstr(url, "://") != NULL && strncmp(url, "file://", 7) != 0) {
+        return sl_node_error(&ctx->err, node,
+                             "source 'file': url '%s': only local paths, file:// and s3:// "
+                             "are supported",
+                             url);
     }
     const char *path = sl_resolve_path(ctx->arena, ctx->base_dir, url);
     if (!path) {
@@ -291,6 +455,64 @@ static void parse_resume(file_src_t *s, const char *text)
     sl_arena_destroy(a);
 }
 
+/* Reads the settings of the connection named by `connection:` into
+ * s->s3opts (strings borrowed from the pipeline's nodes). */
+static int load_connection(file_src_t *s, const sl_node_t *cn)
+{
+    sl_step_ctx_t *ctx = s->ctx;
+    const char *name;
+    int rc = sl_node_to_str(cn, "connection", &name, &ctx->err);
+    if (rc) {
+        return rc;
+    }
+    const sl_pipeline_t *p = ctx->pipeline;
+    const sl_node_t *conn = NULL;
+    for (size_t i = 0; p && i < p->nconnections; i++) {
+        if (strcmp(p->connections[i].name, name) == 0) {
+            conn = p->connections[i].node;
+        }
+    }
+    if (!conn) {
+        return sl_node_error(&ctx->err, cn,
+                             "source 'file': no connection named '%s' in the pipeline", name);
+    }
+    sl_s3_opts_t *o = &s->s3opts;
+    bool path_style = false;
+    int64_t retries = 0, timeout = 0;
+    rc = sl_cfg_str(conn, "url", NULL, &s->conn_url, &ctx->err);
+    if (!rc) {
+        rc = sl_cfg_str(conn, "endpoint", NULL, &o->endpoint, &ctx->err);
+    }
+    if (!rc) {
+        rc = sl_cfg_str(conn, "region", NULL, &o->region, &ctx->err);
+    }
+    if (!rc) {
+        rc = sl_cfg_str(conn, "access_key", NULL, &o->access_key, &ctx->err);
+    }
+    if (!rc) {
+        rc = sl_cfg_str(conn, "secret_key", NULL, &o->secret_key, &ctx->err);
+    }
+    if (!rc) {
+        rc = sl_cfg_str(conn, "session_token", NULL, &o->session_token, &ctx->err);
+    }
+    if (!rc) {
+        rc = sl_cfg_bool(conn, "path_style", false, &path_style, &ctx->err);
+    }
+    if (!rc) {
+        rc = sl_cfg_int(conn, "max_retries", 0, &retries, &ctx->err);
+    }
+    if (!rc) {
+        rc = sl_cfg_int(conn, "timeout_ms", 0, &timeout, &ctx->err);
+    }
+    if (rc) {
+        return rc;
+    }
+    o->path_style = sl_node_get(conn, "path_style") ? (path_style ? 1 : 0) : -1;
+    o->max_retries = (int)SL_MIN(SL_MAX(retries, -1), 100);
+    o->timeout_ms = (int)SL_MIN(SL_MAX(timeout, 0), 3600000);
+    return 0;
+}
+
 static int file_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
 {
     file_src_t *s = calloc(1, sizeof *s);
@@ -299,6 +521,7 @@ static int file_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
     }
     *self = s;
     s->ctx = ctx;
+    s->s3opts.path_style = -1;
     s->fmt_default = -1;
     s->csv.delimiter = ',';
     s->csv.quote = '"';
@@ -358,6 +581,13 @@ static int file_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
             }
         }
         s->ncolumns = n;
+    }
+    const sl_node_t *cn = sl_node_get(cfg, "connection");
+    if (cn) {
+        rc = load_connection(s, cn);
+        if (rc) {
+            return rc;
+        }
     }
     const sl_node_t *url = sl_node_get(cfg, "url");
     if (url->kind == SL_NODE_SEQ) {
@@ -427,8 +657,9 @@ static int record_file(file_src_t *s, const char *path, int64_t size, int64_t mt
 }
 
 /* Decides whether path was already ingested: same size and mtime, or same
- * content hash after a touch. */
-static int already_ingested(file_src_t *s, const char *path, const struct stat *st, bool *done)
+ * content hash after a touch (for objects: the same ETag). */
+static int already_ingested(file_src_t *s, const char *path, int64_t size, int64_t mtime,
+                            const obj_t *o, bool *done)
 {
     *done = false;
     if (s->ctx->full_refresh) {
@@ -443,14 +674,22 @@ static int already_ingested(file_src_t *s, const char *path, const struct stat *
     if (rc) {
         return sl_err_set(&ctx->err, rc, "state store: %s", sl_state_errmsg(ctx->state));
     }
-    if (fr.size == (int64_t)st->st_size && fr.mtime_us == mtime_us(st)) {
+    if (fr.size == size && fr.mtime_us == mtime) {
         *done = true;
+    } else if (o) {
+        if (o->etag && fr.hash && strcmp(o->etag, fr.hash) == 0) {
+            *done = true;
+            rc = record_file(s, path, size, mtime, o->etag, fr.records);
+        } else {
+            sl_info("step %s: %s changed since it was ingested; reading it again",
+                    ctx->step->name, path);
+        }
     } else {
         char hex[33];
         rc = hash_file(s, path, hex);
         if (rc == 0 && fr.hash && strcmp(hex, fr.hash) == 0) {
             *done = true;
-            rc = record_file(s, path, (int64_t)st->st_size, mtime_us(st), hex, fr.records);
+            rc = record_file(s, path, size, mtime, hex, fr.records);
         } else if (rc == 0) {
             sl_info("step %s: %s changed since it was ingested; reading it again",
                     ctx->step->name, path);
@@ -461,6 +700,30 @@ static int already_ingested(file_src_t *s, const char *path, const struct stat *
 }
 
 static int read_header_only(file_src_t *s);
+
+static ssize_t obj_read(void *ud, void *buf, size_t n, sl_err_t *err)
+{
+    return sl_objreader_read(ud, buf, n, err);
+}
+
+static void obj_close(void *ud)
+{
+    sl_objreader_free(ud);
+}
+
+/* Opens s->in on a local file, or on an object through a reader. */
+static int open_input(file_src_t *s, const char *path, const obj_t *o)
+{
+    if (!o) {
+        return sl_input_open(path, &s->in, &s->ctx->err);
+    }
+    sl_objreader_t *r;
+    int rc = sl_objreader_open(o->store, o->key, &r, &s->ctx->err);
+    if (rc) {
+        return rc;
+    }
+    return sl_input_open_reader(path, obj_read, obj_close, r, &s->in, &s->ctx->err);
+}
 
 static void close_current(file_src_t *s)
 {
@@ -474,27 +737,36 @@ static int open_next(file_src_t *s)
 {
     sl_step_ctx_t *ctx = s->ctx;
     while (s->next_file < s->nfiles) {
+        const obj_t *o = s->objs[s->next_file];
         const char *path = s->files[s->next_file++];
-        struct stat st;
-        if (stat(path, &st) != 0) {
-            return sl_err_set(&ctx->err, SL_EIO, "cannot read %s: %s", path, strerror(errno));
+        int64_t size, mtime;
+        if (o) {
+            size = o->size;
+            mtime = o->mtime_us;
+        } else {
+            struct stat st;
+            if (stat(path, &st) != 0) {
+                return sl_err_set(&ctx->err, SL_EIO, "cannot read %s: %s", path,
+                                  strerror(errno));
+            }
+            size = (int64_t)st.st_size;
+            mtime = mtime_us(&st);
         }
         bool same_as_resume = s->resume.valid && strcmp(path, s->resume.path) == 0 &&
-                              s->resume.size == (int64_t)st.st_size &&
-                              s->resume.mtime_us == mtime_us(&st);
+                              s->resume.size == size && s->resume.mtime_us == mtime;
         if (same_as_resume && s->resume.done) {
             /* Completed by the sink but not yet recorded here (killed in
              * between): record it now. */
             bool done;
-            int rc = already_ingested(s, path, &st, &done);
+            int rc = already_ingested(s, path, size, mtime, o, &done);
             if (rc) {
                 return rc;
             }
             if (!done) {
-                char hex[33];
-                rc = hash_file(s, path, hex);
+                char hex[33] = "";
+                rc = o ? 0 : hash_file(s, path, hex);
                 if (!rc) {
-                    rc = record_file(s, path, (int64_t)st.st_size, mtime_us(&st), hex,
+                    rc = record_file(s, path, size, mtime, o && o->etag ? o->etag : hex,
                                      (int64_t)s->resume.records);
                 }
                 if (rc) {
@@ -504,7 +776,7 @@ static int open_next(file_src_t *s)
             continue;
         }
         bool done;
-        int rc = already_ingested(s, path, &st, &done);
+        int rc = already_ingested(s, path, size, mtime, o, &done);
         if (rc) {
             return rc;
         }
@@ -512,12 +784,14 @@ static int open_next(file_src_t *s)
             sl_debug("step %s: skipping %s (already ingested)", ctx->step->name, path);
             continue;
         }
-        rc = sl_input_open(path, &s->in, &ctx->err);
+        rc = open_input(s, path, o);
         if (rc) {
             return rc;
         }
         s->path = sl_arena_strdup(ctx->arena, path);
-        s->st = st;
+        s->cur_size = size;
+        s->cur_mtime_us = mtime;
+        s->cur_obj = o;
         s->offset = s->line = s->records = s->skip_records = 0;
         s->eof = false;
         s->carry_len = 0;
@@ -615,7 +889,7 @@ static int read_header_only(file_src_t *s)
         sl_input_close(s->in);
         s->in = NULL;
         s->eof = false;
-        rc = sl_input_open(s->path, &s->in, &s->ctx->err);
+        rc = open_input(s, s->path, s->cur_obj);
     }
     return rc;
 }
@@ -629,9 +903,12 @@ static char *make_checkpoint(file_src_t *s, sl_arena_t *a, bool done)
                   ",\"offset\":%llu,\"line\":%llu,\"records\":%llu,\"size\":%lld,"
                   "\"mtime_us\":%lld,\"done\":%s",
                   (unsigned long long)s->offset, (unsigned long long)s->line,
-                  (unsigned long long)s->records, (long long)s->st.st_size,
-                  (long long)mtime_us(&s->st), done ? "true" : "false");
-    if (done) {
+                  (unsigned long long)s->records, (long long)s->cur_size,
+                  (long long)s->cur_mtime_us, done ? "true" : "false");
+    if (done && s->cur_obj && s->cur_obj->etag) {
+        sl_buf_append_c(&b, ",\"hash\":");
+        sl_json_write_string(&b, s->cur_obj->etag, strlen(s->cur_obj->etag));
+    } else if (done) {
         char hex[33];
         sl_input_hash(s->in, hex);
         sl_buf_printf(&b, ",\"hash\":\"%s\"", hex);
@@ -1046,8 +1323,14 @@ static void file_close(void *self)
     close_current(s);
     for (size_t i = 0; i < s->nfiles; i++) {
         free(s->files[i]);
+        obj_free(s->objs[i]);
     }
     free(s->files);
+    free(s->objs);
+    for (size_t i = 0; i < s->nstores; i++) {
+        sl_objstore_close(s->stores[i]);
+    }
+    free(s->stores);
     free(s->carry);
     free(s->resume.path);
     free(s);
