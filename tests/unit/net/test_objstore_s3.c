@@ -593,6 +593,18 @@ SL_TEST(s3_retry_slowdown_twice_then_ok)
     sl_objstore_close(st);
 }
 
+SL_TEST(s3_dot_segments_in_keys_are_sent_as_is)
+{
+    const char *script[] = {resp("200 OK", NULL, "")};
+    fake_t f;
+    fake_start(&f, script, 1);
+    sl_objstore_t *st = open_fake(&f, 0, 0, NULL);
+    sl_err_t err;
+    CHECK_INT(sl_objstore_put(st, "a/../b/./c+d", "x", 1, &err), 0);
+    CHECK(strncmp(f.first, "PUT /b/a/../b/./c%2Bd HTTP/1.1\r\n", 32) == 0);
+    sl_objstore_close(st);
+}
+
 SL_TEST(s3_retry_500_then_ok_and_gives_up)
 {
     const char *e500 = resp("500 Internal Server Error", NULL, "");

@@ -368,3 +368,18 @@ SL_TEST(sigv4_amz_date_format)
     sl_sigv4_amz_date(1440938160123456LL, d);
     CHECK_STR(d, SUITE_DATE);
 }
+
+SL_TEST(sigv4_unsigned_payload)
+{
+    sl_sigv4_input_t in = s3_input("PUT", "/big.bin");
+    in.payload_hash = SL_SIGV4_UNSIGNED_PAYLOAD;
+    sl_sigv4_output_t o = {0};
+    CHECK_INT(sl_sigv4_sign(&in, &o), 0);
+    CHECK_STR(o.canonical_request.data,
+              "PUT\n/big.bin\n\n"
+              "host:examplebucket.s3.amazonaws.com\n"
+              "x-amz-content-sha256:UNSIGNED-PAYLOAD\n"
+              "x-amz-date:20130524T000000Z\n\n"
+              "host;x-amz-content-sha256;x-amz-date\nUNSIGNED-PAYLOAD");
+    sl_sigv4_output_free(&o);
+}
