@@ -68,9 +68,15 @@ static sl_pq_node_t *add_child(sl_arena_t *a, sl_pq_node_t *node)
     return c;
 }
 
+/* name (NUL-terminated) equals key[0..klen). The first byte decides
+ * most mismatches; a key holding a NUL never matches. */
 static bool name_is(const char *name, const char *key, size_t klen)
 {
-    return strncmp(name, key, klen) == 0 && name[klen] == '\0';
+    if (klen == 0) {
+        return name[0] == '\0';
+    }
+    return name[0] == key[0] && strncmp(name, key, klen) == 0 && memchr(key, '\0', klen) == NULL &&
+           name[klen] == '\0';
 }
 
 /* The child named key, trying index hint first (records usually repeat

@@ -112,15 +112,26 @@ typedef struct {
     bool published;
 } lfile_t;
 
+/* Encoded records, in chunks freed one by one as a row group is fed to
+ * its file: memory peaks at one row group, not two. */
+typedef struct chunk {
+    struct chunk *next;
+    size_t len, cap;
+    char data[];
+} chunk_t;
+
+#define CHUNK_SIZE (1u << 20)
+
 /* One partition folder. */
 struct part {
     char *dir; /* "k1=v1/k2=v2" escaped, "" without partition_by */
     uint64_t hash;
-    sl_arena_t *arena;    /* inferred schema (grows) */
-    sl_pq_node_t *schema; /* inferred, UNKNOWN columns included */
-    sl_pq_node_t *fin;    /* what a new file would get */
-    bool dirty;           /* schema changed since fin */
-    sl_buf_t rows;        /* encoded records not yet given to a file */
+    sl_arena_t *arena;         /* inferred schema (grows) */
+    sl_pq_node_t *schema;      /* inferred, UNKNOWN columns included */
+    sl_pq_node_t *fin;         /* what a new file would get */
+    bool dirty;                /* schema changed since fin */
+    struct chunk *head, *tail; /* encoded records not yet given to a file */
+    uint64_t row_bytes;        /* their size */
     size_t nrows;
     lfile_t *cur; /* open file or NULL */
     unsigned seq; /* next part number */
@@ -150,6 +161,7 @@ struct lake {
     size_t nfiles, capfiles;
 
     sl_arena_t *scratch; /* decoded records, reset per record */
+    sl_buf_t enc;        /* one record being encoded */
     sl_buf_t dir;        /* partition path being built */
     sl_buf_t text;
     char *last_cp; /* the last checkpoint given to write() */
@@ -296,7 +308,6 @@ static int find_part(lake_t *s, part_t **out)
         return oom(s);
     }
     p->hash = h;
-    sl_buf_init(&p->rows, 0);
     if (!s->declared) {
         p->arena = sl_arena_create(16 * 1024, 0);
         if (!p->arena || sl_pq_schema_infer(p->arena, NULL, 0, s->nested, NULL, &p->schema) != 0) {
@@ -361,6 +372,17 @@ static int put_bytes(sl_buf_t *b, uint8_t tag, const char *p, size_t n)
     return 0;
 }
 
+/* A top-level key listed in skip (partition fields). */
+static bool skipped_key(char *const *skip, const char *key, size_t klen)
+{
+    for (size_t k = 0; skip && skip[k]; k++) {
+        if (strlen(skip[k]) == klen && memcmp(skip[k], key, klen) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static int encode(sl_buf_t *b, const sl_value_t *v, char *const *skip)
 {
     if (sl_buf_reserve(b, 11) != 0) {
@@ -407,21 +429,13 @@ static int encode(sl_buf_t *b, const sl_value_t *v, char *const *skip)
         uint32_t n = 0;
         for (uint32_t i = 0; i < v->len; i++) {
             const sl_member_t *m = &v->u.members[i];
-            bool skipped = false;
-            for (size_t k = 0; skip && skip[k] && !skipped; k++) {
-                skipped = strncmp(skip[k], m->key, m->klen) == 0 && skip[k][m->klen] == '\0';
-            }
-            n += skipped ? 0 : 1;
+            n += skipped_key(skip, m->key, m->klen) ? 0 : 1;
         }
         b->data[b->len++] = E_OBJECT;
         put_varint(b, n);
         for (uint32_t i = 0; i < v->len; i++) {
             const sl_member_t *m = &v->u.members[i];
-            bool skipped = false;
-            for (size_t k = 0; skip && skip[k] && !skipped; k++) {
-                skipped = strncmp(skip[k], m->key, m->klen) == 0 && skip[k][m->klen] == '\0';
-            }
-            if (skipped) {
+            if (skipped_key(skip, m->key, m->klen)) {
                 continue;
             }
             if (sl_buf_reserve(b, m->klen + 10) != 0) {
@@ -540,6 +554,46 @@ static int decode(sl_arena_t *a, const char **p, sl_value_t *out)
     default:
         return SL_EINVAL;
     }
+}
+
+/* Appends the record encoded in s->enc to p's chunks. */
+static int push_row(lake_t *s, part_t *p)
+{
+    size_t n = s->enc.len;
+    chunk_t *c = p->tail;
+    if (!c || c->cap - c->len < n) {
+        size_t cap = n > CHUNK_SIZE ? n : CHUNK_SIZE;
+        c = malloc(sizeof *c + cap);
+        if (!c) {
+            return oom(s);
+        }
+        c->next = NULL;
+        c->len = 0;
+        c->cap = cap;
+        if (p->tail) {
+            p->tail->next = c;
+        } else {
+            p->head = c;
+        }
+        p->tail = c;
+    }
+    memcpy(c->data + c->len, s->enc.data, n);
+    c->len += n;
+    p->row_bytes += n;
+    p->nrows++;
+    return 0;
+}
+
+static void free_rows(part_t *p)
+{
+    while (p->head) {
+        chunk_t *next = p->head->next;
+        free(p->head);
+        p->head = next;
+    }
+    p->tail = NULL;
+    p->row_bytes = 0;
+    p->nrows = 0;
 }
 
 /* ---- files ---- */
@@ -700,29 +754,34 @@ static int flush_part(lake_t *s, part_t *p)
             return rc;
         }
     }
-    const char *q = p->rows.data;
-    for (size_t i = 0; i < p->nrows; i++) {
-        if (!p->cur && (rc = open_file(s, p, schema)) != 0) {
-            return rc;
+    while (p->head) {
+        chunk_t *c = p->head;
+        const char *q = c->data, *end = c->data + c->len;
+        while (q < end) {
+            if (!p->cur && (rc = open_file(s, p, schema)) != 0) {
+                return rc;
+            }
+            sl_arena_reset(s->scratch);
+            sl_value_t rec;
+            if (decode(s->scratch, &q, &rec) != 0 ||
+                sl_pq_schema_conform(s->scratch, schema, &rec) != 0) {
+                return oom(s);
+            }
+            sl_err_t werr = {{0}};
+            s->io_err.msg[0] = '\0';
+            rc = sl_pq_writer_add(p->cur->pw, &rec, &werr);
+            if (rc) {
+                return file_error(s, p->cur, rc, &werr, "cannot write a record to");
+            }
+            if ((rc = maybe_roll(s, p)) != 0) {
+                return rc;
+            }
         }
-        sl_arena_reset(s->scratch);
-        sl_value_t rec;
-        if (decode(s->scratch, &q, &rec) != 0 ||
-            sl_pq_schema_conform(s->scratch, schema, &rec) != 0) {
-            return oom(s);
-        }
-        sl_err_t werr = {{0}};
-        s->io_err.msg[0] = '\0';
-        rc = sl_pq_writer_add(p->cur->pw, &rec, &werr);
-        if (rc) {
-            return file_error(s, p->cur, rc, &werr, "cannot write a record to");
-        }
-        if ((rc = maybe_roll(s, p)) != 0) {
-            return rc;
-        }
+        p->head = c->next;
+        p->row_bytes -= c->len;
+        free(c);
     }
-    sl_buf_clear(&p->rows);
-    p->nrows = 0;
+    free_rows(p);
     if (p->cur) {
         sl_err_t werr = {{0}};
         s->io_err.msg[0] = '\0';
@@ -731,19 +790,13 @@ static int flush_part(lake_t *s, part_t *p)
             return file_error(s, p->cur, rc, &werr, "cannot write a row group to");
         }
     }
-    if (p->rows.cap > (1u << 20)) {
-        /* A big row group's buffer is not kept for a partition that may
-         * see few rows from now on. */
-        sl_buf_free(&p->rows);
-        sl_buf_init(&p->rows, 0);
-    }
     return 0;
 }
 
 /* Bytes a partition holds in memory. */
 static uint64_t part_buffered(const part_t *p)
 {
-    uint64_t n = p->rows.len;
+    uint64_t n = p->row_bytes;
     if (p->cur && p->cur->pw) {
         n += sl_pq_writer_buffered(p->cur->pw);
     }
@@ -1340,6 +1393,7 @@ static int lake_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
     s->ctx = ctx;
     sl_buf_init(&s->dir, 0);
     sl_buf_init(&s->text, 0);
+    sl_buf_init(&s->enc, 0);
     int rc = open_lake(s, cfg);
     if (rc) {
         lake_close(s);
@@ -1403,14 +1457,14 @@ static int lake_write(void *self, sl_batch_t *b, const char *key, const char *ch
             }
         } else {
             bool changed = false;
+            sl_buf_clear(&s->enc);
             if (sl_pq_schema_merge(p->arena, &p->schema, rec, 1, s->nested,
                                    (const char *const *)s->pkeys, &changed) != 0 ||
-                encode(&p->rows, rec, s->pkeys) != 0) {
+                encode(&s->enc, rec, s->pkeys) != 0 || push_row(s, p) != 0) {
                 return oom(s);
             }
             p->dirty = p->dirty || changed;
-            p->nrows++;
-            if ((p->nrows >= s->rg_rows || p->rows.len >= s->rg_bytes) &&
+            if ((p->nrows >= s->rg_rows || p->row_bytes >= s->rg_bytes) &&
                 (rc = flush_part(s, p)) != 0) {
                 return rc;
             }
@@ -1534,8 +1588,8 @@ static int lake_commit(void *self)
         f->ow = NULL;
         rows += f->rows;
         bytes += f->bytes;
-        sl_debug("lake sink: published %s/%s (%llu row%s, %llu bytes)", s->where,
-                 rel(s, f->key), (unsigned long long)f->rows, f->rows == 1 ? "" : "s",
+        sl_debug("lake sink: published %s/%s (%llu row%s, %llu bytes)", s->where, rel(s, f->key),
+                 (unsigned long long)f->rows, f->rows == 1 ? "" : "s",
                  (unsigned long long)f->bytes);
     }
     s->committed = true;
@@ -1578,7 +1632,7 @@ static void lake_close(void *self)
     for (size_t i = 0; i < s->capparts; i++) {
         part_t *p = s->parts[i];
         if (p) {
-            sl_buf_free(&p->rows);
+            free_rows(p);
             sl_arena_destroy(p->arena);
             free(p->dir);
             free(p);
@@ -1596,6 +1650,7 @@ static void lake_close(void *self)
     sl_arena_destroy(s->scratch);
     sl_buf_free(&s->dir);
     sl_buf_free(&s->text);
+    sl_buf_free(&s->enc);
     free(s->prefix);
     free(s->where);
     free(s->local_root);
