@@ -405,6 +405,10 @@ static int add_header(char ***lines, size_t *n, const char *name, const char *va
  * message; s->resp.status tells callers which status ended it. */
 static int s3_request(s3_t *s, const s3_req_t *r, sl_err_t *err)
 {
+    sl_err_t own;
+    if (!err) {
+        err = &own;
+    }
     char payload_hash[65];
     if (r->body_len) {
         sl_sigv4_sha256_hex(r->body, r->body_len, payload_hash);
@@ -545,6 +549,10 @@ static int s3_request(s3_t *s, const s3_req_t *r, sl_err_t *err)
                 attempt + 2, s->max_retries + 1);
         sleep_ms(wait);
         s->retries++;
+    }
+    if (rc && r->sink && r->sink->len > sink_len0) {
+        r->sink->len = sink_len0; /* a failed read appends nothing */
+        r->sink->data[sink_len0] = '\0';
     }
     free(lines);
     sl_buf_free(&path);
