@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "sluice/connection.h"
 #include "sluice/csv.h"
 #include "sluice/input.h"
 #include "sluice/json.h"
@@ -455,63 +456,6 @@ static void parse_resume(file_src_t *s, const char *text)
     sl_arena_destroy(a);
 }
 
-/* Reads the settings of the connection named by `connection:` into
- * s->s3opts (strings borrowed from the pipeline's nodes). */
-static int load_connection(file_src_t *s, const sl_node_t *cn)
-{
-    sl_step_ctx_t *ctx = s->ctx;
-    const char *name;
-    int rc = sl_node_to_str(cn, "connection", &name, &ctx->err);
-    if (rc) {
-        return rc;
-    }
-    const sl_pipeline_t *p = ctx->pipeline;
-    const sl_node_t *conn = NULL;
-    for (size_t i = 0; p && i < p->nconnections; i++) {
-        if (strcmp(p->connections[i].name, name) == 0) {
-            conn = p->connections[i].node;
-        }
-    }
-    if (!conn) {
-        return sl_node_error(&ctx->err, cn,
-                             "source 'file': no connection named '%s' in the pipeline", name);
-    }
-    sl_s3_opts_t *o = &s->s3opts;
-    bool path_style = false;
-    int64_t retries = 0, timeout = 0;
-    rc = sl_cfg_str(conn, "url", NULL, &s->conn_url, &ctx->err);
-    if (!rc) {
-        rc = sl_cfg_str(conn, "endpoint", NULL, &o->endpoint, &ctx->err);
-    }
-    if (!rc) {
-        rc = sl_cfg_str(conn, "region", NULL, &o->region, &ctx->err);
-    }
-    if (!rc) {
-        rc = sl_cfg_str(conn, "access_key", NULL, &o->access_key, &ctx->err);
-    }
-    if (!rc) {
-        rc = sl_cfg_str(conn, "secret_key", NULL, &o->secret_key, &ctx->err);
-    }
-    if (!rc) {
-        rc = sl_cfg_str(conn, "session_token", NULL, &o->session_token, &ctx->err);
-    }
-    if (!rc) {
-        rc = sl_cfg_bool(conn, "path_style", false, &path_style, &ctx->err);
-    }
-    if (!rc) {
-        rc = sl_cfg_int(conn, "max_retries", 0, &retries, &ctx->err);
-    }
-    if (!rc) {
-        rc = sl_cfg_int(conn, "timeout_ms", 0, &timeout, &ctx->err);
-    }
-    if (rc) {
-        return rc;
-    }
-    o->path_style = sl_node_get(conn, "path_style") ? (path_style ? 1 : 0) : -1;
-    o->max_retries = (int)SL_MIN(SL_MAX(retries, -1), 100);
-    o->timeout_ms = (int)SL_MIN(SL_MAX(timeout, 0), 3600000);
-    return 0;
-}
 
 static int file_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
 {
@@ -582,12 +526,9 @@ static int file_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
         }
         s->ncolumns = n;
     }
-    const sl_node_t *cn = sl_node_get(cfg, "connection");
-    if (cn) {
-        rc = load_connection(s, cn);
-        if (rc) {
-            return rc;
-        }
+    rc = sl_connection_s3(ctx, cfg, "source 'file'", &s->s3opts, &s->conn_url);
+    if (rc) {
+        return rc;
     }
     const sl_node_t *url = sl_node_get(cfg, "url");
     if (url->kind == SL_NODE_SEQ) {
