@@ -128,3 +128,43 @@ YAML
     assert_contains err.txt "s3://data/in/none.jsonl: 404 NoSuchKey"
     s3_stop
 }
+
+test_s3_file_sink_publishes_atomically() {
+    s3_start
+    mkdir -p in
+    printf '{"id":1,"v":"a"}\n{"id":2,"v":"b"}\n' > in/a.jsonl
+    export S3_ENDPOINT="$S3_URL" S3_SECRET="$S3_SK"
+    pipeline <<'YAML'
+name: s3out
+connections:
+  lake:
+    url: s3://data/exports
+    endpoint: "${env:S3_ENDPOINT}"
+    access_key: AKE2ETEST
+    secret_key: "${env:S3_SECRET}"
+steps:
+  - name: out
+    source: {type: file, url: "in/*.jsonl"}
+    sink: {type: file, connection: lake, url: "day/{{ run.pipeline }}.csv.gz"}
+YAML
+    sl run p.yaml --state st.db
+    assert_rc 0
+    curl -sf "$S3_URL/data/exports/day/s3out.csv.gz" | gunzip > got.csv ||
+        fail "object not published"
+    assert_eq 'id,v
+1,a
+2,b' "$(cat got.csv)"
+    # nothing new: the object stays as it was
+    sl run p.yaml --state st.db
+    assert_rc 0
+    curl -sf "$S3_URL/data/exports/day/s3out.csv.gz" | gunzip | wc -l | grep -q 3 ||
+        fail "the object changed on an empty run"
+    # a wrong secret fails before anything is published
+    printf '{"id":3,"v":"c"}\n' > in/b.jsonl
+    export S3_SECRET=wrong-secret
+    sl run p.yaml --state st.db
+    assert_rc 1
+    assert_contains err.txt "403"
+    assert_contains err.txt "exports/day/s3out.csv.gz"
+    s3_stop
+}

@@ -23,7 +23,9 @@
 #include <zlib.h>
 
 #include "sink_text.h"
+#include "sluice/connection.h"
 #include "sluice/fsutil.h"
+#include "sluice/objstore.h"
 #include "sluice/log.h"
 #include "sluice/plugin.h"
 #include "sluice/template.h"
@@ -49,12 +51,21 @@ static const sl_field_spec_t file_sink_config[] = {
      compressions, NULL},
     {"columns", SL_FIELD_STRING_LIST, false,
      "CSV: column order (default: the first record's keys)", NULL, NULL},
+    {"connection", SL_FIELD_STRING, false,
+     "s3://: a pipeline connection (endpoint, region, keys); a relative url is then relative "
+     "to the connection's url",
+     NULL, NULL},
     {NULL, 0, false, NULL, NULL, NULL},
 };
 
 typedef struct {
     sl_step_ctx_t *ctx;
     sl_text_enc_t enc;
+    /* s3:// (or any object store but a local path): an atomic writer that
+     * completes the object at commit */
+    sl_objstore_t *store;
+    sl_objwriter_t *ow;
+    char *key;
     char *path; /* final name */
     char *tmp;  /* temp name, same folder */
     int fd;
@@ -77,6 +88,9 @@ static int io_error(file_sink_t *s, const char *what)
 
 static int write_all(file_sink_t *s, const void *p, size_t n)
 {
+    if (s->ow) {
+        return sl_objwriter_write(s->ow, p, n, &s->ctx->err);
+    }
     const char *c = p;
     while (n > 0) {
         ssize_t w = write(s->fd, c, n);
@@ -125,8 +139,10 @@ static int flush_buf(file_sink_t *s, bool finish)
 }
 
 
-/* Renders the url (templates over params and run) into a local path. */
-static int resolve_url(sl_step_ctx_t *ctx, const sl_node_t *cfg, const char **out)
+/* Renders the url (templates over params and run) into a local path or an
+ * s3:// URL (relative urls join the connection's url when there is one). */
+static int resolve_url(sl_step_ctx_t *ctx, const sl_node_t *cfg, const char *conn_url,
+                       const char **out)
 {
     const sl_node_t *un = sl_node_get(cfg, "url");
     const char *url = NULL;
@@ -162,9 +178,19 @@ static int resolve_url(sl_step_ctx_t *ctx, const sl_node_t *cfg, const char **ou
         return sl_node_error(&ctx->err, un, "file sink: url '%s' renders to an empty path",
                              sl_node_display(un));
     }
-    if (strstr(rendered, "://") && strncmp(rendered, "file://", 7) != 0) {
+    if (conn_url && !strstr(rendered, "://")) {
+        size_t cn = strlen(conn_url);
+        rendered = sl_arena_sprintf(ctx->arena, "%s%s%s", conn_url,
+                                    cn && conn_url[cn - 1] == '/' ? "" : "/", rendered);
+        if (!rendered) {
+            return SL_ENOMEM;
+        }
+    }
+    if (strstr(rendered, "://") && strncmp(rendered, "file://", 7) != 0 &&
+        strncmp(rendered, "s3://", 5) != 0) {
         return sl_node_error(&ctx->err, un,
-                             "file sink: url '%s': only local paths and file:// are supported",
+                             "file sink: url '%s': only local paths, file:// and s3:// are "
+                             "supported",
                              rendered);
     }
     const char *path = sl_resolve_path(ctx->arena, ctx->base_dir, rendered);
@@ -182,10 +208,32 @@ static int resolve_url(sl_step_ctx_t *ctx, const sl_node_t *cfg, const char **ou
 
 static void file_sink_close(void *self);
 
+/* s3://bucket/key: an object writer instead of a local temp file. */
+static int open_object(file_sink_t *s, sl_step_ctx_t *ctx, const sl_s3_opts_t *opts)
+{
+    int rc = sl_objstore_open(s->path, opts, &s->store, &s->key, &ctx->err);
+    if (rc == 0 && (!s->key || !s->key[0])) {
+        rc = sl_err_set(&ctx->err, SL_ECONFIG, "file sink: %s names a bucket, not an object",
+                        s->path);
+    }
+    if (rc == 0) {
+        rc = sl_objwriter_open(s->store, s->key, 0, &s->ow, &ctx->err);
+    }
+    if (rc) {
+        return sl_err_prefix(&ctx->err, rc, "file sink");
+    }
+    s->created = true;
+    return 0;
+}
+
 static int open_sink(file_sink_t *s, sl_step_ctx_t *ctx, const sl_node_t *cfg)
 {
-    const char *path = NULL, *comp = NULL;
-    int rc = resolve_url(ctx, cfg, &path);
+    const char *path = NULL, *comp = NULL, *conn_url = NULL;
+    sl_s3_opts_t s3;
+    int rc = sl_connection_s3(ctx, cfg, "file sink", &s3, &conn_url);
+    if (!rc) {
+        rc = resolve_url(ctx, cfg, conn_url, &path);
+    }
     if (!rc) {
         rc = sl_cfg_str(cfg, "compression", NULL, &comp, &ctx->err);
     }
@@ -233,6 +281,9 @@ static int open_sink(file_sink_t *s, sl_step_ctx_t *ctx, const sl_node_t *cfg)
             return sl_err_set(&ctx->err, SL_ENOMEM, "file sink: cannot start gzip");
         }
         s->zinit = true;
+    }
+    if (strncmp(path, "s3://", 5) == 0) {
+        return open_object(s, ctx, &s3);
     }
     if ((rc = sl_mkdir_parents(path, &ctx->err)) != 0) {
         return sl_err_prefix(&ctx->err, rc, "file sink: cannot create %s", path);
@@ -320,9 +371,38 @@ static void remove_stale_temps(const char *dir, const char *name)
     closedir(d);
 }
 
+static int commit_object(file_sink_t *s)
+{
+    int rc = sl_text_enc_finish(&s->enc, &s->buf);
+    if (!rc) {
+        rc = flush_buf(s, true);
+    }
+    if (rc) {
+        return rc;
+    }
+    sl_obj_info_t info;
+    if (s->enc.nrecords == 0 && sl_objstore_head(s->store, s->key, &info, NULL) == 0) {
+        /* As for local files: a run that read nothing new keeps the object. */
+        sl_objwriter_free(s->ow);
+        s->ow = NULL;
+        s->committed = true;
+        sl_info("file sink: no records in this run; %s left as it was", s->path);
+        return 0;
+    }
+    rc = sl_objwriter_commit(s->ow, &s->ctx->err);
+    if (rc) {
+        return sl_err_prefix(&s->ctx->err, rc, "file sink: cannot publish %s", s->path);
+    }
+    s->committed = true;
+    return 0;
+}
+
 static int file_sink_commit(void *self)
 {
     file_sink_t *s = self;
+    if (s->ow) {
+        return commit_object(s);
+    }
     if (s->fd < 0) {
         return sl_err_set(&s->ctx->err, SL_EIO, "file sink: %s is not open", s->path);
     }
@@ -384,9 +464,13 @@ static void file_sink_close(void *self)
     if (s->fd >= 0) {
         close(s->fd);
     }
-    if (s->created && !s->committed) {
+    if (s->ow) {
+        sl_objwriter_free(s->ow); /* aborts the upload when not committed */
+    } else if (s->created && !s->committed) {
         unlink(s->tmp);
     }
+    sl_objstore_close(s->store);
+    free(s->key);
     if (s->zinit) {
         deflateEnd(&s->zs);
     }
