@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "http.h"
+#include "xml.h"
 #include "objstore_internal.h"
 #include "sigv4.h"
 #include "sluice/log.h"
@@ -77,156 +78,6 @@ typedef struct {
     sl_buf_t chunk;
     size_t chunk_off;
 } s3_reader_t;
-
-/* ---- XML ---- */
-
-/* Finds the next element <name ...>content</name> (or <name/>) in
- * [p, end). Returns the position after it and sets the raw content, or
- * NULL when absent. Enough for S3's flat, attribute-free responses. */
-static const char *xml_find(const char *p, const char *end, const char *name,
-                            const char **content, size_t *clen)
-{
-    size_t nlen = strlen(name);
-    while (p < end) {
-        const char *lt = memchr(p, '<', (size_t)(end - p));
-        if (!lt || (size_t)(end - lt) < nlen + 2) {
-            return NULL;
-        }
-        const char *after = lt + 1 + nlen;
-        if (memcmp(lt + 1, name, nlen) == 0 &&
-            (*after == '>' || *after == '/' || *after == ' ' || *after == '\t' ||
-             *after == '\r' || *after == '\n')) {
-            const char *gt = memchr(after, '>', (size_t)(end - after));
-            if (!gt) {
-                return NULL;
-            }
-            if (gt[-1] == '/') {
-                *content = gt + 1;
-                *clen = 0;
-                return gt + 1;
-            }
-            const char *c = gt + 1;
-            for (const char *q = c; q < end;) {
-                const char *close = memchr(q, '<', (size_t)(end - q));
-                if (!close || (size_t)(end - close) < nlen + 3) {
-                    return NULL;
-                }
-                if (close[1] == '/' && memcmp(close + 2, name, nlen) == 0 &&
-                    close[2 + nlen] == '>') {
-                    *content = c;
-                    *clen = (size_t)(close - c);
-                    return close + nlen + 3;
-                }
-                q = close + 1;
-            }
-            return NULL;
-        }
-        p = lt + 1;
-    }
-    return NULL;
-}
-
-static int put_utf8(sl_buf_t *out, unsigned long cp)
-{
-    char b[4];
-    size_t n;
-    if (cp < 0x80) {
-        b[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (char)(0xC0 | (cp >> 6));
-        b[1] = (char)(0x80 | (cp & 0x3F));
-        n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (char)(0xE0 | (cp >> 12));
-        b[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[2] = (char)(0x80 | (cp & 0x3F));
-        n = 3;
-    } else {
-        b[0] = (char)(0xF0 | (cp >> 18));
-        b[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        b[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        b[3] = (char)(0x80 | (cp & 0x3F));
-        n = 4;
-    }
-    return sl_buf_append(out, b, n);
-}
-
-/* Appends the text of an element with entities decoded (the five named
- * ones and &#N; / &#xH;). An unknown or malformed entity is kept as is. */
-static int xml_text(sl_buf_t *out, const char *p, size_t n)
-{
-    static const struct {
-        const char *name;
-        char c;
-    } named[] = {{"amp;", '&'}, {"lt;", '<'}, {"gt;", '>'}, {"quot;", '"'}, {"apos;", '\''}};
-    int rc = sl_buf_reserve(out, n);
-    for (size_t i = 0; i < n && rc == 0;) {
-        if (p[i] != '&') {
-            size_t j = i;
-            while (j < n && p[j] != '&') {
-                j++;
-            }
-            rc = sl_buf_append(out, p + i, j - i);
-            i = j;
-            continue;
-        }
-        size_t rest = n - i - 1;
-        const char *e = p + i + 1;
-        bool done = false;
-        for (size_t k = 0; k < SL_ARRAY_LEN(named) && !done; k++) {
-            size_t len = strlen(named[k].name);
-            if (rest >= len && memcmp(e, named[k].name, len) == 0) {
-                rc = sl_buf_putc(out, named[k].c);
-                i += 1 + len;
-                done = true;
-            }
-        }
-        if (!done && rest >= 3 && e[0] == '#') {
-            bool hex = e[1] == 'x' || e[1] == 'X';
-            size_t j = hex ? 2 : 1;
-            unsigned long cp = 0;
-            size_t digits = 0;
-            while (j < rest && digits < 8) {
-                char c = e[j];
-                int v = c >= '0' && c <= '9'   ? c - '0'
-                        : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
-                        : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                                      : -1;
-                if (v < 0) {
-                    break;
-                }
-                cp = cp * (hex ? 16 : 10) + (unsigned long)v;
-                digits++;
-                j++;
-            }
-            if (digits > 0 && j < rest && e[j] == ';' && cp > 0 && cp <= 0x10FFFF &&
-                !(cp >= 0xD800 && cp <= 0xDFFF)) {
-                rc = put_utf8(out, cp);
-                i += 1 + j + 1;
-                done = true;
-            }
-        }
-        if (!done) {
-            rc = sl_buf_putc(out, '&');
-            i++;
-        }
-    }
-    return rc;
-}
-
-/* The decoded text of the first <name> in [p, end) into out (cleared
- * first). Returns false when absent. */
-static bool xml_get(const char *p, const char *end, const char *name, sl_buf_t *out)
-{
-    const char *c;
-    size_t n;
-    sl_buf_clear(out);
-    if (!xml_find(p, end, name, &c, &n)) {
-        return false;
-    }
-    return xml_text(out, c, n) == 0;
-}
 
 /* ---- helpers ---- */
 
@@ -371,8 +222,8 @@ static int s3_status_error(s3_t *s, const s3_req_t *r, sl_err_t *err)
     const char *b = s->resp.body.data;
     const char *end = b ? b + s->resp.body.len : NULL;
     if (b) {
-        xml_get(b, end, "Code", &code);
-        xml_get(b, end, "Message", &msg);
+        sl_xml_get(b, end, "Code", &code);
+        sl_xml_get(b, end, "Message", &msg);
     }
     const char *c = code.len ? code.data : NULL;
     if (!c) {
@@ -678,7 +529,7 @@ static int s3_list(sl_objstore_t *st, const char *prefix, sl_obj_cb cb, void *ud
         }
         const char *p = s->resp.body.data ? s->resp.body.data : "";
         const char *end = p + s->resp.body.len;
-        if (!xml_find(p, end, "ListBucketResult", &(const char *){NULL}, &(size_t){0})) {
+        if (!sl_xml_find(p, end, "ListBucketResult", &(const char *){NULL}, &(size_t){0})) {
             rc = sl_err_set(err, SL_EPARSE, "%s: unexpected answer to a list request: %.200s",
                             s->base.where, p);
             break;
@@ -686,21 +537,21 @@ static int s3_list(sl_objstore_t *st, const char *prefix, sl_obj_cb cb, void *ud
         const char *c;
         size_t cn;
         const char *at = p;
-        while (!stop && (at = xml_find(at, end, "Contents", &c, &cn)) != NULL) {
+        while (!stop && (at = sl_xml_find(at, end, "Contents", &c, &cn)) != NULL) {
             const char *ce = c + cn;
-            if (!xml_get(c, ce, "Key", &key)) {
+            if (!sl_xml_get(c, ce, "Key", &key)) {
                 rc = sl_err_set(err, SL_EPARSE, "%s: list entry without a Key", s->base.where);
                 stop = true;
                 break;
             }
             sl_obj_info_t info = {.key = key.data};
-            if (xml_get(c, ce, "Size", &val)) {
+            if (sl_xml_get(c, ce, "Size", &val)) {
                 info.size = strtoll(val.data, NULL, 10);
             }
-            if (xml_get(c, ce, "LastModified", &val)) {
+            if (sl_xml_get(c, ce, "LastModified", &val)) {
                 info.mtime_us = parse_iso_date(val.data);
             }
-            if (xml_get(c, ce, "ETag", &etag)) {
+            if (sl_xml_get(c, ce, "ETag", &etag)) {
                 strip_quotes(etag.data);
                 etag.len = strlen(etag.data);
                 info.etag = etag.data;
@@ -712,10 +563,10 @@ static int s3_list(sl_objstore_t *st, const char *prefix, sl_obj_cb cb, void *ud
         if (stop) {
             break;
         }
-        if (!xml_get(p, end, "IsTruncated", &val) || strcmp(val.data, "true") != 0) {
+        if (!sl_xml_get(p, end, "IsTruncated", &val) || strcmp(val.data, "true") != 0) {
             break;
         }
-        if (!xml_get(p, end, "NextContinuationToken", &token) || token.len == 0) {
+        if (!sl_xml_get(p, end, "NextContinuationToken", &token) || token.len == 0) {
             rc = sl_err_set(err, SL_EPARSE,
                             "%s: a truncated list came without NextContinuationToken",
                             s->base.where);
@@ -741,7 +592,7 @@ static int mpu_create(s3_writer_t *w, sl_err_t *err)
     }
     sl_buf_t id = SL_BUF_INIT;
     const char *p = w->s->resp.body.data ? w->s->resp.body.data : "";
-    if (!xml_get(p, p + w->s->resp.body.len, "UploadId", &id) || id.len == 0) {
+    if (!sl_xml_get(p, p + w->s->resp.body.len, "UploadId", &id) || id.len == 0) {
         sl_buf_free(&id);
         return sl_err_set(err, SL_EPARSE, "%s/%s: no UploadId in the answer to "
                           "CreateMultipartUpload", w->s->base.where, w->key);
@@ -836,10 +687,10 @@ static int mpu_complete(s3_writer_t *w, sl_err_t *err)
     const char *p = w->s->resp.body.data;
     const char *c;
     size_t cn;
-    if (p && xml_find(p, p + w->s->resp.body.len, "Error", &c, &cn)) {
+    if (p && sl_xml_find(p, p + w->s->resp.body.len, "Error", &c, &cn)) {
         sl_buf_t code = SL_BUF_INIT, msg = SL_BUF_INIT;
-        xml_get(c, c + cn, "Code", &code);
-        xml_get(c, c + cn, "Message", &msg);
+        sl_xml_get(c, c + cn, "Code", &code);
+        sl_xml_get(c, c + cn, "Message", &msg);
         rc = sl_err_set(err, SL_EIO, "%s/%s: CompleteMultipartUpload failed: %s%s%s",
                         w->s->base.where, w->key, code.len ? code.data : "error",
                         msg.len ? ": " : "", msg.len ? msg.data : "");
