@@ -591,6 +591,10 @@ int sl_pq_leaf_value(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const sl_value_t *v, unsig
             return SL_ETYPE;
         }
         float f = (float)d;
+        if (isfinite(d) && !isfinite(f)) {
+            *why = "out of range";
+            return SL_ETYPE;
+        }
         rc = push_fixed(l, c, &f);
         break;
     }
@@ -830,6 +834,10 @@ static void stats_compute(const sl_pq_leaf_t *l, sl_pq_stats_t *st)
 {
     memset(st, 0, sizeof *st);
     st->null_count = l->nnull;
+    st->nan_count = -1;
+    if (l->phys == PQ_FLOAT || l->phys == PQ_DOUBLE) {
+        st->nan_count = 0;
+    }
     if (l->nidx + l->nplain == 0) {
         return;
     }
@@ -886,6 +894,24 @@ static void stats_compute(const sl_pq_leaf_t *l, sl_pq_stats_t *st)
          * only NaNs were seen, min > max afterwards */
         double mn = INFINITY, mx = -INFINITY;
         bool dbl = l->phys == PQ_DOUBLE;
+        int64_t nans = 0;
+        if (l->nidx) {
+            /* NaNs in the dictionary part: count their uses (the plain
+             * part is counted below) */
+            for (size_t i = 0; i < l->nidx; i++) {
+                size_t n;
+                const uint8_t *p = sl_pq_dict_entry(&l->dict, l->idx[i], &n);
+                double x;
+                if (dbl) {
+                    memcpy(&x, p, 8);
+                } else {
+                    float f;
+                    memcpy(&f, p, 4);
+                    x = f;
+                }
+                nans += x != x;
+            }
+        }
         FOR_EACH_VALUE(l, p, n, {
             (void)n;
             double x;
@@ -899,6 +925,18 @@ static void stats_compute(const sl_pq_leaf_t *l, sl_pq_stats_t *st)
             mn = x < mn ? x : mn;
             mx = x > mx ? x : mx;
         });
+        for (size_t o = 0; o < l->vlen; o += dbl ? 8 : 4) {
+            double x;
+            if (dbl) {
+                memcpy(&x, l->vals + o, 8);
+            } else {
+                float f;
+                memcpy(&f, l->vals + o, 4);
+                x = f;
+            }
+            nans += x != x;
+        }
+        st->nan_count = nans;
         if (!(mn <= mx)) {
             return;
         }

@@ -297,6 +297,7 @@ int sl_pq_out_flush(sl_pq_out_t *o);
 /* The statistics of one column chunk, PLAIN-encoded min/max. */
 typedef struct {
     uint64_t null_count;
+    int64_t nan_count;      /* floating point columns; -1 otherwise */
     bool has_minmax;
     bool legacy;            /* also write deprecated min/max (signed order types) */
     bool min_exact, max_exact;

@@ -477,6 +477,9 @@ static void enc_stats(sl_tw_t *t, const sl_pq_stats_t *s)
         sl_tw_bool(t, 7, s->max_exact);
         sl_tw_bool(t, 8, s->min_exact);
     }
+    if (s->nan_count >= 0) {
+        sl_tw_i64(t, 9, s->nan_count);
+    }
     sl_tw_struct_end(t);
 }
 
