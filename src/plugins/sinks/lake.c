@@ -46,6 +46,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sluice/connection.h"
 #include "sluice/json.h"
 #include "sluice/log.h"
 #include "sluice/objstore.h"
@@ -70,7 +71,7 @@ static const sl_field_spec_t lake_config[] = {
      NULL, NULL},
     {"connection", SL_FIELD_STRING, false,
      "pipeline connection with url, endpoint, region, access_key, secret_key, session_token, "
-     "path_style",
+     "path_style, max_retries, timeout_ms",
      NULL, NULL},
     {"format", SL_FIELD_STRING, false, "parquet (the only format)", formats, NULL},
     {"compression", SL_FIELD_STRING, false, "snappy (default), zstd, gzip or none", codecs, NULL},
@@ -1089,58 +1090,28 @@ static int read_location(lake_t *s, const sl_node_t *cfg, const char **url, sl_s
     sl_step_ctx_t *ctx = s->ctx;
     const sl_node_t *un = sl_node_get(cfg, "url");
     const sl_node_t *cn = sl_node_get(cfg, "connection");
-    const sl_node_t *conn = NULL;
-    *have_s3 = false;
-    memset(s3, 0, sizeof *s3);
-    s3->path_style = -1;
-    if (cn) {
-        const char *name = NULL;
-        int rc = sl_node_to_str(cn, "connection", &name, &ctx->err);
-        if (rc) {
-            return rc;
+    const char *conn_url = NULL;
+    int rc = sl_connection_s3(ctx, cfg, "sink 'lake'", s3, &conn_url);
+    if (rc) {
+        return rc;
+    }
+    *have_s3 = cn != NULL;
+    if (cn && !un) {
+        /* The connection's url node, for messages naming its position. */
+        const sl_node_t *conn = find_connection(ctx, cn->text);
+        un = conn ? sl_node_get(conn, "url") : NULL;
+        if (!un || !conn_url) {
+            return sl_node_error(&ctx->err, conn ? conn : cn,
+                                 "sink 'lake': connection '%s' has no url (and the sink gives "
+                                 "none)",
+                                 cn->text);
         }
-        conn = find_connection(ctx, name);
-        if (!conn) {
-            return sl_node_error(&ctx->err, cn,
-                                 "sink 'lake': no connection named '%s' in the pipeline", name);
-        }
-        if (!un) {
-            un = sl_node_get(conn, "url");
-            if (!un) {
-                return sl_node_error(&ctx->err, conn,
-                                     "connection '%s' has no url (and the sink gives none)", name);
-            }
-        }
-        struct {
-            const char *key;
-            const char **dst;
-        } strs[] = {{"endpoint", &s3->endpoint},
-                    {"region", &s3->region},
-                    {"access_key", &s3->access_key},
-                    {"secret_key", &s3->secret_key},
-                    {"session_token", &s3->session_token}};
-        for (size_t i = 0; i < SL_ARRAY_LEN(strs); i++) {
-            const sl_node_t *n = sl_node_get(conn, strs[i].key);
-            if (n && !n->is_null &&
-                (rc = sl_node_to_str(n, strs[i].key, strs[i].dst, &ctx->err)) != 0) {
-                return rc;
-            }
-        }
-        const sl_node_t *ps = sl_node_get(conn, "path_style");
-        if (ps && !ps->is_null) {
-            bool b;
-            if ((rc = sl_node_to_bool(ps, "path_style", &b, &ctx->err)) != 0) {
-                return rc;
-            }
-            s3->path_style = b ? 1 : 0;
-        }
-        *have_s3 = true;
     }
     if (!un) {
         return sl_node_error(&ctx->err, cfg, "sink 'lake': missing url (or connection)");
     }
     const char *raw = NULL;
-    int rc = sl_node_to_str(un, "url", &raw, &ctx->err);
+    rc = sl_node_to_str(un, "url", &raw, &ctx->err);
     if (rc) {
         return rc;
     }
