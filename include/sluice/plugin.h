@@ -69,6 +69,10 @@ int sl_batch_push(sl_batch_t *b, sl_value_t rec, uint64_t line);
  * Returns 0 while within max_rejects, SL_EREJECTS beyond (ctx->err set). The
  * caller drops the record from the batch. */
 int sl_reject_record(sl_step_ctx_t *ctx, const sl_batch_t *b, size_t i, const char *reason);
+/* Writes the step's pending rejects to disk. A transactional sink that
+ * rejects records calls it before committing the batch, so a crash never
+ * keeps the batch and loses its rejects. */
+int sl_reject_flush(sl_step_ctx_t *ctx);
 /* Same for input that never became a record (a malformed line): raw is the
  * line's text. */
 int sl_reject_raw(sl_step_ctx_t *ctx, const char *origin, uint64_t line, const char *raw,

@@ -229,6 +229,11 @@ static int consume(flow_t *f, sl_batch_t *b, int64_t n_in)
     }
     if (b->n > 0 || cp) {
         int rc = f->sink->write(f->sink_self, b, f->key, cp);
+        /* A sink rejects too (a null key, a value outside a declared
+         * schema): on disk before the batch is acknowledged. */
+        if (!rc) {
+            rc = sl_rejects_flush(ctx->rejects, &ctx->err);
+        }
         if (rc) {
             free(cp);
             return rc;

@@ -7,6 +7,7 @@
  * dropped it is acknowledged. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "sluice/log.h"
 
 struct sl_rejects {
+    pthread_mutex_t mu; /* transforms (producer thread) and sinks both reject */
     char *path; /* NULL: log only */
     char *step;
     int fd;
@@ -38,14 +40,28 @@ sl_rejects_t *sl_rejects_new(const char *path, int64_t max_rejects, const char *
     r->step = strdup(step ? step : "");
     r->fd = -1;
     r->max = max_rejects;
+    pthread_mutex_init(&r->mu, NULL);
     sl_buf_init(&r->buf, 0);
     return r;
 }
 
 
+static int flush_locked(sl_rejects_t *r, sl_err_t *err);
+
 int sl_rejects_flush(sl_rejects_t *r, sl_err_t *err)
 {
-    if (!r || r->buf.len == 0) {
+    if (!r) {
+        return 0;
+    }
+    pthread_mutex_lock(&r->mu);
+    int rc = flush_locked(r, err);
+    pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
+static int flush_locked(sl_rejects_t *r, sl_err_t *err)
+{
+    if (r->buf.len == 0) {
         return 0;
     }
     if (!r->path) {
@@ -97,13 +113,26 @@ void sl_rejects_free(sl_rejects_t *r)
         close(r->fd);
     }
     sl_buf_free(&r->buf);
+    pthread_mutex_destroy(&r->mu);
     free(r->path);
     free(r->step);
     free(r);
 }
 
+static int add_locked(sl_step_ctx_t *ctx, const char *origin, uint64_t line, const char *reason,
+                      const sl_value_t *record, const char *raw, size_t rawlen);
+
 static int add(sl_step_ctx_t *ctx, const char *origin, uint64_t line, const char *reason,
                const sl_value_t *record, const char *raw, size_t rawlen)
+{
+    pthread_mutex_lock(&ctx->rejects->mu);
+    int rc = add_locked(ctx, origin, line, reason, record, raw, rawlen);
+    pthread_mutex_unlock(&ctx->rejects->mu);
+    return rc;
+}
+
+static int add_locked(sl_step_ctx_t *ctx, const char *origin, uint64_t line, const char *reason,
+                      const sl_value_t *record, const char *raw, size_t rawlen)
 {
     sl_rejects_t *r = ctx->rejects;
     sl_buf_t *b = &r->buf;
@@ -151,4 +180,9 @@ int sl_reject_raw(sl_step_ctx_t *ctx, const char *origin, uint64_t line, const c
                   size_t rawlen, const char *reason)
 {
     return add(ctx, origin, line, reason, NULL, raw, rawlen);
+}
+
+int sl_reject_flush(sl_step_ctx_t *ctx)
+{
+    return sl_rejects_flush(ctx->rejects, &ctx->err);
 }

@@ -222,3 +222,23 @@ YAML
     assert_contains err.txt "upsert needs key"
     [ ! -e o.db ] || fail "validate must not create the database"
 }
+
+test_sink_rejects_reach_the_rejects_file() {
+    mkdir -p in
+    printf '%s\n' '{"id":1,"v":"a"}' '{"id":null,"v":"b"}' '{"v":"c"}' > in/a.jsonl
+    pipeline <<'YAML'
+name: sinkrej
+steps:
+  - name: s
+    source: {type: file, url: "in/a.jsonl"}
+    sink: {type: sql, url: "sqlite:///o.db", table: t, mode: upsert, key: [id]}
+    rejects: rej.jsonl
+    max_rejects: 5
+YAML
+    sl run p.yaml --state st.db
+    assert_rc 3
+    assert_eq 1 "$(q o.db 'SELECT count(*) FROM t')"
+    assert_eq 2 "$(wc -l < rej.jsonl | tr -d ' ')"
+    assert_contains rej.jsonl '"line":2'
+    assert_contains rej.jsonl "key field 'id'"
+}

@@ -586,7 +586,11 @@ static int sql_write(void *self, sl_batch_t *b, const char *key, const char *che
         return sl_err_set(err, SL_EINVAL, "sql sink: table \"%s\": write after commit",
                           s->table);
     }
+    size_t before = b->n;
     int rc = reject_pass(s, b);
+    if (!rc && b->n != before) {
+        rc = sl_reject_flush(s->ctx); /* rejects on disk before the batch commits */
+    }
     if (rc) {
         return rc;
     }
