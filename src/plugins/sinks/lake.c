@@ -1428,13 +1428,34 @@ static int lake_write(void *self, sl_batch_t *b, const char *key, const char *ch
             }
         } else {
             bool changed = false;
-            sl_buf_clear(&s->enc);
             if (sl_pq_schema_merge(p->arena, &p->schema, rec, 1, s->nested,
-                                   (const char *const *)s->pkeys, &changed) != 0 ||
-                encode(&s->enc, rec, s->pkeys) != 0 || push_row(s, p) != 0) {
+                                   (const char *const *)s->pkeys, &changed) != 0) {
                 return oom(s);
             }
             p->dirty = p->dirty || changed;
+            if (p->cur && !p->dirty && p->nrows == 0) {
+                /* The open file's schema already fits this record and no
+                 * rows wait before it: straight to the writer, no detour
+                 * through the row buffer. */
+                sl_err_t werr = {{0}};
+                s->io_err.msg[0] = '\0';
+                if (sl_pq_schema_conform(b->arena, p->cur->schema, &b->records[i]) != 0) {
+                    return oom(s);
+                }
+                rc = sl_pq_writer_add(p->cur->pw, rec, &werr);
+                if (rc) {
+                    return file_error(s, p->cur, rc, &werr, "cannot write a record to");
+                }
+                if ((rc = maybe_roll(s, p)) != 0) {
+                    return rc;
+                }
+                w = sl_batch_keep(b, w, i);
+                continue;
+            }
+            sl_buf_clear(&s->enc);
+            if (encode(&s->enc, rec, s->pkeys) != 0 || push_row(s, p) != 0) {
+                return oom(s);
+            }
             if ((p->nrows >= s->rg_rows || p->row_bytes >= s->rg_bytes) &&
                 (rc = flush_part(s, p)) != 0) {
                 return rc;
