@@ -88,8 +88,8 @@ static const sl_field_spec_t lake_config[] = {
     {"max_file_bytes", SL_FIELD_INT, false, "approximate bytes per file (268435456)", NULL, NULL},
     {"max_buffer_bytes", SL_FIELD_INT, false,
      "memory for buffered rows of all partitions (268435456)", NULL, NULL},
-    {"row_group_rows", SL_FIELD_INT, false, "rows per row group (1000000)", NULL, NULL},
-    {"row_group_bytes", SL_FIELD_INT, false, "buffered bytes per row group (134217728)", NULL,
+    {"row_group_rows", SL_FIELD_INT, false, "rows per row group (131072)", NULL, NULL},
+    {"row_group_bytes", SL_FIELD_INT, false, "buffered bytes per row group (67108864)", NULL,
      NULL},
     {"page_bytes", SL_FIELD_INT, false, "data page size (1048576)", NULL, NULL},
     {"page_v2", SL_FIELD_BOOL, false, "data pages v2 (false)", NULL, NULL},
@@ -1209,10 +1209,12 @@ static int read_options(lake_t *s, const sl_node_t *cfg)
         rc = read_u64(s, cfg, "max_buffer_bytes", 256u << 20, 1, &s->max_buffer_bytes);
     }
     if (!rc) {
-        rc = read_u64(s, cfg, "row_group_rows", 1000000, 1, &s->rg_rows);
+        /* About DuckDB's 122,880: memory stays at one modest row group per
+         * open file, and readers still get large column chunks. */
+        rc = read_u64(s, cfg, "row_group_rows", 131072, 1, &s->rg_rows);
     }
     if (!rc) {
-        rc = read_u64(s, cfg, "row_group_bytes", 128u << 20, 1, &s->rg_bytes);
+        rc = read_u64(s, cfg, "row_group_bytes", 64u << 20, 1, &s->rg_bytes);
     }
     if (!rc) {
         rc = read_u64(s, cfg, "page_bytes", 1u << 20, 1, &page);
