@@ -381,6 +381,7 @@ static inline void touch(sl_pq_leaf_t *l, const sl_pq_ctx_t *c)
         l->s_nnull = l->nnull;
         l->s_dict_plain_bytes = l->dict_plain_bytes;
         l->s_dict_count = l->dict.count;
+        l->s_dict_checked = l->dict_checked;
     }
 }
 
@@ -396,6 +397,7 @@ void sl_pq_leaf_rollback(sl_pq_leaf_t *l, sl_pq_ctx_t *c)
     l->nnull = l->s_nnull;
     l->dict_plain_bytes = l->s_dict_plain_bytes;
     sl_pq_dict_truncate(&l->dict, l->s_dict_count);
+    l->dict_checked = l->s_dict_checked;
     /* The switch to PLAIN happens only between records, so a pending one
      * came from this record's new entries, which are gone now. */
     l->dict_pending = false;
@@ -1016,7 +1018,7 @@ static int out_page(sl_pq_leaf_t *l, sl_pq_ctx_t *c, sl_pq_page_header_t *h,
 {
     /* body is compressed unless the codec is none */
     const sl_buf_t *payload = body;
-    if (c->codec_id != PQ_CODEC_UNCOMPRESSED) {
+    if (c->chunk_codec != PQ_CODEC_UNCOMPRESSED) {
         sl_buf_clear(&c->comp_buf);
         int rc = sl_pq_compress(c->comp, body->data, body->len, &c->comp_buf);
         if (rc) {
@@ -1225,8 +1227,25 @@ static int write_data_page(sl_pq_leaf_t *l, sl_pq_ctx_t *c, int mode, int bw, cu
     h.num_rows = (int32_t)rows;
     h.def_bytes = def_bytes;
     h.rep_bytes = rep_bytes;
-    h.is_compressed = c->codec_id != PQ_CODEC_UNCOMPRESSED;
+    h.is_compressed = c->chunk_codec != PQ_CODEC_UNCOMPRESSED;
     return out_page(l, c, &h, lev, page, m);
+}
+
+/* Column chunks of plain values that the codec cannot shrink (random
+ * doubles, hashes) are stored uncompressed: the codec is recorded per
+ * chunk, and compressing them only costs time, for writers and readers.
+ * A sample from the middle of the values decides. */
+#define SAMPLE_MIN ((size_t)64 << 10)
+#define SAMPLE_BYTES ((size_t)32 << 10)
+
+static bool compressible(const sl_pq_leaf_t *l, sl_pq_ctx_t *c)
+{
+    size_t at = (l->vlen - SAMPLE_BYTES) / 2;
+    sl_buf_clear(&c->comp_buf);
+    if (sl_pq_compress(c->comp, l->vals + at, SAMPLE_BYTES, &c->comp_buf)) {
+        return true; /* let the real compression report it */
+    }
+    return c->comp_buf.len < SAMPLE_BYTES - SAMPLE_BYTES / 32;
 }
 
 /* Advances cur to the end of the page that starts there: pages end at
@@ -1301,6 +1320,12 @@ int sl_pq_leaf_write_chunk(sl_pq_leaf_t *l, sl_pq_ctx_t *c, sl_pq_chunk_meta_t *
             use_dict = false;
         }
     }
+    c->chunk_codec = c->codec_id;
+    if (!use_dict && c->codec_id != PQ_CODEC_UNCOMPRESSED && l->phys != PQ_BOOLEAN &&
+        l->vlen >= SAMPLE_MIN) {
+        c->chunk_codec = compressible(l, c) ? c->codec_id : PQ_CODEC_UNCOMPRESSED;
+    }
+    m->codec_id = c->chunk_codec;
     int rc = 0;
     if (use_dict) {
         rc = write_dict_page(l, c, m);

@@ -307,6 +307,7 @@ typedef struct {
 
 /* What a chunk's encoding produced, for its ColumnMetaData. */
 typedef struct {
+    int codec_id;             /* of this chunk: none when the data does not compress */
     int64_t num_values;
     int64_t total_uncompressed, total_compressed;
     int64_t data_page_offset;
@@ -351,6 +352,7 @@ typedef struct sl_pq_leaf {
     size_t s_nlev, s_nidx, s_vlen, s_nplain;
     uint64_t s_nnull, s_dict_plain_bytes;
     uint32_t s_dict_count;
+    bool s_dict_checked;
 } sl_pq_leaf_t;
 
 /* Per-writer context for leaf operations. */
@@ -360,7 +362,8 @@ typedef struct {
     bool page_v2;
     bool use_dict;
     sl_pq_compressor_t *comp;
-    int codec_id;
+    int codec_id;          /* the file's codec */
+    int chunk_codec;       /* the codec of the chunk being written */
     sl_pq_out_t *out;
     uint64_t buffered;     /* estimated PLAIN bytes of the row group */
     uint64_t epoch;        /* number of the record being added */

@@ -484,7 +484,7 @@ static void enc_stats(sl_tw_t *t, const sl_pq_stats_t *s)
 }
 
 static void enc_column_chunk(sl_tw_t *t, const sl_pq_leaf_t *l, const sl_pq_chunk_meta_t *m,
-                             int codec_id, bool v2)
+                             bool v2)
 {
     int64_t start = m->dict_page_offset >= 0 ? m->dict_page_offset : m->data_page_offset;
     sl_tw_elem_struct_begin(t);
@@ -509,7 +509,7 @@ static void enc_column_chunk(sl_tw_t *t, const sl_pq_leaf_t *l, const sl_pq_chun
     for (size_t i = 0; i < l->npath; i++) {
         sl_tw_elem_binary(t, l->path[i], strlen(l->path[i]));
     }
-    sl_tw_i32(t, 4, codec_id);
+    sl_tw_i32(t, 4, m->codec_id);
     sl_tw_i64(t, 5, m->num_values);
     sl_tw_i64(t, 6, m->total_uncompressed);
     sl_tw_i64(t, 7, m->total_compressed);
@@ -887,7 +887,7 @@ int sl_pq_writer_flush(sl_pq_writer_t *w, sl_err_t *err)
         if (rc) {
             return fail(w, rc, err, "writing a column chunk");
         }
-        enc_column_chunk(&t, l, &m, w->ctx.codec_id, w->ctx.page_v2);
+        enc_column_chunk(&t, l, &m, w->ctx.page_v2);
         total_unc += m.total_uncompressed;
         total_comp += m.total_compressed;
     }

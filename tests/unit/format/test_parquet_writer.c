@@ -1286,3 +1286,50 @@ SL_TEST(pq_rt_floats_and_json)
               "field 'f': expected float, got double 3.5e38 (out of range)");
     close_pq(&p);
 }
+
+/* Plain chunks the codec cannot shrink are stored uncompressed (the codec
+ * is per column chunk); the others keep the file's codec. */
+SL_TEST(pq_rt_incompressible_chunks)
+{
+    sl_pq_node_t cols[] = {REQ("id", SL_PQ_INT64), REQ("noise", SL_PQ_INT64),
+                           REQ("text", SL_PQ_STRING)};
+    sl_pq_node_t root = ROOT(cols);
+    static const char *keys[] = {"id", "noise", "text"};
+    for (int codec = SL_PQ_SNAPPY; codec <= SL_PQ_ZSTD; codec++) {
+        sl_pq_opts_t o = {.codec = (sl_pq_codec_t)codec, .no_dictionary = true};
+        pqf_t p;
+        open_pq(&p, "noise.parquet", &root, &o);
+        uint64_t x = 88172645463325252ULL;
+        sl_member_t m[3];
+        sl_err_t err;
+        char text[64];
+        for (int i = 0; i < 20000; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            int k = snprintf(text, sizeof text, "row %d of the sample text", i % 100);
+            sl_value_t vals[3] = {sl_value_int(i), sl_value_int((int64_t)x),
+                                  sl_value_str(text, (size_t)k)};
+            sl_value_t v = obj(m, keys, vals, 3);
+            CHECK_INT(sl_pq_writer_add(p.w, &v, &err), 0);
+        }
+        const char *f = close_pq(&p);
+        static const char *names[] = {"", "SNAPPY", "GZIP", "ZSTD"};
+        char want[256];
+        snprintf(want, sizeof want,
+                 "{\"p\":\"id\",\"c\":\"%s\"}\n{\"p\":\"noise\",\"c\":\"UNCOMPRESSED\"}\n"
+                 "{\"p\":\"text\",\"c\":\"%s\"}\n",
+                 names[codec], names[codec]);
+        CHECK_TEXT(duck(f, "SELECT path_in_schema p, compression c FROM parquet_metadata($F)"),
+                   want);
+        CHECK_TEXT(duck(f, "SELECT count(*) n, sum(id) s, count(DISTINCT noise) r, "
+                           "count(DISTINCT text) t, max(text) mt FROM read_parquet($F)"),
+                   "{\"n\":\"20000\",\"s\":\"199990000\",\"r\":\"20000\",\"t\":\"100\","
+                   "\"mt\":\"row 99 of the sample text\"}\n");
+        if (codec != SL_PQ_ZSTD) {
+            const char *h = hyp(f);
+            CHECK_CONTAINS(h, "{\"id\":\"19999\",\"noise\":\"");
+            CHECK_CONTAINS(h, "\"text\":\"row 99 of the sample text\"}\n");
+        }
+    }
+}
