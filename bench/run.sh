@@ -10,6 +10,10 @@
 #   duckdb_default  DuckDB JSONL -> CSV, default threads (one per core)
 #   sluice_sqlite   sluice JSONL -> SQLite, --threads 1 (bench/pipelines/jsonl_to_sqlite.yaml)
 #   sluice_sqlite_mt the same with the default threads
+#   sluice_parquet  sluice JSONL -> snappy Parquet (lake sink), --threads 1
+#   sluice_parquet_mt the same with the default threads
+#   duckdb_pq_t1    DuckDB JSONL -> snappy Parquet, threads=1
+#   duckdb_pq_default the same with DuckDB's default threads
 #   sqlite3_import  sqlite3 CLI .import of the same data as CSV
 # checks that every output holds N rows, and prints rows/s, peak RSS and
 # the ratios against the goals. See bench/README.md.
@@ -119,7 +123,7 @@ run_case() {
     printf 'bench: %-15s' "$name"
     while [ "$i" -le "$RUNS" ]; do
         # shellcheck disable=SC2086
-        rm -f $clean
+        rm -rf $clean
         sh "$BENCH/measure.sh" "$T/measure" "$TMO" "$@" > "$T/$name.out" 2> "$T/$name.err"
         read -r wall rss rc < "$T/measure"
         if [ "$rc" != 0 ]; then
@@ -243,6 +247,36 @@ else
     set_result sluice_sqlite_mt status "sluice not built"
 fi
 
+# JSONL -> snappy Parquet: sluice's lake sink against DuckDB's COPY, at one
+# thread and at the defaults; also compares output size and peak memory.
+pq_check() { # NAME PATH
+    out=$(node "$BENCH/count_parquet.js" "$2" 2> "$T/$1.count.err") || out=""
+    check_rows "$1" "${out%% *}"
+    set_result "$1" bytes "${out#* }"
+}
+sluice_pq_case() { # NAME THREADS
+    if run_case "$1" "$T/$1 $T/state_$1.db $T/state_$1.db-wal $T/state_$1.db-shm" \
+        "$SLUICE" run "$BENCH/pipelines/jsonl_to_parquet.yaml" --state "$T/state_$1.db" \
+        --threads "$2" -p "input=$JSONL" -p "output=$T/$1"; then
+        pq_check "$1" "$T/$1"
+    fi
+}
+if [ "$have_sluice" = 1 ]; then
+    sluice_pq_case sluice_parquet 1
+    sluice_pq_case sluice_parquet_mt 0
+else
+    set_result sluice_parquet status "sluice not built"
+    set_result sluice_parquet_mt status "sluice not built"
+fi
+if run_case duckdb_pq_t1 "$T/duckdb_pq_t1.parquet" node "$BENCH/duckdb_convert.js" "$JSONL" \
+    "$T/duckdb_pq_t1.parquet" 1; then
+    pq_check duckdb_pq_t1 "$T/duckdb_pq_t1.parquet"
+fi
+if run_case duckdb_pq_default "$T/duckdb_pq_default.parquet" node "$BENCH/duckdb_convert.js" \
+    "$JSONL" "$T/duckdb_pq_default.parquet" default; then
+    pq_check duckdb_pq_default "$T/duckdb_pq_default.parquet"
+fi
+
 # With a new database file, .import takes the header row as column names
 # and creates the table (all columns TEXT).
 if run_case sqlite3_import "$T/import.db $T/import.db-journal" sqlite3 "$T/import.db" \
@@ -264,10 +298,13 @@ printf '%-15s %9s %12s %9s  %s\n' name "time s" "rows/s" "peak MB" "check / note
 printf '%-15s %9s %12s %9s  %s\n' "---------------" "---------" "------------" "---------" \
     "------------"
 for name in sluice_csv sluice_csv_mt duckdb_t1 duckdb_default sluice_sqlite sluice_sqlite_mt \
-    sqlite3_import; do
+    sqlite3_import sluice_parquet sluice_parquet_mt duckdb_pq_t1 duckdb_pq_default; do
     st=$(get_result "$name" status)
     if [ "$st" = ok ] || [ "$st" = "wrong row count" ]; then
         note=$(get_result "$name" check)
+        if [ -n "$(get_result "$name" bytes)" ]; then
+            note="$note; $(get_result "$name" bytes) bytes"
+        fi
         case "$name" in
             duckdb*) note="$note; COPY only, process wall $(get_result "$name" wall) s" ;;
         esac
@@ -310,6 +347,27 @@ ratio "sluice_csv / duckdb_t1 (rows/s)" sluice_csv duckdb_t1 1.5
 ratio "sluice_csv_mt / duckdb_default (rows/s)" sluice_csv_mt duckdb_default -
 ratio "sluice_sqlite / sqlite3_import (rows/s)" sluice_sqlite sqlite3_import 0.8
 ratio "sluice_sqlite_mt / sqlite3_import (rows/s)" sluice_sqlite_mt sqlite3_import -
+ratio "sluice_parquet / duckdb_pq_t1 (rows/s)" sluice_parquet duckdb_pq_t1 1.5
+ratio "sluice_parquet_mt / duckdb_pq_default (rows/s)" sluice_parquet_mt duckdb_pq_default 1.0
+# at_most LABEL NAME_A NAME_B FIELD GOAL: A's FIELD over B's, which should
+# not exceed GOAL (peak memory, output size).
+at_most() {
+    a=$(get_result "$2" "$4")
+    b=$(get_result "$3" "$4")
+    if [ -z "$a" ] || [ -z "$b" ] || [ "$(get_result "$2" status)" != ok ] ||
+        [ "$(get_result "$3" status)" != ok ]; then
+        printf '%-40s %8s\n' "$1" "n/a"
+        return 0
+    fi
+    verdict=$(awk -v a="$a" -v b="$b" -v g="$5" 'BEGIN { print (a / b <= g) ? "PASS" : "MISS" }')
+    if [ "$verdict" = MISS ]; then
+        MISSED=1
+    fi
+    awk -v a="$a" -v b="$b" -v l="$1" -v g="$5" -v v="$verdict" \
+        'BEGIN { printf "%-40s %7.2fx  goal <= %sx  %s\n", l, a / b, g, v }'
+}
+at_most "sluice_parquet / duckdb_pq_t1 (peak RSS)" sluice_parquet duckdb_pq_t1 rss 0.334
+at_most "sluice_parquet / duckdb_pq_t1 (bytes)" sluice_parquet duckdb_pq_t1 bytes 1.2
 
 if [ "$have_sluice" = 0 ]; then
     echo
