@@ -1,16 +1,17 @@
 /* Leaf columns of the Parquet writer: value conversion, buffering of one
  * row group, statistics and the encoding of a column chunk into pages.
  *
- * A leaf buffers its levels (one byte each) and its values in two parts:
- * while its dictionary stays under the cap, values are dictionary indices;
- * once the dictionary grows past the cap (switching only between records,
- * so a page never has to start mid-record) the remaining values are kept
- * PLAIN-encoded, byte arrays with their 4-byte length prefix, so pages are
- * cut with memcpy. At flush the dictionary is used only when it is smaller
- * than PLAIN; statistics are taken from the dictionary entries (each one
- * is used: a rejected record removes the entries it added) plus the plain
- * values. Long string statistics are truncated to 64 bytes and then
- * flagged inexact (the max rounded up so it stays an upper bound). */
+ * A leaf buffers its levels (one byte each) and its values PLAIN-encoded
+ * (byte arrays with their 4-byte length prefix), so appending is a copy
+ * and a rejected record is undone by resetting a few counts. When the
+ * chunk is written, the dictionary is built over the values from the
+ * first on, in batches with prefetching; it stops at a record boundary
+ * when it outgrows its cap (the rest of the chunk is PLAIN) or when the
+ * values hardly repeat, and it is used only when it beats PLAIN. Pages
+ * are cut at record boundaries. Statistics come from the dictionary
+ * entries plus the PLAIN part; long string bounds are truncated to 64
+ * bytes and flagged inexact (the max rounded up so it stays an upper
+ * bound). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,57 +218,116 @@ int sl_pq_decimal_parse(const char *s, size_t n, int precision, int scale, __int
 /* ---------------------------------------------------------------- */
 /* UTF-8                                                              */
 
-static bool utf8_valid(const uint8_t *p, size_t n)
+/* Decodes the multi-byte character at p (p[0] >= 0x80, left bytes
+ * available); returns its length, or 0 if invalid: overlong forms,
+ * surrogates and code points beyond U+10FFFF are. */
+static inline size_t utf8_char(const uint8_t *p, size_t left)
 {
-    size_t i = 0;
-    while (i < n) {
-        /* skip ASCII eight bytes at a time */
-        while (i + 8 <= n) {
-            uint64_t w;
-            memcpy(&w, p + i, 8);
-            if (w & 0x8080808080808080ULL) {
-                break;
-            }
-            i += 8;
-        }
-        if (i >= n) {
-            break;
-        }
-        uint8_t c = p[i];
-        if (c < 0x80) {
-            i++;
+    uint8_t c = p[0];
+    if (c < 0xE0) {
+        return c >= 0xC2 && left >= 2 && (p[1] & 0xC0) == 0x80 ? 2 : 0;
+    }
+    if (left < 3) {
+        return 0;
+    }
+    uint8_t c1 = p[1];
+    if (c < 0xF0) {
+        bool ok = (c1 & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80 && (c != 0xE0 || c1 >= 0xA0) &&
+                  (c != 0xED || c1 <= 0x9F);
+        return ok ? 3 : 0;
+    }
+    bool ok = c <= 0xF4 && left >= 4 && (c1 & 0xC0) == 0x80 && (p[2] & 0xC0) == 0x80 &&
+              (p[3] & 0xC0) == 0x80 && (c != 0xF0 || c1 >= 0x90) && (c != 0xF4 || c1 <= 0x8F);
+    return ok ? 4 : 0;
+}
+
+/* Eight bytes at a time: ASCII words are skipped whole, and in a word
+ * with high bits the ASCII bytes before the first one are skipped at
+ * once, so the loop runs per word or character, not per byte. */
+static bool utf8_valid_slow(const uint8_t *p, size_t n)
+{
+    const uint8_t *e = p + n;
+    while (e - p >= 8) {
+        uint64_t hi = sl_pq_load64(p) & 0x8080808080808080ULL;
+        if (!hi) {
+            p += 8;
             continue;
         }
-        size_t len;
-        uint32_t cp;
-        if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
+        p += (size_t)__builtin_ctzll(hi) / 8;
+        size_t k = utf8_char(p, (size_t)(e - p));
+        if (!k) {
             return false;
         }
-        if (i + len > n) {
+        p += k;
+    }
+    while (p < e) {
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        size_t k = utf8_char(p, (size_t)(e - p));
+        if (!k) {
             return false;
         }
-        for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xC0) != 0x80) {
-                return false;
-            }
-            cp = cp << 6 | (p[i + k] & 0x3F);
-        }
-        if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
-            return false;
-        }
-        i += len;
+        p += k;
     }
     return true;
+}
+
+/* Short strings go through a branch-free DFA instead: whether a string
+ * is ASCII is a coin toss in real data, and the mispredicted branches
+ * cost more than the bytes. Shift-based DFA: every state is a multiple of
+ * 6, and UTF8_NEXT[class] packs, at bit s, the next state from state s,
+ * so one byte costs a shift and a mask. */
+enum { U_ACC = 0, U_REJ = 6, U_C1 = 12, U_C2 = 18, U_C3 = 24, U_E0 = 30, U_ED = 36, U_F0 = 42, U_F4 = 48 };
+#define U_T(acc, c1, c2, c3, e0, ed, f0, f4)                                                      \
+    ((uint64_t)(acc) << U_ACC | (uint64_t)U_REJ << U_REJ | (uint64_t)(c1) << U_C1 |               \
+     (uint64_t)(c2) << U_C2 | (uint64_t)(c3) << U_C3 | (uint64_t)(e0) << U_E0 |                   \
+     (uint64_t)(ed) << U_ED | (uint64_t)(f0) << U_F0 | (uint64_t)(f4) << U_F4)
+/* Byte classes: 0 ASCII, 1 80-8F, 2 90-9F, 3 A0-BF, 4 invalid (C0 C1 F5-FF),
+ * 5 C2-DF, 6 E0, 7 E1-EC EE EF, 8 ED, 9 F0, 10 F1-F3, 11 F4. */
+static const uint64_t UTF8_NEXT[12] = {
+    /*        from: ACC    C1     C2     C3     E0     ED     F0     F4 */
+    [0] = U_T(U_ACC, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ),
+    [1] = U_T(U_REJ, U_ACC, U_C1, U_C2, U_REJ, U_C1, U_REJ, U_C2),
+    [2] = U_T(U_REJ, U_ACC, U_C1, U_C2, U_REJ, U_C1, U_C2, U_REJ),
+    [3] = U_T(U_REJ, U_ACC, U_C1, U_C2, U_C1, U_REJ, U_C2, U_REJ),
+    [4] = U_T(U_REJ, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ),
+    [5] = U_T(U_C1, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ),
+    [6] = U_T(U_E0, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ),
+    [7] = U_T(U_C2, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ),
+    [8] = U_T(U_ED, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ),
+    [9] = U_T(U_F0, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ),
+    [10] = U_T(U_C3, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ),
+    [11] = U_T(U_F4, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ, U_REJ),
+};
+static const uint8_t UTF8_CLASS[256] = {
+    [0x80 ... 0x8F] = 1, [0x90 ... 0x9F] = 2, [0xA0 ... 0xBF] = 3, [0xC0 ... 0xC1] = 4,
+    [0xC2 ... 0xDF] = 5, [0xE0] = 6, [0xE1 ... 0xEC] = 7, [0xED] = 8, [0xEE ... 0xEF] = 7,
+    [0xF0] = 9, [0xF1 ... 0xF3] = 10, [0xF4] = 11, [0xF5 ... 0xFF] = 4,
+};
+
+static inline bool utf8_valid(const uint8_t *p, size_t n)
+{
+    if (n > 64) {
+        uint64_t acc = 0;
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            acc |= sl_pq_load64(p + i);
+        }
+        acc |= sl_pq_load64(p + n - 8);
+        return !(acc & 0x8080808080808080ULL) || utf8_valid_slow(p, n);
+    }
+    uint64_t st = U_ACC;
+    for (size_t i = 0; i < n; i++) {
+        st = UTF8_NEXT[UTF8_CLASS[p[i]]] >> st & 63;
+    }
+    return st == U_ACC;
+}
+
+bool sl_pq_utf8_valid(const void *p, size_t n)
+{
+    return utf8_valid(p, n);
 }
 
 /* ---------------------------------------------------------------- */
@@ -313,24 +373,6 @@ static int grow_levels(sl_pq_leaf_t *l)
     return 0;
 }
 
-static inline int push_level(sl_pq_leaf_t *l, unsigned def, unsigned rep)
-{
-    if (SL_UNLIKELY(l->nlev == l->lev_cap)) {
-        int rc = grow_levels(l);
-        if (rc) {
-            return rc;
-        }
-    }
-    if (l->max_def) {
-        l->def[l->nlev] = (uint8_t)def;
-    }
-    if (l->max_rep) {
-        l->rep[l->nlev] = (uint8_t)rep;
-    }
-    l->nlev++;
-    return 0;
-}
-
 int sl_pq_leaf_init(sl_pq_leaf_t *l, const sl_pq_ctx_t *c)
 {
     sl_pq_dict_init(&l->dict, l->phys == PQ_BYTE_ARRAY ? 0 : l->width);
@@ -351,37 +393,25 @@ void sl_pq_leaf_free(sl_pq_leaf_t *l)
 
 void sl_pq_leaf_reset(sl_pq_leaf_t *l, const sl_pq_ctx_t *c)
 {
+    (void)c;
     l->nlev = 0;
     l->nnull = 0;
-    l->nidx = 0;
     l->vlen = 0;
-    l->nplain = 0;
-    l->dict_plain_bytes = 0;
-    l->dict_pending = false;
-    l->dict_checked = false;
+    l->nvals = 0;
+    l->ndict = 0;
+    l->dpos = 0;
     l->epoch = UINT64_MAX;
-    l->dict_on = c->use_dict && l->phys != PQ_BOOLEAN;
-    sl_pq_dict_clear(&l->dict);
 }
 
-/* On the leaf's first value of a record: a pending switch to PLAIN
- * happens now (between records), then the counts are remembered. */
+/* On the leaf's first value of a record: remember the counts. */
 static inline void touch(sl_pq_leaf_t *l, const sl_pq_ctx_t *c)
 {
     if (SL_UNLIKELY(l->epoch != c->epoch)) {
-        if (l->dict_pending) {
-            l->dict_pending = false;
-            l->dict_on = false;
-        }
         l->epoch = c->epoch;
         l->s_nlev = l->nlev;
-        l->s_nidx = l->nidx;
         l->s_vlen = l->vlen;
-        l->s_nplain = l->nplain;
+        l->s_nvals = l->nvals;
         l->s_nnull = l->nnull;
-        l->s_dict_plain_bytes = l->dict_plain_bytes;
-        l->s_dict_count = l->dict.count;
-        l->s_dict_checked = l->dict_checked;
     }
 }
 
@@ -391,64 +421,36 @@ void sl_pq_leaf_rollback(sl_pq_leaf_t *l, sl_pq_ctx_t *c)
         return; /* not reached by the failed record */
     }
     l->nlev = l->s_nlev;
-    l->nidx = l->s_nidx;
     l->vlen = l->s_vlen;
-    l->nplain = l->s_nplain;
+    l->nvals = l->s_nvals;
     l->nnull = l->s_nnull;
-    l->dict_plain_bytes = l->s_dict_plain_bytes;
-    sl_pq_dict_truncate(&l->dict, l->s_dict_count);
-    l->dict_checked = l->s_dict_checked;
-    /* The switch to PLAIN happens only between records, so a pending one
-     * came from this record's new entries, which are gone now. */
-    l->dict_pending = false;
 }
 
 int sl_pq_leaf_null(sl_pq_leaf_t *l, sl_pq_ctx_t *c, unsigned def, unsigned rep)
 {
     touch(l, c);
-    l->nnull++;
-    return push_level(l, def, rep);
-}
-
-static inline int push_dict(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const void *p, size_t n)
-{
-    if (SL_UNLIKELY(l->nidx == l->idx_cap)) {
-        int rc = grow((void **)&l->idx, &l->idx_cap, l->nidx + 1, sizeof *l->idx);
+    if (SL_UNLIKELY(l->nlev == l->lev_cap)) {
+        int rc = grow_levels(l);
         if (rc) {
             return rc;
         }
     }
-    uint32_t h = sl_pq_hash(p, n, l->dict.width), ix;
-    if (SL_LIKELY(sl_pq_dict_find(&l->dict, p, n, h, &ix))) {
-        l->idx[l->nidx++] = ix;
-        return 0;
+    /* a leaf that can be null has an optional or repeated ancestor, so
+     * definition levels */
+    if (l->max_def) {
+        l->def[l->nlev] = (uint8_t)def;
     }
-    int rc = sl_pq_dict_insert(&l->dict, p, n, h, &ix);
-    if (rc) {
-        return rc;
+    if (l->max_rep) {
+        l->rep[l->nlev] = (uint8_t)rep;
     }
-    l->idx[l->nidx++] = ix;
-    if (l->dict.dlen > c->dict_max) {
-        l->dict_pending = true;
-    } else if (!l->dict_checked && l->dict.dlen >= c->dict_max / 8) {
-        /* An eighth of the way to the cap, fewer than one value in ten
-         * repeating means the column is (nearly) unique: stop hashing. */
-        l->dict_checked = true;
-        if ((l->nidx - l->dict.count) * 10 < l->nidx) {
-            l->dict_pending = true;
-        }
-    }
+    l->nlev++;
+    l->nnull++;
     return 0;
 }
 
-static int push_fixed(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const void *p)
+static inline int push_fixed(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const void *p)
 {
     size_t w = (size_t)l->width;
-    c->buffered += w;
-    if (l->dict_on) {
-        l->dict_plain_bytes += w;
-        return push_dict(l, c, p, w);
-    }
     if (SL_UNLIKELY(l->vlen + w > l->vcap)) {
         int rc = grow((void **)&l->vals, &l->vcap, l->vlen + w, 1);
         if (rc) {
@@ -457,17 +459,13 @@ static int push_fixed(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const void *p)
     }
     memcpy(l->vals + l->vlen, p, w);
     l->vlen += w;
-    l->nplain++;
+    l->nvals++;
+    c->buffered += w;
     return 0;
 }
 
-static int push_bytes(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const void *p, size_t n)
+static inline int push_bytes(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const void *p, size_t n)
 {
-    c->buffered += n + 4;
-    if (l->dict_on) {
-        l->dict_plain_bytes += n + 4;
-        return push_dict(l, c, p, n);
-    }
     if (SL_UNLIKELY(l->vlen + n + 4 > l->vcap)) {
         int rc = grow((void **)&l->vals, &l->vcap, l->vlen + n + 4, 1);
         if (rc) {
@@ -480,13 +478,13 @@ static int push_bytes(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const void *p, size_t n)
         memcpy(l->vals + l->vlen + 4, p, n);
     }
     l->vlen += n + 4;
-    l->nplain++;
+    l->nvals++;
+    c->buffered += n + 4;
     return 0;
 }
 
-static int push_bool(sl_pq_leaf_t *l, sl_pq_ctx_t *c, bool b)
+static inline int push_bool(sl_pq_leaf_t *l, sl_pq_ctx_t *c, bool b)
 {
-    c->buffered += 1;
     if (SL_UNLIKELY(l->vlen + 1 > l->vcap)) {
         int rc = grow((void **)&l->vals, &l->vcap, l->vlen + 1, 1);
         if (rc) {
@@ -494,7 +492,8 @@ static int push_bool(sl_pq_leaf_t *l, sl_pq_ctx_t *c, bool b)
         }
     }
     l->vals[l->vlen++] = b;
-    l->nplain++;
+    l->nvals++;
+    c->buffered += 1;
     return 0;
 }
 
@@ -613,24 +612,11 @@ int sl_pq_leaf_value(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const sl_value_t *v, unsig
         if (v->type != SL_T_STRING) {
             return SL_ETYPE;
         }
-        if (l->type == SL_PQ_BINARY) {
-            rc = push_bytes(l, c, v->u.s, v->len);
-        } else if (l->dict_on) {
-            /* A dictionary hit equals a value validated before: check only
-             * new entries (a failure rolls the whole record back). */
-            uint32_t before = l->dict.count;
-            rc = push_bytes(l, c, v->u.s, v->len);
-            if (rc == 0 && l->dict.count != before &&
-                !utf8_valid((const uint8_t *)v->u.s, v->len)) {
-                *why = "invalid UTF-8";
-                return SL_ETYPE;
-            }
-        } else if (!utf8_valid((const uint8_t *)v->u.s, v->len)) {
+        if (l->type == SL_PQ_STRING && !utf8_valid((const uint8_t *)v->u.s, v->len)) {
             *why = "invalid UTF-8";
             return SL_ETYPE;
-        } else {
-            rc = push_bytes(l, c, v->u.s, v->len);
         }
+        rc = push_bytes(l, c, v->u.s, v->len);
         break;
     case SL_PQ_JSON:
         sl_buf_clear(&c->scratch);
@@ -723,10 +709,12 @@ typedef struct {
     size_t n;
 } span_t;
 
-/* Calls fn on every buffered value's PLAIN bytes (without length prefix). */
+/* Runs BODY with P, N set to the PLAIN bytes (without length prefix) of
+ * each distinct dictionary entry and each value of the plain part: every
+ * value of the chunk is among them. */
 #define FOR_EACH_VALUE(l, P, N, BODY)                                                          \
     do {                                                                                       \
-        if ((l)->nidx) {                                                                       \
+        if ((l)->ndict) {                                                                      \
             for (uint32_t e_ = 0; e_ < (l)->dict.count; e_++) {                                \
                 size_t N;                                                                      \
                 const uint8_t *P = sl_pq_dict_entry(&(l)->dict, e_, &N);                       \
@@ -735,12 +723,12 @@ typedef struct {
         }                                                                                      \
         if ((l)->width > 0) {                                                                  \
             size_t N = (size_t)(l)->width;                                                     \
-            for (size_t o_ = 0; o_ < (l)->vlen; o_ += N) {                                     \
+            for (size_t o_ = (l)->dpos; o_ < (l)->vlen; o_ += N) {                             \
                 const uint8_t *P = (l)->vals + o_;                                             \
                 BODY;                                                                          \
             }                                                                                  \
         } else {                                                                               \
-            for (size_t o_ = 0; o_ < (l)->vlen;) {                                             \
+            for (size_t o_ = (l)->dpos; o_ < (l)->vlen;) {                                     \
                 uint32_t len_;                                                                 \
                 memcpy(&len_, (l)->vals + o_, 4);                                              \
                 size_t N = len_;                                                               \
@@ -840,7 +828,7 @@ static void stats_compute(const sl_pq_leaf_t *l, sl_pq_stats_t *st)
     if (l->phys == PQ_FLOAT || l->phys == PQ_DOUBLE) {
         st->nan_count = 0;
     }
-    if (l->nidx + l->nplain == 0) {
+    if (l->nvals == 0) {
         return;
     }
     st->min_exact = st->max_exact = true;
@@ -897,23 +885,6 @@ static void stats_compute(const sl_pq_leaf_t *l, sl_pq_stats_t *st)
         double mn = INFINITY, mx = -INFINITY;
         bool dbl = l->phys == PQ_DOUBLE;
         int64_t nans = 0;
-        if (l->nidx) {
-            /* NaNs in the dictionary part: count their uses (the plain
-             * part is counted below) */
-            for (size_t i = 0; i < l->nidx; i++) {
-                size_t n;
-                const uint8_t *p = sl_pq_dict_entry(&l->dict, l->idx[i], &n);
-                double x;
-                if (dbl) {
-                    memcpy(&x, p, 8);
-                } else {
-                    float f;
-                    memcpy(&f, p, 4);
-                    x = f;
-                }
-                nans += x != x;
-            }
-        }
         FOR_EACH_VALUE(l, p, n, {
             (void)n;
             double x;
@@ -927,6 +898,7 @@ static void stats_compute(const sl_pq_leaf_t *l, sl_pq_stats_t *st)
             mn = x < mn ? x : mn;
             mx = x > mx ? x : mx;
         });
+        /* NaNs are counted over all values, not entries */
         for (size_t o = 0; o < l->vlen; o += dbl ? 8 : 4) {
             double x;
             if (dbl) {
@@ -1010,7 +982,7 @@ enum { MODE_DICT, MODE_PLAIN };
 
 typedef struct {
     size_t li, vi; /* level and value index */
-    size_t pos;    /* byte offset in vals of value max(vi, nidx) */
+    size_t pos;    /* byte offset in vals of value vi (PLAIN pages) */
 } cursor_t;
 
 static int out_page(sl_pq_leaf_t *l, sl_pq_ctx_t *c, sl_pq_page_header_t *h,
@@ -1064,8 +1036,8 @@ static int write_dict_page(sl_pq_leaf_t *l, sl_pq_ctx_t *c, sl_pq_chunk_meta_t *
     return out_page(l, c, &h, NULL, &body, m);
 }
 
-/* Bits of value vi in a page of the given mode; advances cur->pos. */
-static inline size_t value_bits(const sl_pq_leaf_t *l, int mode, int bw, size_t vi, size_t *pos)
+/* Bits of value vi in a page of the given mode; advances *pos. */
+static inline size_t value_bits(const sl_pq_leaf_t *l, int mode, int bw, size_t *pos)
 {
     if (mode == MODE_DICT) {
         return (size_t)bw;
@@ -1076,11 +1048,6 @@ static inline size_t value_bits(const sl_pq_leaf_t *l, int mode, int bw, size_t 
     if (l->width > 0) {
         return (size_t)l->width * 8;
     }
-    if (vi < l->nidx) {
-        size_t n;
-        sl_pq_dict_entry(&l->dict, l->idx[vi], &n);
-        return (n + 4) * 8;
-    }
     uint32_t len;
     memcpy(&len, l->vals + *pos, 4);
     *pos += 4 + (size_t)len;
@@ -1088,57 +1055,18 @@ static inline size_t value_bits(const sl_pq_leaf_t *l, int mode, int bw, size_t 
 }
 
 /* Appends the PLAIN values [va, vb) to b; pos0/pos1 are their byte range
- * within vals for the plain part. */
+ * in vals (byte arrays). */
 static int plain_values(const sl_pq_leaf_t *l, size_t va, size_t vb, size_t pos0, size_t pos1,
                         sl_buf_t *b)
 {
-    int rc;
     if (l->phys == PQ_BOOLEAN) {
         return sl_pq_bitpack_bools(b, l->vals + va, vb - va);
     }
-    /* the part still in the dictionary, materialized */
-    size_t de = vb < l->nidx ? vb : l->nidx;
-    if (va < de) {
-        size_t need = 0;
-        if (l->width > 0) {
-            need = (de - va) * (size_t)l->width;
-        } else {
-            for (size_t i = va; i < de; i++) {
-                size_t n;
-                sl_pq_dict_entry(&l->dict, l->idx[i], &n);
-                need += n + 4;
-            }
-        }
-        rc = sl_buf_reserve(b, need);
-        if (rc) {
-            return rc;
-        }
-        for (size_t i = va; i < de; i++) {
-            size_t n;
-            const uint8_t *p = sl_pq_dict_entry(&l->dict, l->idx[i], &n);
-            if (l->width == 0) {
-                p -= 4;
-                n += 4;
-            }
-            sl_buf_put_unchecked(b, p, n);
-        }
+    if (l->width > 0) {
+        pos0 = va * (size_t)l->width;
+        pos1 = vb * (size_t)l->width;
     }
-    if (vb > l->nidx) {
-        size_t a = va > l->nidx ? va : l->nidx;
-        size_t o0, o1;
-        if (l->width > 0) {
-            o0 = (a - l->nidx) * (size_t)l->width;
-            o1 = (vb - l->nidx) * (size_t)l->width;
-        } else {
-            o0 = pos0;
-            o1 = pos1;
-        }
-        rc = sl_buf_append(b, l->vals + o0, o1 - o0);
-        if (rc) {
-            return rc;
-        }
-    }
-    return 0;
+    return sl_buf_append(b, l->vals + pos0, pos1 - pos0);
 }
 
 static int write_data_page(sl_pq_leaf_t *l, sl_pq_ctx_t *c, int mode, int bw, cursor_t a,
@@ -1288,7 +1216,7 @@ static void cut_page(const sl_pq_leaf_t *l, int mode, int bw, cursor_t *cur, siz
             }
             bits += lev_bits;
             if (!maxd || l->def[li] == maxd) {
-                bits += vbits ? vbits : value_bits(l, mode, bw, vi, &pos);
+                bits += vbits ? vbits : value_bits(l, mode, bw, &pos);
                 vi++;
             }
             li++;
@@ -1299,35 +1227,155 @@ static void cut_page(const sl_pq_leaf_t *l, int mode, int bw, cursor_t *cur, siz
     cur->pos = pos;
 }
 
+/* The first value of the record after the one holding value vi. */
+static size_t next_record(const sl_pq_leaf_t *l, size_t vi)
+{
+    if (!l->max_rep) {
+        return vi + 1;
+    }
+    const uint8_t maxd = l->max_def;
+    size_t li = 0, v = 0;
+    for (; li < l->nlev; li++) {
+        if (l->def[li] == maxd) {
+            if (v == vi) {
+                break;
+            }
+            v++;
+        }
+    }
+    for (li++, v++; li < l->nlev && l->rep[li] != 0; li++) {
+        v += l->def[li] == maxd;
+    }
+    return v;
+}
+
+#define BATCH 32
+
+/* Builds the dictionary over the values from the first on, until it
+ * outgrows the cap or turns out (nearly) unique, stopping at a record
+ * boundary so that pages need not start mid-record. Sets l->ndict (values
+ * covered, with their entry numbers in l->idx) and l->dpos. Values go in
+ * batches: hashes first, with the hash slots and then the entries
+ * prefetched, so the cache misses of a batch overlap. */
+static int build_dict(sl_pq_leaf_t *l, sl_pq_ctx_t *c)
+{
+    l->ndict = l->dpos = 0;
+    bool was_unique = l->unique;
+    l->unique = false;
+    sl_pq_dict_clear(&l->dict);
+    if (!c->use_dict || l->phys == PQ_BOOLEAN || l->nvals == 0) {
+        return 0;
+    }
+    int rc = grow((void **)&l->idx, &l->idx_cap, l->nvals, sizeof *l->idx);
+    if (rc) {
+        return rc;
+    }
+    sl_pq_dict_t *d = &l->dict;
+    const size_t n = l->nvals, w = (size_t)l->width;
+    /* repeat checks: at an eighth of the cap, or much earlier when the
+     * last row group of this column was unique */
+    size_t check_at = SL_MAX(c->dict_max / (was_unique ? 128 : 8), (size_t)1);
+    size_t stop = SIZE_MAX, i = 0, pos = 0;
+    const uint8_t *ptr[BATCH];
+    uint32_t len[BATCH], hs[BATCH];
+    while (i < n && i < stop) {
+        size_t k = SL_MIN((size_t)BATCH, n - i), q = pos;
+        for (size_t j = 0; j < k; j++) {
+            if (w) {
+                ptr[j] = l->vals + (i + j) * w;
+                len[j] = (uint32_t)w;
+            } else {
+                len[j] = sl_pq_load32(l->vals + q);
+                ptr[j] = l->vals + q + 4;
+                q += 4 + (size_t)len[j];
+            }
+            hs[j] = sl_pq_hash(ptr[j], len[j], d->width);
+            if (d->slots) {
+                __builtin_prefetch(&d->slots[hs[j] & d->mask]);
+            }
+        }
+        if (d->count) {
+            for (size_t j = 0; j < k; j++) {
+                uint64_t s = d->slots[hs[j] & d->mask];
+                if (s && (uint32_t)(s >> 32) == hs[j]) {
+                    uint32_t e = (uint32_t)s - 1;
+                    __builtin_prefetch(w ? d->data + (size_t)e * w : (const uint8_t *)&d->offs[e]);
+                }
+            }
+            if (!w) {
+                for (size_t j = 0; j < k; j++) {
+                    uint64_t s = d->slots[hs[j] & d->mask];
+                    if (s && (uint32_t)(s >> 32) == hs[j]) {
+                        __builtin_prefetch(d->data + d->offs[(uint32_t)s - 1]);
+                    }
+                }
+            }
+        }
+        for (size_t j = 0; j < k && i < stop; j++, i++) {
+            uint32_t ix;
+            pos += w ? w : 4 + (size_t)len[j];
+            if (sl_pq_dict_find(d, ptr[j], len[j], hs[j], &ix)) {
+                l->idx[i] = ix;
+                continue;
+            }
+            rc = sl_pq_dict_insert(d, ptr[j], len[j], hs[j], &ix);
+            if (rc) {
+                return rc;
+            }
+            l->idx[i] = ix;
+            if (stop != SIZE_MAX) {
+                continue;
+            }
+            if (d->dlen > c->dict_max) {
+                stop = next_record(l, i);
+            } else if (check_at && d->dlen >= check_at) {
+                /* fewer than one value in ten repeating: (nearly) unique */
+                if ((i + 1 - d->count) * 10 < i + 1) {
+                    stop = next_record(l, i);
+                    l->unique = true;
+                }
+                check_at = check_at < c->dict_max / 8 ? c->dict_max / 8 : 0;
+            }
+        }
+    }
+    l->ndict = i;
+    l->dpos = w ? i * w : pos;
+    return 0;
+}
+
 int sl_pq_leaf_write_chunk(sl_pq_leaf_t *l, sl_pq_ctx_t *c, sl_pq_chunk_meta_t *m)
 {
     memset(m, 0, sizeof *m);
     m->num_values = (int64_t)l->nlev;
     m->dict_page_offset = -1;
     m->data_page_offset = -1;
+    int rc = build_dict(l, c);
+    if (rc) {
+        return rc;
+    }
+    /* the entries and the values after the dictionary part cover all
+     * values: statistics from them */
     stats_compute(l, &m->stats);
 
     int bw = 0;
-    bool use_dict = l->nidx > 0;
-    if (use_dict) {
+    if (l->ndict) {
         bw = sl_pq_bit_width(l->dict.count - 1);
         if (bw < 1) {
             bw = 1;
         }
         /* keep the dictionary only when it beats PLAIN for these values */
-        uint64_t dict_cost = l->dict.dlen + ((uint64_t)l->nidx * (uint64_t)bw + 7) / 8;
-        if (dict_cost >= l->dict_plain_bytes) {
-            use_dict = false;
+        uint64_t dict_cost = l->dict.dlen + ((uint64_t)l->ndict * (uint64_t)bw + 7) / 8;
+        if (dict_cost >= l->dpos) {
+            l->ndict = l->dpos = 0;
         }
     }
     c->chunk_codec = c->codec_id;
-    if (!use_dict && c->codec_id != PQ_CODEC_UNCOMPRESSED && l->phys != PQ_BOOLEAN &&
+    if (!l->ndict && c->codec_id != PQ_CODEC_UNCOMPRESSED && l->phys != PQ_BOOLEAN &&
         l->vlen >= SAMPLE_MIN) {
         c->chunk_codec = compressible(l, c) ? c->codec_id : PQ_CODEC_UNCOMPRESSED;
     }
     m->codec_id = c->chunk_codec;
-    int rc = 0;
-    if (use_dict) {
+    if (l->ndict) {
         rc = write_dict_page(l, c, m);
         if (rc) {
             return rc;
@@ -1339,9 +1387,12 @@ int sl_pq_leaf_write_chunk(sl_pq_leaf_t *l, sl_pq_ctx_t *c, sl_pq_chunk_meta_t *
     /* Empty chunks (0 rows) still get one (empty) page so that every
      * column chunk has a data page. */
     do {
-        int mode = use_dict && cur.vi < l->nidx ? MODE_DICT : MODE_PLAIN;
+        int mode = cur.vi < l->ndict ? MODE_DICT : MODE_PLAIN;
         /* a dictionary page must end where the dictionary part ends */
-        size_t stop_vi = mode == MODE_DICT && l->nplain ? l->nidx : SIZE_MAX;
+        size_t stop_vi = mode == MODE_DICT ? l->ndict : SIZE_MAX;
+        if (mode == MODE_PLAIN && cur.vi == l->ndict) {
+            cur.pos = l->dpos;
+        }
         cursor_t a = cur;
         cut_page(l, mode, bw, &cur, limit, stop_vi, lev_bits);
         rc = write_data_page(l, c, mode, bw, a, cur, m);

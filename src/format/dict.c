@@ -4,9 +4,7 @@
  * entry number and 32 bits of its hash, so most probes that miss never
  * touch the entry bytes. Entries are kept in insertion order, already
  * PLAIN-encoded and contiguous, because the dictionary page is exactly
- * that byte string. A rejected record may have added entries: truncation
- * removes the newest entries with backward-shift deletion, so no
- * tombstones are left behind. */
+ * that byte string. */
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -141,40 +139,4 @@ int sl_pq_dict_insert(sl_pq_dict_t *d, const void *p, size_t n, uint32_t h, uint
     d->slots[i] = (uint64_t)h << 32 | (e + 1);
     *idx = e;
     return 0;
-}
-
-/* Backward-shift deletion of the slot holding entry e. */
-static void remove_entry(sl_pq_dict_t *d, uint32_t e)
-{
-    size_t mask = d->mask;
-    size_t i = d->hashes[e] & mask;
-    while ((uint32_t)d->slots[i] != e + 1) {
-        i = (i + 1) & mask;
-    }
-    size_t j = i;
-    for (;;) {
-        j = (j + 1) & mask;
-        uint64_t s = d->slots[j];
-        if (!s) {
-            break;
-        }
-        size_t home = (uint32_t)(s >> 32) & mask;
-        /* s may move into the hole at i unless its home lies cyclically
-         * in (i, j]. */
-        bool in_range = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-        if (!in_range) {
-            d->slots[i] = s;
-            i = j;
-        }
-    }
-    d->slots[i] = 0;
-}
-
-void sl_pq_dict_truncate(sl_pq_dict_t *d, uint32_t count)
-{
-    while (d->count > count) {
-        uint32_t e = --d->count;
-        remove_entry(d, e);
-        d->dlen = d->width > 0 ? (size_t)e * (size_t)d->width : d->offs[e];
-    }
 }

@@ -144,8 +144,6 @@ void sl_pq_dict_clear(sl_pq_dict_t *d);
  * (from sl_pq_hash), which must not be present yet. Sets *idx to its entry
  * number. Returns 0 or SL_ENOMEM. */
 int sl_pq_dict_insert(sl_pq_dict_t *d, const void *p, size_t n, uint32_t h, uint32_t *idx);
-/* Removes the entries numbered count and above (newest first). */
-void sl_pq_dict_truncate(sl_pq_dict_t *d, uint32_t count);
 
 static inline uint64_t sl_pq_load64(const void *p)
 {
@@ -316,43 +314,39 @@ typedef struct {
     sl_pq_stats_t stats;
 } sl_pq_chunk_meta_t;
 
-/* Values convertible into a leaf, by sl_pq_type_t of the leaf. */
+/* One leaf column's buffered row group. Values are kept PLAIN-encoded as
+ * they come (cheap to append and to roll back); the dictionary is built
+ * when the chunk is written. */
 typedef struct sl_pq_leaf {
-    /* schema */
-    sl_pq_type_t type;
-    int phys;              /* PQ_BOOLEAN ... */
-    int width;             /* fixed-width bytes (4, 8, FLBA length); 0 for byte arrays/bool */
-    int precision, scale;  /* decimals */
-    uint8_t max_def, max_rep;
-    const char **path;     /* path_in_schema */
-    size_t npath;
-
+    /* Touched for every record, kept together (two cache lines). */
     /* levels: one entry per leaf slot of a record */
     uint8_t *def, *rep;
     size_t nlev, lev_cap;
-    uint64_t nnull;        /* levels below max_def */
-
-    /* dictionary part: values [0, nidx) as entries of dict */
-    bool dict_on;          /* values still go to the dictionary */
-    bool dict_pending;     /* dictionary over its cap: switch at the record end */
-    bool dict_checked;     /* the early cardinality check was done */
-    uint32_t *idx;
-    size_t nidx, idx_cap;
-    sl_pq_dict_t dict;
-    uint64_t dict_plain_bytes; /* PLAIN size of the values in idx */
-
-    /* plain part: values [nidx, nidx + nplain); fixed width or
-     * length-prefixed byte arrays, or one byte per boolean */
+    /* values: fixed width, or a 4-byte length and the bytes, or one byte
+     * per boolean */
     uint8_t *vals;
-    size_t vlen, vcap;
-    size_t nplain;
-
+    size_t vlen, vcap, nvals;
+    uint64_t nnull;        /* levels below max_def */
     /* state before the current record (number epoch), for rollback */
     uint64_t epoch;
-    size_t s_nlev, s_nidx, s_vlen, s_nplain;
-    uint64_t s_nnull, s_dict_plain_bytes;
-    uint32_t s_dict_count;
-    bool s_dict_checked;
+    size_t s_nlev, s_vlen, s_nvals;
+    uint64_t s_nnull;
+    sl_pq_type_t type;
+    int phys;              /* PQ_BOOLEAN ... */
+    int width;             /* fixed-width bytes (4, 8, FLBA length); 0 for byte arrays/bool */
+    uint8_t max_def, max_rep;
+
+    /* schema */
+    int precision, scale;  /* decimals */
+    const char **path;     /* path_in_schema */
+    size_t npath;
+
+    /* while a chunk is written: values [0, ndict) are entries of dict
+     * (idx), the rest PLAIN from vals + dpos */
+    sl_pq_dict_t dict;
+    uint32_t *idx;
+    size_t idx_cap, ndict, dpos;
+    bool unique;           /* the last dictionary was given up for too few repeats */
 } sl_pq_leaf_t;
 
 /* Per-writer context for leaf operations. */
@@ -395,6 +389,9 @@ int sl_pq_decimal_parse(const char *s, size_t n, int precision, int scale, __int
                         const char **why);
 /* Bytes of the FIXED_LEN_BYTE_ARRAY for a decimal precision (> 18). */
 int sl_pq_decimal_flba_len(int precision);
+/* Whether p[0..n) is valid UTF-8 (no overlongs, surrogates or code
+ * points beyond U+10FFFF). */
+bool sl_pq_utf8_valid(const void *p, size_t n);
 /* Parses a JSON number text into a double, exactly like strtod. */
 double sl_pq_parse_double(const char *s, size_t n);
 
