@@ -123,8 +123,24 @@ typedef struct chunk {
 
 #define CHUNK_SIZE (1u << 20)
 
+/* The top-level shape of the last record merged into a partition (keys in
+ * order, scalar value types). A record of the same shape would change
+ * nothing in the schema, so merging it is skipped; `plain` says its values
+ * already have their column's type in `file`, so conforming is skipped too.
+ * Records holding objects or arrays are never cached. */
+typedef struct {
+    char *keybuf;     /* the keys, back to back */
+    uint32_t *klen;
+    uint8_t *types;
+    size_t n;
+    bool valid;
+    bool plain;
+    const void *file; /* the open file `plain` was computed for */
+} shape_t;
+
 /* One partition folder. */
 struct part {
+    shape_t shape;
     char *dir; /* "k1=v1/k2=v2" escaped, "" without partition_by */
     uint64_t hash;
     sl_arena_t *arena;         /* inferred schema (grows) */
@@ -1378,6 +1394,111 @@ static int lake_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
 
 /* ---- write / commit / close ---- */
 
+static bool scalar(uint8_t t)
+{
+    return t != SL_T_OBJECT && t != SL_T_ARRAY;
+}
+
+/* Whether rec has the cached shape of its partition. */
+static bool same_shape(const shape_t *sh, const sl_value_t *rec)
+{
+    if (!sh->valid || rec->len != sh->n) {
+        return false;
+    }
+    const char *k = sh->keybuf;
+    for (size_t i = 0; i < sh->n; i++) {
+        const sl_member_t *m = &rec->u.members[i];
+        if (m->klen != sh->klen[i] || m->val.type != sh->types[i] ||
+            memcmp(m->key, k, m->klen) != 0) {
+            return false;
+        }
+        k += m->klen;
+    }
+    return true;
+}
+
+/* A value that the writer takes as is for a column of type t. */
+static bool natural(uint8_t vt, sl_pq_type_t t)
+{
+    switch (vt) {
+    case SL_T_NULL:
+        return true;
+    case SL_T_INT:
+        return t == SL_PQ_INT64;
+    case SL_T_DOUBLE:
+        return t == SL_PQ_DOUBLE;
+    case SL_T_STRING:
+        return t == SL_PQ_STRING;
+    case SL_T_BOOL:
+        return t == SL_PQ_BOOL;
+    case SL_T_TIMESTAMP:
+        return t == SL_PQ_TIMESTAMP;
+    case SL_T_DATE:
+        return t == SL_PQ_DATE;
+    default:
+        return false;
+    }
+}
+
+/* Remembers rec's shape (after it was merged); false when it has nested
+ * values or memory is short (then nothing is cached). */
+static void remember_shape(shape_t *sh, const sl_value_t *rec)
+{
+    sh->valid = false;
+    size_t total = 0;
+    for (uint32_t i = 0; i < rec->len; i++) {
+        if (!scalar(rec->u.members[i].val.type)) {
+            return;
+        }
+        total += rec->u.members[i].klen;
+    }
+    char *kb = realloc(sh->keybuf, total ? total : 1);
+    if (kb) {
+        sh->keybuf = kb;
+    }
+    uint32_t *kl = kb ? realloc(sh->klen, (rec->len + 1) * sizeof *kl) : NULL;
+    if (kl) {
+        sh->klen = kl;
+    }
+    uint8_t *ty = kl ? realloc(sh->types, rec->len + 1) : NULL;
+    if (!ty) {
+        return;
+    }
+    sh->types = ty;
+    char *k = sh->keybuf;
+    for (uint32_t i = 0; i < rec->len; i++) {
+        const sl_member_t *m = &rec->u.members[i];
+        memcpy(k, m->key, m->klen);
+        k += m->klen;
+        sh->klen[i] = m->klen;
+        sh->types[i] = m->val.type;
+    }
+    sh->n = rec->len;
+    sh->valid = true;
+    sh->file = NULL;
+}
+
+/* Whether every value of the cached shape already has its column's type in
+ * schema (partition and unknown keys are not columns: the writer skips
+ * them). */
+static bool shape_plain(const shape_t *sh, const sl_pq_node_t *schema)
+{
+    const char *k = sh->keybuf;
+    for (size_t i = 0; i < sh->n; i++) {
+        for (size_t c = 0; c < schema->nchildren; c++) {
+            const char *name = schema->children[c].name;
+            if (strlen(name) == sh->klen[i] && memcmp(name, k, sh->klen[i]) == 0) {
+                if (!natural(sh->types[i], schema->children[c].type)) {
+                    return false;
+                }
+                break;
+            }
+        }
+        k += sh->klen[i];
+    }
+    return true;
+}
+
 static int lake_write(void *self, sl_batch_t *b, const char *key, const char *checkpoint)
 {
     (void)key;
@@ -1430,9 +1551,12 @@ static int lake_write(void *self, sl_batch_t *b, const char *key, const char *ch
             }
         } else {
             bool changed = false;
-            if (sl_pq_schema_merge(p->arena, &p->schema, rec, 1, s->nested,
-                                   (const char *const *)s->pkeys, &changed) != 0) {
-                return oom(s);
+            if (!same_shape(&p->shape, rec)) {
+                if (sl_pq_schema_merge(p->arena, &p->schema, rec, 1, s->nested,
+                                       (const char *const *)s->pkeys, &changed) != 0) {
+                    return oom(s);
+                }
+                remember_shape(&p->shape, rec);
             }
             p->dirty = p->dirty || changed;
             if (p->cur && !p->dirty && p->nrows == 0) {
@@ -1441,7 +1565,13 @@ static int lake_write(void *self, sl_batch_t *b, const char *key, const char *ch
                  * through the row buffer. */
                 sl_err_t werr = {{0}};
                 s->io_err.msg[0] = '\0';
-                if (sl_pq_schema_conform(b->arena, p->cur->schema, &b->records[i]) != 0) {
+                if (p->shape.valid && p->shape.file != p->cur) {
+                    p->shape.plain = shape_plain(&p->shape, p->cur->schema);
+                    p->shape.file = p->cur;
+                }
+                bool plain = p->shape.valid && p->shape.plain && same_shape(&p->shape, rec);
+                if (!plain &&
+                    sl_pq_schema_conform(b->arena, p->cur->schema, &b->records[i]) != 0) {
                     return oom(s);
                 }
                 rc = sl_pq_writer_add(p->cur->pw, rec, &werr);
@@ -1627,6 +1757,9 @@ static void lake_close(void *self)
         part_t *p = s->parts[i];
         if (p) {
             free_rows(p);
+            free(p->shape.keybuf);
+            free(p->shape.klen);
+            free(p->shape.types);
             sl_arena_destroy(p->arena);
             free(p->dir);
             free(p);
