@@ -885,21 +885,9 @@ static void stats_compute(const sl_pq_leaf_t *l, sl_pq_stats_t *st)
         double mn = INFINITY, mx = -INFINITY;
         bool dbl = l->phys == PQ_DOUBLE;
         int64_t nans = 0;
-        FOR_EACH_VALUE(l, p, n, {
-            (void)n;
-            double x;
-            if (dbl) {
-                memcpy(&x, p, 8);
-            } else {
-                float f;
-                memcpy(&f, p, 4);
-                x = f;
-            }
-            mn = x < mn ? x : mn;
-            mx = x > mx ? x : mx;
-        });
-        /* NaNs are counted over all values, not entries */
-        for (size_t o = 0; o < l->vlen; o += dbl ? 8 : 4) {
+        /* NaNs are counted over values, not entries: the dictionary part
+         * (vals up to dpos) here, the plain part with min and max */
+        for (size_t o = 0; o < l->dpos; o += dbl ? 8 : 4) {
             double x;
             if (dbl) {
                 memcpy(&x, l->vals + o, 8);
@@ -908,6 +896,37 @@ static void stats_compute(const sl_pq_leaf_t *l, sl_pq_stats_t *st)
                 memcpy(&f, l->vals + o, 4);
                 x = f;
             }
+            nans += x != x;
+        }
+        if (l->ndict) {
+            for (uint32_t e = 0; e < l->dict.count; e++) {
+                size_t n;
+                const uint8_t *p = sl_pq_dict_entry(&l->dict, e, &n);
+                double x;
+                if (dbl) {
+                    memcpy(&x, p, 8);
+                } else {
+                    float f;
+                    memcpy(&f, p, 4);
+                    x = f;
+                }
+                mn = x < mn ? x : mn;
+                mx = x > mx ? x : mx;
+            }
+        }
+        for (size_t o = l->dpos; o < l->vlen; o += dbl ? 8 : 4) {
+            double x;
+            if (dbl) {
+                memcpy(&x, l->vals + o, 8);
+            } else {
+                float f;
+                memcpy(&f, l->vals + o, 4);
+                x = f;
+            }
+            /* NaN fails every comparison, so it never becomes min or
+             * max; if only NaNs were seen, min > max afterwards */
+            mn = x < mn ? x : mn;
+            mx = x > mx ? x : mx;
             nans += x != x;
         }
         st->nan_count = nans;

@@ -833,16 +833,6 @@ int sl_pq_writer_add(sl_pq_writer_t *w, const sl_value_t *rec, sl_err_t *err)
     }
     w->ctx.epoch++;
     w->s_buffered = w->ctx.buffered;
-    /* Strings and number texts live elsewhere in memory (the input
-     * buffer): ask for them now so their cache misses overlap. */
-    const sl_member_t *mem = rec->u.members;
-    for (uint32_t i = 0; i < rec->len; i++) {
-        uint8_t t = mem[i].val.type;
-        if (t == SL_T_STRING || t == SL_T_BIGNUM ||
-            (t == SL_T_DOUBLE && (mem[i].val.flags & SL_VF_RAW))) {
-            __builtin_prefetch(mem[i].val.u.s);
-        }
-    }
     int rc = 0;
     for (size_t i = 0; i < w->root.nchildren && rc == 0; i++) {
         pqnode_t *ch = &w->root.children[i];
