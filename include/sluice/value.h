@@ -31,7 +31,9 @@ typedef enum {
 } sl_type_t;
 
 enum {
-    SL_VF_RAW = 1, /* SL_T_DOUBLE whose payload is its exact text (u.s, len) */
+    SL_VF_RAW = 1,  /* SL_T_DOUBLE whose payload is its exact text (u.s, len) */
+    SL_VF_UTF8 = 2, /* SL_T_STRING already checked to be valid UTF-8 (the JSON
+                       parser's strings): writers may skip checking again */
 };
 
 typedef struct sl_value sl_value_t;

@@ -877,7 +877,7 @@ static const char *parse_object(parser_t *ps, const char *p, sl_value_t *out, un
         if (c == '"') {
             sl_value_t *v = &ps->ms[idx].val;
             v->type = SL_T_STRING;
-            v->flags = 0;
+            v->flags = SL_VF_UTF8; /* parse_string validates it */
             v->reserved = 0;
             p = parse_string(ps, p + 1, &v->u.s, &v->len);
         } else if (is_digit(c) || c == '-') {
@@ -956,7 +956,7 @@ static const char *parse_array(parser_t *ps, const char *p, sl_value_t *out, uns
         if (c == '"') {
             sl_value_t *v = &ps->vs[idx];
             v->type = SL_T_STRING;
-            v->flags = 0;
+            v->flags = SL_VF_UTF8; /* parse_string validates it */
             v->reserved = 0;
             p = parse_string(ps, p + 1, &v->u.s, &v->len);
         } else if (is_digit(c) || c == '-') {
@@ -1016,6 +1016,7 @@ static const char *parse_value(parser_t *ps, const char *p, sl_value_t *out, uns
     case '"':
         *out = sl_value_null();
         out->type = SL_T_STRING;
+        out->flags = SL_VF_UTF8; /* parse_string validates it */
         return parse_string(ps, p + 1, &out->u.s, &out->len);
     case '{':
         if (SL_UNLIKELY(depth >= ps->max_depth)) {

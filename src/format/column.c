@@ -612,7 +612,8 @@ int sl_pq_leaf_value(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const sl_value_t *v, unsig
         if (v->type != SL_T_STRING) {
             return SL_ETYPE;
         }
-        if (l->type == SL_PQ_STRING && !utf8_valid((const uint8_t *)v->u.s, v->len)) {
+        if (l->type == SL_PQ_STRING && !(v->flags & SL_VF_UTF8) &&
+            !utf8_valid((const uint8_t *)v->u.s, v->len)) {
             *why = "invalid UTF-8";
             return SL_ETYPE;
         }
