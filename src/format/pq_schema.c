@@ -444,40 +444,10 @@ int sl_pq_schema_conform(sl_arena_t *a, const sl_pq_node_t *node, sl_value_t *v)
 
 /* ---- text form ---- */
 
+/* "null" for a column that held only nulls so far, else the writer's name. */
 static const char *type_label(sl_pq_type_t t)
 {
-    if (t == SL_PQ_UNKNOWN) {
-        return "null";
-    }
-    switch (t) {
-    case SL_PQ_BOOL:
-        return "bool";
-    case SL_PQ_INT32:
-        return "int32";
-    case SL_PQ_INT64:
-        return "int64";
-    case SL_PQ_FLOAT:
-        return "float";
-    case SL_PQ_DOUBLE:
-        return "double";
-    case SL_PQ_STRING:
-        return "string";
-    case SL_PQ_BINARY:
-        return "binary";
-    case SL_PQ_JSON:
-        return "json";
-    case SL_PQ_DATE:
-        return "date";
-    case SL_PQ_TIMESTAMP:
-        return "timestamp";
-    case SL_PQ_DECIMAL:
-        return "decimal";
-    case SL_PQ_STRUCT:
-        return "struct";
-    case SL_PQ_LIST:
-        return "list";
-    }
-    return "?";
+    return t == SL_PQ_UNKNOWN ? "null" : sl_pq_type_name(t);
 }
 
 static int format_type(const sl_pq_node_t *node, sl_buf_t *out)
