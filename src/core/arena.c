@@ -21,6 +21,7 @@ typedef struct cleanup {
 
 struct sl_arena {
     chunk_t *head; /* current chunk; older chunks follow */
+    chunk_t *spare; /* chunks kept by reset for reuse */
     size_t chunk_size;
     size_t max_bytes;
     size_t total; /* bytes of all chunks */
@@ -63,55 +64,80 @@ void sl_arena_destroy(sl_arena_t *a)
         return;
     }
     run_cleanups(a);
-    chunk_t *c = a->head;
-    while (c) {
-        chunk_t *next = c->next;
-        free(c);
-        c = next;
+    chunk_t *lists[2] = {a->head, a->spare};
+    for (int i = 0; i < 2; i++) {
+        chunk_t *c = lists[i];
+        while (c) {
+            chunk_t *next = c->next;
+            free(c);
+            c = next;
+        }
     }
     free(a);
 }
 
+/* Chunks a reset keeps for reuse, at most (beyond, they are freed). */
+#define KEEP_BYTES (32u << 20)
+
 void sl_arena_reset(sl_arena_t *a)
 {
     run_cleanups(a);
-    /* Keep the largest default-sized chunk only: big one-off chunks go. */
-    chunk_t *keep = NULL;
+    /* Keep chunks (up to KEEP_BYTES) for the next use: a batch arena is
+     * reset thousands of times, and freeing and mapping its big read
+     * buffers again each time costs page faults on every batch. */
     chunk_t *c = a->head;
+    size_t kept = 0;
+    for (chunk_t *s = a->spare; s; s = s->next) {
+        kept += s->size;
+    }
     while (c) {
         chunk_t *next = c->next;
-        if (!keep && c->size == a->chunk_size) {
-            keep = c;
+        if (kept + c->size <= KEEP_BYTES) {
+            c->used = 0;
+            c->next = a->spare;
+            a->spare = c;
+            kept += c->size;
         } else {
             free(c);
         }
         c = next;
     }
-    if (keep) {
-        keep->next = NULL;
-        keep->used = 0;
-        a->total = keep->size;
-    } else {
-        a->total = 0;
-    }
-    a->head = keep;
+    a->head = NULL;
+    a->total = kept;
     a->used = 0;
     a->last = NULL;
+}
+
+/* A spare chunk of at least need bytes, unlinked, or NULL. */
+static chunk_t *take_spare(sl_arena_t *a, size_t need)
+{
+    for (chunk_t **pp = &a->spare; *pp; pp = &(*pp)->next) {
+        if ((*pp)->size >= need) {
+            chunk_t *c = *pp;
+            *pp = c->next;
+            c->used = 0;
+            return c;
+        }
+    }
+    return NULL;
 }
 
 static chunk_t *new_chunk(sl_arena_t *a, size_t need)
 {
     size_t size = need > a->chunk_size ? need : a->chunk_size;
-    if (a->max_bytes && a->total + size > a->max_bytes) {
-        return NULL;
-    }
-    chunk_t *c = malloc(HDR + size);
+    chunk_t *c = take_spare(a, size);
     if (!c) {
-        return NULL;
+        if (a->max_bytes && a->total + size > a->max_bytes) {
+            return NULL;
+        }
+        c = malloc(HDR + size);
+        if (!c) {
+            return NULL;
+        }
+        c->size = size;
+        c->used = 0;
+        a->total += size;
     }
-    c->size = size;
-    c->used = 0;
-    a->total += size;
     if (need > a->chunk_size && a->head) {
         /* Big allocation: put it behind the current chunk so the current
          * chunk's free space stays usable. */
