@@ -104,6 +104,13 @@ int sl_state_file_put(sl_state_t *st, const char *pipeline, const char *step,
                       const sl_file_record_t *f);
 void sl_file_record_free(sl_file_record_t *f);
 
+/* Takes the pipeline's run lock for as long as st stays open, so two runs
+ * of one pipeline never overlap (SL_EAGAIN, with a message, when another
+ * process runs it), then marks the pipeline's runs left 'running' by a
+ * killed process as 'interrupted' (*interrupted gets their count). */
+int sl_state_lock_pipeline(sl_state_t *st, const char *pipeline, int64_t now_us,
+                           int *interrupted);
+
 /* Groups puts (checkpoints, files, runs) into one atomic transaction, e.g.
  * a step's final checkpoint with every file it ingested. Not around
  * sl_state_reset, which has its own. */

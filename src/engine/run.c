@@ -61,6 +61,18 @@ int sl_engine_run(const sl_pipeline_t *p, const sl_engine_opts_t *opts, sl_run_r
     if (rc) {
         return rc;
     }
+    int interrupted = 0;
+    rc = sl_state_lock_pipeline(st, p->name, sl_now_us(), &interrupted);
+    if (rc) {
+        sl_err_set(err, rc, "%s", sl_state_errmsg(st));
+        sl_state_close(st);
+        return rc;
+    }
+    if (interrupted > 0) {
+        sl_warn("pipeline %s: %d earlier run(s) stopped without finishing (killed or crashed); "
+                "marked interrupted, this run resumes from their checkpoints",
+                p->name, interrupted);
+    }
     sl_arena_t *a = sl_arena_create(64 * 1024, 0);
     res->steps = calloc(p->nsteps ? p->nsteps : 1, sizeof *res->steps);
     if (!a || !res->steps) {

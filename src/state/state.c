@@ -316,3 +316,17 @@ void sl_state_tx_rollback(sl_state_t *st)
     st->ops->tx_rollback(st);
     pthread_mutex_unlock(&st->lock);
 }
+
+int sl_state_lock_pipeline(sl_state_t *st, const char *pipeline, int64_t now_us, int *interrupted)
+{
+    int rc = need(st, pipeline, "pipeline");
+    if (rc) {
+        return rc;
+    }
+    *interrupted = 0;
+    LOCKED(st, st->ops->lock(st, pipeline));
+    if (rc == 0) {
+        LOCKED(st, st->ops->interrupted(st, pipeline, now_us, interrupted));
+    }
+    return rc;
+}

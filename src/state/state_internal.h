@@ -36,6 +36,13 @@ struct sl_state_ops {
                     sl_file_record_t *out);
     int (*file_put)(sl_state_t *st, const char *pipeline, const char *step,
                     const sl_file_record_t *f);
+    /* Takes the pipeline's run lock (held until close): SL_EAGAIN when
+     * another process holds it. */
+    int (*lock)(sl_state_t *st, const char *pipeline);
+    /* Marks the pipeline's runs still 'running' as 'interrupted' (their
+     * process is gone: the caller holds the run lock). Returns the count
+     * through *n. */
+    int (*interrupted)(sl_state_t *st, const char *pipeline, int64_t ended_us, int *n);
     /* Groups the following puts into one transaction (not around reset). */
     int (*tx_begin)(sl_state_t *st);
     int (*tx_commit)(sl_state_t *st);

@@ -9,14 +9,18 @@
  * integer microseconds since the epoch, except sluice_checkpoints.updated_at
  * which is ISO 8601 text because sinks share that table's DDL. */
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "sluice/timeutil.h"
 #include "sluice/fsutil.h"
+#include "sluice/hash.h"
 #include "state_internal.h"
 
 /* Migrations: entry i brings the schema from version i to i + 1. */
@@ -49,6 +53,7 @@ enum {
     Q_ROLLBACK,
     Q_RUN_BEGIN,
     Q_RUN_END,
+    Q_RUNS_INTERRUPTED,
     Q_STEP_PUT,
     Q_RUNS_ALL,
     Q_RUNS_PIPELINE,
@@ -79,6 +84,10 @@ static const char *const sql_text[Q_COUNT] = {
                     " status = excluded.status, ended_at = NULL, error = NULL"
                     " WHERE runs.pipeline = excluded.pipeline",
     [Q_RUN_END] = "UPDATE runs SET status = ?2, ended_at = ?3, error = ?4 WHERE id = ?1",
+    [Q_RUNS_INTERRUPTED] =
+        "UPDATE runs SET status = 'interrupted', ended_at = ?2,"
+        " error = 'the process stopped before the run ended (killed or crashed)'"
+        " WHERE pipeline = ?1 AND status = 'running'",
     [Q_STEP_PUT] =
         "INSERT INTO step_runs (run_id, step, status, records_in, records_out, rejected,"
         " bytes_in, started, ended, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
@@ -126,6 +135,7 @@ typedef struct {
     sl_state_t base; /* first: the public handle */
     sqlite3 *db;
     sqlite3_stmt *stmts[Q_COUNT];
+    int lock_fd; /* the run lock taken by lock(), or -1 */
 } sqlite_state_t;
 
 static const struct sl_state_ops sqlite_ops;
@@ -278,6 +288,9 @@ static void sqlite_close(sl_state_t *st)
         sqlite3_finalize(s->stmts[i]);
     }
     sqlite3_close(s->db);
+    if (s->lock_fd >= 0) {
+        close(s->lock_fd); /* releases the run lock */
+    }
     free(s->base.where);
     free(s);
 }
@@ -298,6 +311,7 @@ int sl_state_sqlite_open(const char *path, sl_state_t **out, sl_err_t *err)
         return sl_err_set(err, SL_ENOMEM, "state store %s: out of memory", path);
     }
     s->base.ops = &sqlite_ops;
+    s->lock_fd = -1;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
         rc = s->db ? db_fail(s, "cannot open")
@@ -779,6 +793,54 @@ static int sqlite_file_put(sl_state_t *st, const char *pipeline, const char *ste
     return exec_done(s, q, "recording an ingested file");
 }
 
+/* The run lock is an flock() on "<db>.lock-<hash of pipeline>": the kernel
+ * drops it when the process ends however it ends, so a held lock means a
+ * live run, and a 'running' row without one means a killed run. */
+static int sqlite_lock(sl_state_t *st, const char *pipeline)
+{
+    sqlite_state_t *s = S(st);
+    char hex[33], path[4200];
+    sl_md5_hex(pipeline, strlen(pipeline), hex);
+    hex[12] = '\0';
+    snprintf(path, sizeof path, "%s.lock-%s", st->where, hex);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        return sl_err_set(&st->err, SL_ESTATE, "state store %s: cannot open the run lock %s: %s",
+                          st->where, path, strerror(errno));
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK) {
+            return sl_err_set(&st->err, SL_EAGAIN,
+                              "pipeline '%s' is already running with the state store %s "
+                              "(another sluice process holds %s)",
+                              pipeline, st->where, path);
+        }
+        return sl_err_set(&st->err, SL_ESTATE, "state store %s: cannot lock %s: %s", st->where,
+                          path, strerror(e));
+    }
+    if (s->lock_fd >= 0) {
+        close(s->lock_fd);
+    }
+    s->lock_fd = fd;
+    return 0;
+}
+
+static int sqlite_interrupted(sl_state_t *st, const char *pipeline, int64_t ended_us, int *n)
+{
+    sqlite_state_t *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_RUNS_INTERRUPTED);
+    if (!q) {
+        return SL_ESTATE;
+    }
+    bind_str(q, 1, pipeline);
+    sqlite3_bind_int64(q, 2, ended_us);
+    int rc = exec_done(s, q, "marking interrupted runs");
+    *n = rc == 0 ? sqlite3_changes(s->db) : 0;
+    return rc;
+}
+
 static int sqlite_tx_begin(sl_state_t *st)
 {
     return exec_sql((sqlite_state_t *)st, "BEGIN IMMEDIATE", "starting a transaction");
@@ -809,6 +871,8 @@ static const struct sl_state_ops sqlite_ops = {
     .reset = sqlite_reset,
     .file_get = sqlite_file_get,
     .file_put = sqlite_file_put,
+    .lock = sqlite_lock,
+    .interrupted = sqlite_interrupted,
     .tx_begin = sqlite_tx_begin,
     .tx_commit = sqlite_tx_commit,
     .tx_rollback = sqlite_tx_rollback,

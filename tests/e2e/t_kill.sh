@@ -43,6 +43,10 @@ test_kill_sqlite_append_separate_state() {
     kill_and_rerun --state st.db
     assert_eq "360000|360000|0|359999" \
         "$(q out.db 'SELECT count(*), count(DISTINCT id), min(id), max(id) FROM t')"
+    # the killed runs are not left "running"
+    assert_eq 0 "$(q st.db "SELECT count(*) FROM runs WHERE status = 'running'")"
+    [ "$(q st.db "SELECT count(*) FROM runs WHERE status = 'interrupted'")" -ge 1 ] ||
+        fail "no run marked interrupted: $(q st.db 'SELECT status FROM runs')"
 }
 
 test_kill_sqlite_append_shared_state() {
@@ -106,4 +110,21 @@ YAML
     assert_eq "4|2" "$(q out.db 'SELECT count(*), count(DISTINCT id) FROM ta')"
     sl run p.yaml --state st.db
     assert_eq "4|240000" "$(q out.db 'SELECT (SELECT count(*) FROM ta), (SELECT count(*) FROM tb)')"
+}
+
+test_second_run_of_a_pipeline_is_refused() {
+    make_input 4 60000
+    sql_pipeline append "in/*.jsonl"
+    "$SLUICE" run p.yaml --state st.db --no-progress --threads 1 > /dev/null 2> first.err &
+    pid=$!
+    sleep 0.05
+    sl run p.yaml --state st.db
+    wait $pid || fail "the first run failed: $(cat first.err)"
+    if [ "$RC" = 0 ]; then
+        # the first run had already finished: nothing to check
+        return 0
+    fi
+    assert_rc 1
+    assert_contains err.txt "already running"
+    assert_eq "240000|240000" "$(q out.db 'SELECT count(*), count(DISTINCT id) FROM t')"
 }
