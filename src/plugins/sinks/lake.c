@@ -123,11 +123,13 @@ typedef struct chunk {
 
 #define CHUNK_SIZE (1u << 20)
 
-/* The top-level shape of the last record merged into a partition (keys in
- * order, scalar value types). A record of the same shape would change
- * nothing in the schema, so merging it is skipped; `plain` says its values
- * already have their column's type in `file`, so conforming is skipped too.
- * Records holding objects or arrays are never cached. */
+/* The top-level shape of a record merged into a partition (keys in order,
+ * scalar value types). A record of a known shape would change nothing in
+ * the schema, so merging it is skipped; `plain` says its values already
+ * have their column's type in `file`, so conforming is skipped too.
+ * Records holding objects or arrays are never cached. A partition keeps
+ * NSHAPES of them (records alternate between a few shapes, e.g. a field
+ * that is sometimes null). */
 typedef struct {
     char *keybuf;     /* the keys, back to back */
     uint32_t *klen;
@@ -138,9 +140,12 @@ typedef struct {
     const void *file; /* the open file `plain` was computed for */
 } shape_t;
 
+#define NSHAPES 4
+
 /* One partition folder. */
 struct part {
-    shape_t shape;
+    shape_t shapes[NSHAPES];
+    unsigned next_shape; /* the slot the next new shape replaces */
     char *dir; /* "k1=v1/k2=v2" escaped, "" without partition_by */
     uint64_t hash;
     sl_arena_t *arena;         /* inferred schema (grows) */
@@ -1551,12 +1556,26 @@ static int lake_write(void *self, sl_batch_t *b, const char *key, const char *ch
             }
         } else {
             bool changed = false;
-            if (!same_shape(&p->shape, rec)) {
+            shape_t *sh = NULL;
+            for (size_t k = 0; k < NSHAPES && !sh; k++) {
+                if (same_shape(&p->shapes[k], rec)) {
+                    sh = &p->shapes[k];
+                }
+            }
+            if (!sh) {
                 if (sl_pq_schema_merge(p->arena, &p->schema, rec, 1, s->nested,
                                        (const char *const *)s->pkeys, &changed) != 0) {
                     return oom(s);
                 }
-                remember_shape(&p->shape, rec);
+                sh = &p->shapes[p->next_shape];
+                p->next_shape = (p->next_shape + 1) % NSHAPES;
+                remember_shape(sh, rec);
+                if (changed) {
+                    /* The schema moved: what other shapes knew is stale. */
+                    for (size_t k = 0; k < NSHAPES; k++) {
+                        p->shapes[k].file = NULL;
+                    }
+                }
             }
             p->dirty = p->dirty || changed;
             if (p->cur && !p->dirty && p->nrows == 0) {
@@ -1565,11 +1584,11 @@ static int lake_write(void *self, sl_batch_t *b, const char *key, const char *ch
                  * through the row buffer. */
                 sl_err_t werr = {{0}};
                 s->io_err.msg[0] = '\0';
-                if (p->shape.valid && p->shape.file != p->cur) {
-                    p->shape.plain = shape_plain(&p->shape, p->cur->schema);
-                    p->shape.file = p->cur;
+                if (sh->valid && sh->file != p->cur) {
+                    sh->plain = shape_plain(sh, p->cur->schema);
+                    sh->file = p->cur;
                 }
-                bool plain = p->shape.valid && p->shape.plain && same_shape(&p->shape, rec);
+                bool plain = sh->valid && sh->plain;
                 if (!plain &&
                     sl_pq_schema_conform(b->arena, p->cur->schema, &b->records[i]) != 0) {
                     return oom(s);
@@ -1757,9 +1776,11 @@ static void lake_close(void *self)
         part_t *p = s->parts[i];
         if (p) {
             free_rows(p);
-            free(p->shape.keybuf);
-            free(p->shape.klen);
-            free(p->shape.types);
+            for (size_t k = 0; k < NSHAPES; k++) {
+                free(p->shapes[k].keybuf);
+                free(p->shapes[k].klen);
+                free(p->shapes[k].types);
+            }
             sl_arena_destroy(p->arena);
             free(p->dir);
             free(p);
