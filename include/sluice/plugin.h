@@ -155,6 +155,13 @@ extern const sl_source_type_t *const sl_sources[];
 extern const sl_transform_type_t *const sl_transforms[];
 extern const sl_sink_type_t *const sl_sinks[];
 
+/* Renders a config string once, at open: "{{ params.x }}", "{{ run.id }}",
+ * "{{ env.X }}" (never record, which differs per record). Returns 0 with
+ * *out in ctx->arena, SL_ECONFIG for a bad template (terr says why, with
+ * its column), or SL_EINVAL when it uses record; callers phrase the
+ * messages with their plugin and key. */
+int sl_render_once(sl_step_ctx_t *ctx, const char *text, const char **out, sl_err_t *terr);
+
 /* Resolves a location from config: plain paths relative to base_dir,
  * file:///abs/path, or returns other URLs (s3://...) unchanged. Result is
  * allocated in a. */

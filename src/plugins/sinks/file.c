@@ -153,26 +153,19 @@ static int resolve_url(sl_step_ctx_t *ctx, const sl_node_t *cfg, const char *con
     if (!url || !url[0]) {
         return sl_node_error(&ctx->err, un ? un : cfg, "file sink: url is required");
     }
-    sl_template_t *t = NULL;
     sl_err_t terr;
-    if (sl_template_compile(ctx->arena, url, strlen(url), &t, &terr) != 0) {
-        return sl_node_error(&ctx->err, un, "file sink: url: %s", terr.msg);
-    }
-    if (sl_template_uses_record(t)) {
+    const char *rendered = NULL;
+    rc = sl_render_once(ctx, url, &rendered, &terr);
+    if (rc == SL_EINVAL) {
         return sl_node_error(&ctx->err, un,
                              "file sink: url: templates may use params and run only, not "
                              "record (the sink writes one file per step)");
     }
-    sl_buf_t b = SL_BUF_INIT;
-    sl_tmpl_ctx_t tc = {NULL, ctx->params, ctx->run, NULL};
-    if (sl_template_render(t, &tc, &b, &terr) != 0) {
-        sl_buf_free(&b);
+    if (rc == SL_ECONFIG) {
         return sl_node_error(&ctx->err, un, "file sink: url: %s", terr.msg);
     }
-    const char *rendered = sl_arena_strndup(ctx->arena, b.data ? b.data : "", b.len);
-    sl_buf_free(&b);
-    if (!rendered) {
-        return SL_ENOMEM;
+    if (rc) {
+        return rc;
     }
     if (!rendered[0]) {
         return sl_node_error(&ctx->err, un, "file sink: url '%s' renders to an empty path",

@@ -1136,25 +1136,18 @@ static int read_location(lake_t *s, const sl_node_t *cfg, const char **url, sl_s
     if (rc) {
         return rc;
     }
-    sl_template_t *t = NULL;
     sl_err_t terr;
-    if (sl_template_compile(ctx->arena, raw, strlen(raw), &t, &terr) != 0) {
-        return sl_node_error(&ctx->err, un, "sink 'lake': url: %s", terr.msg);
-    }
-    if (sl_template_uses_record(t)) {
+    const char *r = NULL;
+    rc = sl_render_once(ctx, raw, &r, &terr);
+    if (rc == SL_EINVAL) {
         return sl_node_error(&ctx->err, un,
                              "sink 'lake': url: templates may use params and run, not record "
                              "(use partition_by for per-record folders)");
     }
-    sl_buf_t b = SL_BUF_INIT;
-    sl_tmpl_ctx_t tc = {NULL, ctx->params, ctx->run, NULL};
-    if (sl_template_render(t, &tc, &b, &terr) != 0) {
-        sl_buf_free(&b);
+    if (rc == SL_ECONFIG) {
         return sl_node_error(&ctx->err, un, "sink 'lake': url: %s", terr.msg);
     }
-    const char *r = sl_arena_strndup(ctx->arena, b.data ? b.data : "", b.len);
-    sl_buf_free(&b);
-    if (!r) {
+    if (rc) {
         return oom(s);
     }
     if (!r[0]) {

@@ -677,29 +677,16 @@ static int sql_write(void *self, sl_batch_t *b, const char *key, const char *che
 static int render(sl_step_ctx_t *ctx, const sl_node_t *node, const char *what, const char *text,
                   const char **out)
 {
-    *out = text;
-    if (!strstr(text, "{{")) {
-        return 0;
-    }
-    sl_template_t *t = NULL;
-    int rc = sl_template_compile(ctx->arena, text, strlen(text), &t, &ctx->err);
-    if (rc) {
-        return sl_err_prefix(&ctx->err, SL_ECONFIG, "%s:%u:%u: sink 'sql': %s",
-                             node->file ? node->file : "?", node->line, node->col, what);
-    }
-    if (sl_template_uses_record(t)) {
+    int rc = sl_render_once(ctx, text, out, &ctx->err);
+    if (rc == SL_EINVAL) {
         return sl_node_error(&ctx->err, node,
                              "sink 'sql': %s: only params and run can be used here, not record",
                              what);
     }
-    sl_tmpl_ctx_t tc = {.params = ctx->params, .run = ctx->run};
-    sl_buf_t b = SL_BUF_INIT;
-    rc = sl_template_render(t, &tc, &b, &ctx->err);
-    if (!rc) {
-        *out = sl_arena_strndup(ctx->arena, b.data ? b.data : "", b.len);
-        rc = *out ? 0 : SL_ENOMEM;
+    if (rc == SL_ECONFIG) {
+        return sl_err_prefix(&ctx->err, SL_ECONFIG, "%s:%u:%u: sink 'sql': %s",
+                             node->file ? node->file : "?", node->line, node->col, what);
     }
-    sl_buf_free(&b);
     return rc;
 }
 

@@ -208,29 +208,15 @@ static int add_object(file_src_t *s, sl_objstore_t *st, const sl_obj_info_t *inf
 static int render_location(sl_step_ctx_t *ctx, const sl_node_t *node, const char *url,
                            const char **out)
 {
-    *out = url;
-    if (!strstr(url, "{{")) {
-        return 0;
-    }
-    sl_template_t *t;
     sl_err_t terr;
-    if (sl_template_compile(ctx->arena, url, strlen(url), &t, &terr) != 0) {
-        return sl_node_error(&ctx->err, node, "url: %s", terr.msg);
-    }
-    if (sl_template_uses_record(t)) {
+    int rc = sl_render_once(ctx, url, out, &terr);
+    if (rc == SL_EINVAL) {
         return sl_node_error(&ctx->err, node,
                              "url: a source location cannot use record (only params, run, env)");
     }
-    sl_tmpl_ctx_t tc = {.params = ctx->params, .run = ctx->run};
-    sl_buf_t b = SL_BUF_INIT;
-    int rc = sl_template_render(t, &tc, &b, &terr);
-    if (rc == 0) {
-        *out = sl_arena_strndup(ctx->arena, b.data ? b.data : "", b.len);
-        rc = *out ? 0 : SL_ENOMEM;
-    } else {
-        sl_node_error(&ctx->err, node, "url: %s", terr.msg);
+    if (rc == SL_ECONFIG) {
+        return sl_node_error(&ctx->err, node, "url: %s", terr.msg);
     }
-    sl_buf_free(&b);
     return rc;
 }
 
