@@ -69,6 +69,7 @@ demo: deps
 
 # The one test command (README, .ci/run): everything, then one summary line.
 test: deps
+	@sh scripts/npm-deps.sh
 	@sh tests/run_all.sh
 
 unit: $(BUILD)/unit-tests

@@ -22,4 +22,3 @@ if [ -n "$missing" ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
 fi
-sh "$(dirname "$0")/npm-deps.sh"
