@@ -34,14 +34,7 @@ int sl_engine_check(const sl_pipeline_t *p, sl_err_t *err)
                 continue; /* the loader already reported it */
             }
             sl_step_ctx_t ctx;
-            memset(&ctx, 0, sizeof ctx);
-            ctx.pipeline = p;
-            ctx.step = step;
-            ctx.base_dir = p->base_dir;
-            ctx.arena = sl_arena_create(16 * 1024, 0);
-            ctx.params = &params;
-            ctx.run = &run;
-            ctx.run_id = "00000000-0000-4000-8000-000000000000";
+            sl_step_ctx_init(&ctx, p, step, &params, &run, "00000000-0000-4000-8000-000000000000");
             if (!ctx.arena) {
                 rc = sl_err_set(err, SL_ENOMEM, "out of memory");
                 break;

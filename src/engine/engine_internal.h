@@ -15,6 +15,11 @@ int sl_rejects_flush(sl_rejects_t *r, sl_err_t *err);
 int64_t sl_rejects_count(const sl_rejects_t *r);
 void sl_rejects_free(sl_rejects_t *r);
 
+/* Fills a step context for step of p with a fresh step arena (NULL when
+ * out of memory); state, rejects and run options are the caller's. */
+void sl_step_ctx_init(sl_step_ctx_t *ctx, const sl_pipeline_t *p, const sl_step_cfg_t *step,
+                      const sl_value_t *params, const sl_value_t *run, const char *run_id);
+
 /* The `run` object templates see: id, started_at, pipeline. */
 int sl_run_value(sl_arena_t *a, const char *id, int64_t started, const char *pipeline,
                  sl_value_t *out);

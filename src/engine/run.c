@@ -34,6 +34,19 @@ static void params_json(const sl_pipeline_t *p, sl_buf_t *out)
     sl_buf_putc(out, '}');
 }
 
+void sl_step_ctx_init(sl_step_ctx_t *ctx, const sl_pipeline_t *p, const sl_step_cfg_t *step,
+                      const sl_value_t *params, const sl_value_t *run, const char *run_id)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->pipeline = p;
+    ctx->step = step;
+    ctx->base_dir = p->base_dir;
+    ctx->arena = sl_arena_create(64 * 1024, 0);
+    ctx->params = params;
+    ctx->run = run;
+    ctx->run_id = run_id;
+}
+
 int sl_run_value(sl_arena_t *a, const char *id, int64_t started, const char *pipeline,
                  sl_value_t *out)
 {
@@ -126,14 +139,7 @@ int sl_engine_run(const sl_pipeline_t *p, const sl_engine_opts_t *opts, sl_run_r
             continue;
         }
         sl_step_ctx_t ctx;
-        memset(&ctx, 0, sizeof ctx);
-        ctx.pipeline = p;
-        ctx.step = step;
-        ctx.base_dir = p->base_dir;
-        ctx.arena = sl_arena_create(64 * 1024, 0);
-        ctx.params = &params;
-        ctx.run = &run;
-        ctx.run_id = res->run_id;
+        sl_step_ctx_init(&ctx, p, step, &params, &run, res->run_id);
         ctx.run_started_us = res->started_us;
         ctx.state = st;
         ctx.full_refresh = opts->full_refresh;

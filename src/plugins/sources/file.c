@@ -941,6 +941,16 @@ static int csv_header(file_src_t *s, sl_csv_field_t *f, size_t nf)
     return 0;
 }
 
+/* Rejects the raw text of a CSV record, without its line end. */
+static int reject_line(file_src_t *s, uint64_t line, const char *raw, size_t n,
+                       const char *reason)
+{
+    while (n > 0 && (raw[n - 1] == '\n' || raw[n - 1] == '\r')) {
+        n--;
+    }
+    return reject_parse(s, line, raw, n, reason);
+}
+
 static int parse_csv(file_src_t *s, sl_batch_t *b, char *buf, size_t len, size_t *pos,
                      size_t max)
 {
@@ -964,11 +974,7 @@ static int parse_csv(file_src_t *s, sl_batch_t *b, char *buf, size_t len, size_t
         if (rc == SL_EPARSE) {
             char reason[240];
             snprintf(reason, sizeof reason, "invalid CSV: %s", cerr.reason);
-            size_t n = p - start;
-            while (n > 0 && (buf[start + n - 1] == '\n' || buf[start + n - 1] == '\r')) {
-                n--;
-            }
-            rc = reject_parse(s, line, buf + start, n, reason);
+            rc = reject_line(s, line, buf + start, p - start, reason);
             if (rc) {
                 *pos = p;
                 return rc;
@@ -1004,11 +1010,7 @@ static int parse_csv(file_src_t *s, sl_batch_t *b, char *buf, size_t len, size_t
             char reason[160];
             snprintf(reason, sizeof reason, "record has %zu fields, the header has %zu", nf,
                      s->nhdr);
-            size_t n = p - start;
-            while (n > 0 && (buf[start + n - 1] == '\n' || buf[start + n - 1] == '\r')) {
-                n--;
-            }
-            rc = reject_parse(s, line, buf + start, n, reason);
+            rc = reject_line(s, line, buf + start, p - start, reason);
             if (rc) {
                 *pos = p;
                 return rc;
