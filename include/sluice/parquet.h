@@ -79,6 +79,13 @@ int sl_pq_writer_new(const sl_pq_node_t *root, const sl_pq_opts_t *opts, sl_pq_w
  * not parsed (cast them first). */
 int sl_pq_writer_add(sl_pq_writer_t *w, const sl_value_t *rec, sl_err_t *err);
 
+/* The same for a record whose keys are in a layout the caller already
+ * knows: col[i] is the member index in rec of top-level column i (the
+ * root's children, in order), or -1 when it is absent. Saves looking every
+ * key up when many records share one layout. */
+int sl_pq_writer_add_mapped(sl_pq_writer_t *w, const sl_value_t *rec, const int32_t *col,
+                            sl_err_t *err);
+
 /* Encodes and writes the buffered rows as a row group now (also done
  * automatically at row_group_rows / row_group_bytes). */
 int sl_pq_writer_flush(sl_pq_writer_t *w, sl_err_t *err);

@@ -448,19 +448,20 @@ int sl_pq_leaf_null(sl_pq_leaf_t *l, sl_pq_ctx_t *c, unsigned def, unsigned rep)
     return 0;
 }
 
-static inline int push_fixed(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const void *p)
+/* n is the column's width, given as sizeof at the call sites so that the
+ * copy compiles to a plain store. */
+static inline int push_fixed(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const void *p, size_t n)
 {
-    size_t w = (size_t)l->width;
-    if (SL_UNLIKELY(l->vlen + w > l->vcap)) {
-        int rc = grow((void **)&l->vals, &l->vcap, l->vlen + w, 1);
+    if (SL_UNLIKELY(l->vlen + n > l->vcap)) {
+        int rc = grow((void **)&l->vals, &l->vcap, l->vlen + n, 1);
         if (rc) {
             return rc;
         }
     }
-    memcpy(l->vals + l->vlen, p, w);
-    l->vlen += w;
+    memcpy(l->vals + l->vlen, p, n);
+    l->vlen += n;
     l->nvals++;
-    c->buffered += w;
+    c->buffered += n;
     return 0;
 }
 
@@ -577,14 +578,14 @@ int sl_pq_leaf_value(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const sl_value_t *v, unsig
             return SL_ETYPE;
         }
         int32_t x = (int32_t)v->u.i;
-        rc = push_fixed(l, c, &x);
+        rc = push_fixed(l, c, &x, sizeof x);
         break;
     }
     case SL_PQ_INT64:
         if (v->type != SL_T_INT) {
             return SL_ETYPE;
         }
-        rc = push_fixed(l, c, &v->u.i);
+        rc = push_fixed(l, c, &v->u.i, sizeof v->u.i);
         break;
     case SL_PQ_FLOAT: {
         double d;
@@ -596,7 +597,7 @@ int sl_pq_leaf_value(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const sl_value_t *v, unsig
             *why = "out of range";
             return SL_ETYPE;
         }
-        rc = push_fixed(l, c, &f);
+        rc = push_fixed(l, c, &f, sizeof f);
         break;
     }
     case SL_PQ_DOUBLE: {
@@ -604,7 +605,7 @@ int sl_pq_leaf_value(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const sl_value_t *v, unsig
         if (value_double(v, &d)) {
             return SL_ETYPE;
         }
-        rc = push_fixed(l, c, &d);
+        rc = push_fixed(l, c, &d, sizeof d);
         break;
     }
     case SL_PQ_STRING:
@@ -644,7 +645,7 @@ int sl_pq_leaf_value(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const sl_value_t *v, unsig
             return SL_ETYPE;
         }
         int32_t x = (int32_t)v->u.i;
-        rc = push_fixed(l, c, &x);
+        rc = push_fixed(l, c, &x, sizeof x);
         break;
     }
     case SL_PQ_TIMESTAMP: {
@@ -660,7 +661,7 @@ int sl_pq_leaf_value(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const sl_value_t *v, unsig
         } else {
             return SL_ETYPE;
         }
-        rc = push_fixed(l, c, &us);
+        rc = push_fixed(l, c, &us, sizeof us);
         break;
     }
     case SL_PQ_DECIMAL: {
@@ -671,10 +672,10 @@ int sl_pq_leaf_value(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const sl_value_t *v, unsig
         }
         if (l->phys == PQ_INT32) {
             int32_t y = (int32_t)x;
-            rc = push_fixed(l, c, &y);
+            rc = push_fixed(l, c, &y, sizeof y);
         } else if (l->phys == PQ_INT64) {
             int64_t y = (int64_t)x;
-            rc = push_fixed(l, c, &y);
+            rc = push_fixed(l, c, &y, sizeof y);
         } else {
             uint8_t be[16];
             unsigned __int128 u = (unsigned __int128)x;
@@ -682,7 +683,7 @@ int sl_pq_leaf_value(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const sl_value_t *v, unsig
                 be[k] = (uint8_t)u;
                 u >>= 8;
             }
-            rc = push_fixed(l, c, be);
+            rc = push_fixed(l, c, be, (size_t)l->width);
         }
         break;
     }

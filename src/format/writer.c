@@ -820,7 +820,7 @@ static int shred(sl_pq_writer_t *w, pqnode_t *n, const sl_value_t *v, unsigned r
     }
 }
 
-int sl_pq_writer_add(sl_pq_writer_t *w, const sl_value_t *rec, sl_err_t *err)
+static int add(sl_pq_writer_t *w, const sl_value_t *rec, const int32_t *col, sl_err_t *err)
 {
     if (w->failed || w->finished) {
         return sl_err_set(err, w->failed ? w->failed : SL_EINVAL,
@@ -836,7 +836,12 @@ int sl_pq_writer_add(sl_pq_writer_t *w, const sl_value_t *rec, sl_err_t *err)
     int rc = 0;
     for (size_t i = 0; i < w->root.nchildren && rc == 0; i++) {
         pqnode_t *ch = &w->root.children[i];
-        const sl_value_t *v = member(rec, ch);
+        const sl_value_t *v;
+        if (col) {
+            v = col[i] >= 0 && (uint32_t)col[i] < rec->len ? &rec->u.members[col[i]].val : NULL;
+        } else {
+            v = member(rec, ch);
+        }
         w->path[0].node = ch;
         w->path[0].index = -1;
         if (ch->leaf && v && v->type != SL_T_NULL) {
@@ -866,6 +871,17 @@ int sl_pq_writer_add(sl_pq_writer_t *w, const sl_value_t *rec, sl_err_t *err)
         return sl_pq_writer_flush(w, err);
     }
     return 0;
+}
+
+int sl_pq_writer_add(sl_pq_writer_t *w, const sl_value_t *rec, sl_err_t *err)
+{
+    return add(w, rec, NULL, err);
+}
+
+int sl_pq_writer_add_mapped(sl_pq_writer_t *w, const sl_value_t *rec, const int32_t *col,
+                            sl_err_t *err)
+{
+    return add(w, rec, col, err);
 }
 
 int sl_pq_writer_flush(sl_pq_writer_t *w, sl_err_t *err)

@@ -89,6 +89,8 @@ static const sl_field_spec_t lake_config[] = {
     {"max_buffer_bytes", SL_FIELD_INT, false,
      "memory for buffered rows of all partitions (268435456)", NULL, NULL},
     {"row_group_rows", SL_FIELD_INT, false, "rows per row group (131072)", NULL, NULL},
+    {"infer_rows", SL_FIELD_INT, false,
+     "rows a partition's schema is inferred from before its file starts (20480)", NULL, NULL},
     {"row_group_bytes", SL_FIELD_INT, false, "buffered bytes per row group (67108864)", NULL,
      NULL},
     {"page_bytes", SL_FIELD_INT, false, "data page size (1048576)", NULL, NULL},
@@ -137,7 +139,8 @@ typedef struct {
     size_t n;
     bool valid;
     bool plain;
-    const void *file; /* the open file `plain` was computed for */
+    const void *file; /* the open file `plain` and `col` were computed for */
+    int32_t *col;     /* per column of `file`: its key's index here, or -1 */
 } shape_t;
 
 #define NSHAPES 4
@@ -147,6 +150,7 @@ struct part {
     shape_t shapes[NSHAPES];
     unsigned next_shape; /* the slot the next new shape replaces */
     char *dir; /* "k1=v1/k2=v2" escaped, "" without partition_by */
+    size_t dlen;
     uint64_t hash;
     sl_arena_t *arena;         /* inferred schema (grows) */
     sl_pq_node_t *schema;      /* inferred, UNKNOWN columns included */
@@ -175,6 +179,7 @@ struct lake {
     sl_pq_opts_t opts;
     uint64_t max_file_rows, max_file_bytes, max_buffer_bytes;
     uint64_t rg_rows, rg_bytes;
+    uint64_t infer_rows; /* rows buffered before a file's schema is fixed */
 
     part_t **parts; /* open addressing on hash */
     size_t nparts, capparts;
@@ -302,12 +307,36 @@ static int grow_parts(lake_t *s)
     return 0;
 }
 
+/* memcmp(a, b, n) == 0, inline for the short keys of most records (a
+ * call per key was a visible share of writing). */
+static inline bool same_bytes(const char *a, const char *b, size_t n)
+{
+    uint64_t x, y;
+    if (n >= 8 && n <= 16) {
+        uint64_t x2, y2;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        memcpy(&x2, a + n - 8, 8);
+        memcpy(&y2, b + n - 8, 8);
+        return x == y && x2 == y2;
+    }
+    if (n >= 4 && n < 8) {
+        uint32_t u, v, u2, v2;
+        memcpy(&u, a, 4);
+        memcpy(&v, b, 4);
+        memcpy(&u2, a + n - 4, 4);
+        memcpy(&v2, b + n - 4, 4);
+        return u == v && u2 == v2;
+    }
+    return memcmp(a, b, n) == 0;
+}
+
 /* The partition for s->dir, created on first use. */
 static int find_part(lake_t *s, part_t **out)
 {
     const char *d = s->dir.data;
     size_t n = s->dir.len;
-    if (s->last && strlen(s->last->dir) == n && memcmp(s->last->dir, d, n) == 0) {
+    if (s->last && s->last->dlen == n && same_bytes(s->last->dir, d, n)) {
         *out = s->last;
         return 0;
     }
@@ -318,7 +347,7 @@ static int find_part(lake_t *s, part_t **out)
     size_t j = h & (s->capparts - 1);
     while (s->parts[j]) {
         part_t *p = s->parts[j];
-        if (p->hash == h && strlen(p->dir) == n && memcmp(p->dir, d, n) == 0) {
+        if (p->hash == h && p->dlen == n && memcmp(p->dir, d, n) == 0) {
             *out = s->last = p;
             return 0;
         }
@@ -330,6 +359,7 @@ static int find_part(lake_t *s, part_t **out)
         return oom(s);
     }
     p->hash = h;
+    p->dlen = n;
     if (!s->declared) {
         p->arena = sl_arena_create(16 * 1024, 0);
         if (!p->arena || sl_pq_schema_infer(p->arena, NULL, 0, s->nested, NULL, &p->schema) != 0) {
@@ -751,8 +781,10 @@ static int part_final_schema(lake_t *s, part_t *p, const sl_pq_node_t **out)
     return 0;
 }
 
-/* Inferred mode: gives p's buffered rows to its file as one row group. */
-static int flush_part(lake_t *s, part_t *p)
+/* Inferred mode: gives p's buffered rows to its file (a new one when the
+ * schema changed). end_rg also writes the file's row group out, freeing its
+ * memory; otherwise later rows join the same row group. */
+static int flush_part(lake_t *s, part_t *p, bool end_rg)
 {
     if (p->nrows == 0) {
         return 0;
@@ -804,7 +836,7 @@ static int flush_part(lake_t *s, part_t *p)
         free(c);
     }
     free_rows(p);
-    if (p->cur) {
+    if (p->cur && end_rg) {
         sl_err_t werr = {{0}};
         s->io_err.msg[0] = '\0';
         rc = sl_pq_writer_flush(p->cur->pw, &werr);
@@ -849,7 +881,7 @@ static int enforce_budget(lake_t *s)
         }
         int rc;
         if (big->nrows > 0) {
-            rc = flush_part(s, big);
+            rc = flush_part(s, big, true);
         } else {
             sl_err_t werr = {{0}};
             s->io_err.msg[0] = '\0';
@@ -1231,6 +1263,13 @@ static int read_options(lake_t *s, const sl_node_t *cfg)
         rc = read_u64(s, cfg, "row_group_bytes", 64u << 20, 1, &s->rg_bytes);
     }
     if (!rc) {
+        /* DuckDB's read_json samples 20480 rows for its types too. */
+        rc = read_u64(s, cfg, "infer_rows", 20480, 1, &s->infer_rows);
+    }
+    if (!rc && s->infer_rows > s->rg_rows) {
+        s->infer_rows = s->rg_rows; /* never more than a row group waits */
+    }
+    if (!rc) {
         rc = read_u64(s, cfg, "page_bytes", 1u << 20, 1, &page);
     }
     if (rc) {
@@ -1407,7 +1446,7 @@ static bool same_shape(const shape_t *sh, const sl_value_t *rec)
     for (size_t i = 0; i < sh->n; i++) {
         const sl_member_t *m = &rec->u.members[i];
         if (m->klen != sh->klen[i] || m->val.type != sh->types[i] ||
-            memcmp(m->key, k, m->klen) != 0) {
+            !same_bytes(m->key, k, m->klen)) {
             return false;
         }
         k += m->klen;
@@ -1497,6 +1536,32 @@ static bool shape_plain(const shape_t *sh, const sl_pq_node_t *schema)
     return true;
 }
 
+/* Fills sh->col for the columns of schema: which key of the shape holds
+ * each (the first one with its name, as the writer's own lookup finds).
+ * False when memory is short (the writer then looks the keys up). */
+static bool shape_map(shape_t *sh, const sl_pq_node_t *schema)
+{
+    int32_t *col = realloc(sh->col, (schema->nchildren + 1) * sizeof *col);
+    if (!col) {
+        return false;
+    }
+    sh->col = col;
+    for (size_t c = 0; c < schema->nchildren; c++) {
+        const char *name = schema->children[c].name;
+        size_t len = strlen(name);
+        const char *k = sh->keybuf;
+        col[c] = -1;
+        for (size_t i = 0; i < sh->n; i++) {
+            if (sh->klen[i] == len && memcmp(name, k, len) == 0) {
+                col[c] = (int32_t)i;
+                break;
+            }
+            k += sh->klen[i];
+        }
+    }
+    return true;
+}
+
 static int lake_write(void *self, sl_batch_t *b, const char *key, const char *checkpoint)
 {
     (void)key;
@@ -1578,7 +1643,7 @@ static int lake_write(void *self, sl_batch_t *b, const char *key, const char *ch
                 sl_err_t werr = {{0}};
                 s->io_err.msg[0] = '\0';
                 if (sh->valid && sh->file != p->cur) {
-                    sh->plain = shape_plain(sh, p->cur->schema);
+                    sh->plain = shape_plain(sh, p->cur->schema) && shape_map(sh, p->cur->schema);
                     sh->file = p->cur;
                 }
                 bool plain = sh->valid && sh->plain;
@@ -1586,7 +1651,8 @@ static int lake_write(void *self, sl_batch_t *b, const char *key, const char *ch
                     sl_pq_schema_conform(b->arena, p->cur->schema, &b->records[i]) != 0) {
                     return oom(s);
                 }
-                rc = sl_pq_writer_add(p->cur->pw, rec, &werr);
+                rc = plain ? sl_pq_writer_add_mapped(p->cur->pw, rec, sh->col, &werr)
+                           : sl_pq_writer_add(p->cur->pw, rec, &werr);
                 if (rc) {
                     return file_error(s, p->cur, rc, &werr, "cannot write a record to");
                 }
@@ -1600,8 +1666,8 @@ static int lake_write(void *self, sl_batch_t *b, const char *key, const char *ch
             if (encode(&s->enc, rec, s->pkeys) != 0 || push_row(s, p) != 0) {
                 return oom(s);
             }
-            if ((p->nrows >= s->rg_rows || p->row_bytes >= s->rg_bytes) &&
-                (rc = flush_part(s, p)) != 0) {
+            if ((p->nrows >= s->infer_rows || p->row_bytes >= s->rg_bytes) &&
+                (rc = flush_part(s, p, false)) != 0) {
                 return rc;
             }
         }
@@ -1677,7 +1743,7 @@ static int lake_commit(void *self)
     int rc = 0;
     for (size_t i = 0; i < s->capparts && rc == 0; i++) {
         if (s->parts[i]) {
-            rc = flush_part(s, s->parts[i]);
+            rc = flush_part(s, s->parts[i], true);
         }
     }
     for (size_t i = 0; i < s->nfiles && rc == 0; i++) {
@@ -1773,6 +1839,7 @@ static void lake_close(void *self)
                 free(p->shapes[k].keybuf);
                 free(p->shapes[k].klen);
                 free(p->shapes[k].types);
+                free(p->shapes[k].col);
             }
             sl_arena_destroy(p->arena);
             free(p->dir);

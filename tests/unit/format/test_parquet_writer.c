@@ -261,6 +261,35 @@ SL_TEST(pq_rt_scalars_duckdb)
                "bin BLOB, j JSON, dt DATE, ts TIMESTAMP WITH TIME ZONE, dec DECIMAL(9,3)\"}\n");
 }
 
+/* add_mapped takes the member indexes from the caller: keys in another
+ * order, a missing column (-1), an index past the record's end (treated as
+ * missing) and an extra key all give what add() gives. */
+SL_TEST(pq_add_mapped_matches_add)
+{
+    static sl_pq_node_t cols[] = {COL("a", SL_PQ_INT64), COL("b", SL_PQ_STRING),
+                                  COL("c", SL_PQ_DOUBLE)};
+    sl_pq_node_t root = ROOT(cols);
+    pqf_t o;
+    open_pq(&o, "mapped.parquet", &root, NULL);
+    sl_err_t err = {{0}};
+    sl_value_t v = rec("{\"c\":1.5,\"x\":true,\"a\":7,\"b\":\"s\"}");
+    const int32_t m1[] = {2, 3, 0};
+    CHECK_INT(sl_pq_writer_add_mapped(o.w, &v, m1, &err), 0);
+    v = rec("{\"b\":\"t\",\"a\":8}");
+    const int32_t m2[] = {1, 0, -1};
+    CHECK_INT(sl_pq_writer_add_mapped(o.w, &v, m2, &err), 0);
+    const int32_t m3[] = {1, 0, 5};
+    CHECK_INT(sl_pq_writer_add_mapped(o.w, &v, m3, &err), 0);
+    /* a value of the wrong type is still rejected, naming the column */
+    v = rec("{\"a\":\"nine\"}");
+    const int32_t m4[] = {0, -1, -1};
+    CHECK_INT(sl_pq_writer_add_mapped(o.w, &v, m4, &err), SL_ETYPE);
+    CHECK(strstr(err.msg, "field 'a': expected int64") != NULL);
+    CHECK_TEXT(duck(close_pq(&o), NULL), "{\"a\":\"7\",\"b\":\"s\",\"c\":1.5}\n"
+                                         "{\"a\":\"8\",\"b\":\"t\",\"c\":null}\n"
+                                         "{\"a\":\"8\",\"b\":\"t\",\"c\":null}\n");
+}
+
 SL_TEST(pq_rt_scalars_hyparquet)
 {
     sl_pq_node_t root = ROOT(scalar_cols);

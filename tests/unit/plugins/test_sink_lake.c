@@ -602,6 +602,35 @@ SL_TEST(lake_schema_widens_within_a_row_group_and_splits_after)
     fx_free(&f);
 }
 
+SL_TEST(lake_schema_is_fixed_after_infer_rows_and_the_row_group_goes_on)
+{
+    fx_t f;
+    fx_init(&f, "aaaaaaaa-aaaa-4bbb-8ccc-000000000024");
+    sink_open(&f, "type: lake\nurl: lake\nrow_group_rows: 100\ninfer_rows: 2\n");
+    /* two rows fix the schema (v int64); the third joins the same row group */
+    sink_write(&f, batch(&f, "{\"id\":1,\"v\":1}\n{\"id\":2,\"v\":2}\n{\"id\":3,\"v\":3}"));
+    /* a double after that widens: the next file */
+    sink_write(&f, batch(&f, "{\"id\":4,\"v\":4.5}"));
+    sink_finish(&f);
+    CHECK_STR(tree(in_tmp("lake")), "part-00000-aaaaaaaa.parquet\npart-00001-aaaaaaaa.parquet\n");
+    const char *out = duck(in_tmp("lake/part-00000-aaaaaaaa.parquet"),
+                           "SELECT count(DISTINCT row_group_id) AS rgs, max(row_group_num_rows) "
+                           "AS n FROM parquet_metadata($F)");
+    CHECK_STR(out, "{\"rgs\":\"1\",\"n\":\"3\"}\n");
+    out = duck(in_tmp("lake/part-00000-aaaaaaaa.parquet"),
+               "SELECT string_agg(column_name || ':' || column_type, ', ') AS cols FROM (DESCRIBE "
+               "SELECT * FROM read_parquet($F))");
+    CHECK_STR(out, "{\"cols\":\"id:BIGINT, v:BIGINT\"}\n");
+    out = duck(in_tmp("lake/part-00001-aaaaaaaa.parquet"),
+               "SELECT string_agg(column_name || ':' || column_type, ', ') AS cols FROM (DESCRIBE "
+               "SELECT * FROM read_parquet($F))");
+    CHECK_STR(out, "{\"cols\":\"id:BIGINT, v:DOUBLE\"}\n");
+    out = duck(LAKE_GLOB("lake"), "SELECT string_agg(id || '=' || v::VARCHAR, ' ' ORDER BY id) AS r "
+                                  "FROM read_parquet($F, union_by_name=true)");
+    CHECK_STR(out, "{\"r\":\"1=1.0 2=2.0 3=3.0 4=4.5\"}\n");
+    fx_free(&f);
+}
+
 SL_TEST(lake_memory_budget_flushes_the_biggest_partition)
 {
     fx_t f;
