@@ -169,3 +169,51 @@ YAML
     (cd sub && "$SLUICE" run p.yaml --state ../st.db > /dev/null 2>&1)
     assert_eq 1 "$(q sub/out.db 'SELECT count(*) FROM t')"
 }
+
+test_records_longer_than_a_read_chunk() {
+    # Reads go in chunks of 256 KiB: records straddling chunk edges, records
+    # several chunks long, and batches needing many chunks all come through
+    # byte for byte, in JSONL, CSV and JSON arrays; a record over
+    # max_record_bytes fails naming the file and line.
+    mkdir -p in
+    awk 'BEGIN { srand(7); for (k = 1; k <= 400; k++) {
+        n = (k % 50 == 0) ? 300000 + k * 1000 : int(rand() * 9000);
+        printf "{\"id\":%d,\"s\":\"%s\"}\n", k, rep("x", n) } }
+        function rep(c, n,  s) { s = ""; while (n > 0) { if (n % 2) s = s c; c = c c; n = int(n / 2) }; return s }' > in/a.jsonl
+    awk 'BEGIN { srand(7); print "id,s"; for (k = 1; k <= 400; k++) {
+        n = (k % 50 == 0) ? 300000 + k * 1000 : int(rand() * 9000);
+        printf "%d,%s\n", k, rep("y", n) } }
+        function rep(c, n,  s) { s = ""; while (n > 0) { if (n % 2) s = s c; c = c c; n = int(n / 2) }; return s }' > in/b.csv
+    { echo '['; sed '$!s/$/,/' in/a.jsonl; echo ']'; } > in/c.json
+    pipeline <<'YAML'
+name: long
+steps:
+  - name: j
+    batch_size: 7
+    source: {type: file, url: "in/a.jsonl"}
+    sink: {type: file, url: "out.jsonl"}
+  - name: c
+    source: {type: file, url: "in/b.csv", infer_types: false}
+    sink: {type: file, url: "out.csv"}
+  - name: a
+    batch_size: 3
+    source: {type: file, url: "in/c.json"}
+    sink: {type: file, url: "out_a.jsonl"}
+YAML
+    sl run p.yaml --state st.db
+    assert_rc 0
+    cmp in/a.jsonl out.jsonl || fail "jsonl differs"
+    cmp in/b.csv out.csv || fail "csv differs"
+    cmp in/a.jsonl out_a.jsonl || fail "json array differs"
+    pipeline <<'YAML'
+name: long2
+steps:
+  - name: j
+    source: {type: file, url: "in/a.jsonl", max_record_bytes: 200000}
+    sink: {type: file, url: "out2.jsonl"}
+YAML
+    sl run p.yaml --state st2.db
+    assert_rc 1
+    assert_contains err.txt 'a.jsonl:50: record longer than max_record_bytes (200000)'
+    [ ! -e out2.jsonl ] || fail "a failed step must not publish its file"
+}

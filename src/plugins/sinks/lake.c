@@ -328,6 +328,14 @@ static inline bool same_bytes(const char *a, const char *b, size_t n)
         memcpy(&v2, b + n - 4, 4);
         return u == v && u2 == v2;
     }
+    if (n < 4) {
+        for (size_t i = 0; i < n; i++) {
+            if (a[i] != b[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
     return memcmp(a, b, n) == 0;
 }
 
@@ -821,7 +829,8 @@ static int flush_part(lake_t *s, part_t *p, bool end_rg)
                 sl_pq_schema_conform(s->scratch, schema, &rec) != 0) {
                 return oom(s);
             }
-            sl_err_t werr = {{0}};
+            sl_err_t werr; /* per record: not 1 KiB of zeroing */
+            werr.msg[0] = '\0';
             s->io_err.msg[0] = '\0';
             rc = sl_pq_writer_add(p->cur->pw, &rec, &werr);
             if (rc) {
@@ -1595,7 +1604,8 @@ static int lake_write(void *self, sl_batch_t *b, const char *key, const char *ch
             if (!p->cur && (rc = open_file(s, p, s->declared)) != 0) {
                 return rc;
             }
-            sl_err_t werr = {{0}};
+            sl_err_t werr; /* per record: not 1 KiB of zeroing */
+            werr.msg[0] = '\0';
             s->io_err.msg[0] = '\0';
             rc = sl_pq_writer_add(p->cur->pw, rec, &werr);
             if (rc == SL_ETYPE) {
@@ -1640,7 +1650,8 @@ static int lake_write(void *self, sl_batch_t *b, const char *key, const char *ch
                 /* The open file's schema already fits this record and no
                  * rows wait before it: straight to the writer, no detour
                  * through the row buffer. */
-                sl_err_t werr = {{0}};
+                sl_err_t werr; /* per record: not 1 KiB of zeroing */
+                werr.msg[0] = '\0';
                 s->io_err.msg[0] = '\0';
                 if (sh->valid && sh->file != p->cur) {
                     sh->plain = shape_plain(sh, p->cur->schema) && shape_map(sh, p->cur->schema);

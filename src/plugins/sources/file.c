@@ -31,7 +31,9 @@
 #include "sluice/template.h"
 #include "sluice/timeutil.h"
 
-#define CHUNK (2u << 20)
+/* Bytes read at a time. A batch takes as many chunks as its records need;
+ * small enough to stay in cache between read() and parsing. */
+#define CHUNK (256u << 10)
 
 typedef enum { FMT_JSONL, FMT_CSV, FMT_JSON } fmt_t;
 
@@ -1147,7 +1149,7 @@ static int file_next(void *self, sl_batch_t *b, size_t max)
     if (!buf) {
         return SL_ENOMEM;
     }
-    size_t len = s->carry_len, pos = 0;
+    size_t len = s->carry_len, pos = 0, consumed = 0;
     if (len) {
         memcpy(buf, s->carry, len);
     }
@@ -1170,18 +1172,19 @@ static int file_next(void *self, sl_batch_t *b, size_t max)
             break;
         }
         s->offset += pos - before;
+        consumed += pos - before;
         if (rc) {
             return rc;
         }
         bool file_done = s->eof && pos >= len;
-        if (file_done || b->n >= max || pos > 0) {
+        if (file_done || b->n >= max) {
             if (!file_done) {
                 rc = keep_carry(s, buf + pos, len - pos);
                 if (rc) {
                     return rc;
                 }
             }
-            b->bytes_in = pos;
+            b->bytes_in = consumed;
             b->checkpoint = make_checkpoint(s, b->arena, file_done);
             if (!b->checkpoint) {
                 return SL_ENOMEM;
@@ -1191,8 +1194,11 @@ static int file_next(void *self, sl_batch_t *b, size_t max)
             }
             return 0;
         }
-        /* No complete record in the buffer: keep what is left and read on,
-         * growing the buffer for a record longer than it. */
+        /* The batch wants more records: read on into a new chunk (the
+         * records so far point into this one), taking along the start of
+         * the record that did not fit. Chunks are small, so the bytes are
+         * still in cache when they are parsed and little is carried over
+         * between batches. A record longer than a chunk grows the next. */
         size_t rest = len - pos;
         if (rest >= s->max_record) {
             return sl_err_set(&s->ctx->err, SL_ELIMIT,
@@ -1200,7 +1206,10 @@ static int file_next(void *self, sl_batch_t *b, size_t max)
                               (unsigned long long)s->line + 1,
                               (unsigned long long)s->max_record);
         }
-        size_t ncap = rest * 2 > CHUNK ? rest * 2 : CHUNK;
+        size_t ncap = pos == 0 && rest * 2 > CHUNK ? rest * 2 : CHUNK;
+        if (ncap < rest + CHUNK / 2) {
+            ncap = rest + CHUNK / 2;
+        }
         char *nbuf = sl_arena_alloc(b->arena, ncap);
         if (!nbuf) {
             return SL_ENOMEM;
