@@ -9,7 +9,7 @@
 #   make format     clang-format the sources
 
 CC ?= cc
-PKGS := yaml-0.1 sqlite3 zlib libcrypto libxxhash snappy libzstd libcurl
+PKGS := yaml-0.1 sqlite3 zlib libcrypto libxxhash snappy libzstd libcurl libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -17,4 +17,11 @@
 int sl_connection_s3(sl_step_ctx_t *ctx, const sl_node_t *cfg, const char *what,
                      sl_s3_opts_t *opts, const char **url);
 
+/* The database URL of a sql plugin: its `url`, or the `url` of the
+ * connection its `connection` key names (exactly one of the two). *where
+ * gets the node the URL came from, for messages. what names the plugin
+ * ("sink 'sql'"). Returns 0 or SL_ECONFIG (ctx->err names the place). */
+int sl_connection_db_url(sl_step_ctx_t *ctx, const sl_node_t *cfg, const char *what,
+                         const char **url, const sl_node_t **where);
+
 #endif

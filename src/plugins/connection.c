@@ -49,3 +49,40 @@ int sl_connection_s3(sl_step_ctx_t *ctx, const sl_node_t *cfg, const char *what,
     o->timeout_ms = (int)SL_MIN(SL_MAX(timeout, 0), 3600000);
     return 0;
 }
+
+int sl_connection_db_url(sl_step_ctx_t *ctx, const sl_node_t *cfg, const char *what,
+                         const char **url, const sl_node_t **where)
+{
+    const sl_node_t *u = sl_node_get(cfg, "url");
+    const sl_node_t *conn = sl_node_get(cfg, "connection");
+    if (u && conn) {
+        return sl_node_error(&ctx->err, conn, "%s: give either url or connection, not both",
+                             what);
+    }
+    if (!u && !conn) {
+        return sl_node_error(&ctx->err, cfg, "%s: missing url (or connection)", what);
+    }
+    if (u) {
+        *where = u;
+        return sl_node_to_str(u, "url", url, &ctx->err);
+    }
+    const char *name = NULL;
+    int rc = sl_node_to_str(conn, "connection", &name, &ctx->err);
+    if (rc) {
+        return rc;
+    }
+    const sl_pipeline_t *p = ctx->pipeline;
+    for (size_t i = 0; p && i < p->nconnections; i++) {
+        if (strcmp(p->connections[i].name, name) == 0) {
+            const sl_node_t *cu = sl_node_get(p->connections[i].node, "url");
+            if (!cu) {
+                return sl_node_error(&ctx->err, p->connections[i].node,
+                                     "connection '%s' has no url", name);
+            }
+            *where = cu;
+            return sl_node_to_str(cu, "url", url, &ctx->err);
+        }
+    }
+    return sl_node_error(&ctx->err, conn, "%s: no connection named '%s' in the pipeline", what,
+                         name);
+}

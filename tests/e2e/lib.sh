@@ -42,3 +42,25 @@ q() {
 pipeline() {
     cat > "$T/${1:-p.yaml}"
 }
+
+# Starts a PostgreSQL server for this test (tests/harness/pg_server.sh) and
+# sets PG_URL to its database "sluice". Its stdin is a FIFO held open on fd
+# 8: when the test's shell ends, the server stops and its folder goes.
+pg_start() {
+    mkfifo "$T/pg.in"
+    sh "$ROOT/tests/harness/pg_server.sh" < "$T/pg.in" > "$T/pg.out" 2> "$T/pg.err" &
+    PG_PID=$!
+    exec 8> "$T/pg.in"
+    i=0
+    until grep -q '^READY ' "$T/pg.out" 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -lt 600 ] || fail "postgres did not start: $(cat "$T/pg.err")"
+        sleep 0.1
+    done
+    PG_URL=$(awk '/^READY /{print $2}' "$T/pg.out")
+}
+
+# psql_q SQL: runs SQL on PG_URL, prints unaligned tuples (| separated).
+psql_q() {
+    psql -X -q -At -v ON_ERROR_STOP=1 "$PG_URL" -c "$1"
+}

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sluice/connection.h"
 #include "sluice/fsutil.h"
 #include "sluice/log.h"
 #include "sluice/template.h"
@@ -690,44 +691,6 @@ static int render(sl_step_ctx_t *ctx, const sl_node_t *node, const char *what, c
     return rc;
 }
 
-/* The database URL from `url` or from the named connection's `url`. */
-static int find_url(sl_step_ctx_t *ctx, const sl_node_t *cfg, const char **url,
-                    const sl_node_t **where)
-{
-    const sl_node_t *u = sl_node_get(cfg, "url");
-    const sl_node_t *conn = sl_node_get(cfg, "connection");
-    if (u && conn) {
-        return sl_node_error(&ctx->err, conn,
-                             "sink 'sql': give either url or connection, not both");
-    }
-    if (!u && !conn) {
-        return sl_node_error(&ctx->err, cfg, "sink 'sql': missing url (or connection)");
-    }
-    if (u) {
-        *where = u;
-        return sl_node_to_str(u, "url", url, &ctx->err);
-    }
-    const char *name = NULL;
-    int rc = sl_node_to_str(conn, "connection", &name, &ctx->err);
-    if (rc) {
-        return rc;
-    }
-    const sl_pipeline_t *p = ctx->pipeline;
-    for (size_t i = 0; p && i < p->nconnections; i++) {
-        if (strcmp(p->connections[i].name, name) == 0) {
-            const sl_node_t *cu = sl_node_get(p->connections[i].node, "url");
-            if (!cu) {
-                return sl_node_error(&ctx->err, p->connections[i].node,
-                                     "connection '%s' has no url", name);
-            }
-            *where = cu;
-            return sl_node_to_str(cu, "url", url, &ctx->err);
-        }
-    }
-    return sl_node_error(&ctx->err, conn, "sink 'sql': no connection named '%s' in the pipeline",
-                         name);
-}
-
 static int read_keys(sql_sink_t *s, const sl_node_t *cfg)
 {
     const sl_node_t *k = sl_node_get(cfg, "key");
@@ -834,7 +797,7 @@ static int sql_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
     s->drv = &sl_sql_driver_sqlite;
     const char *url = NULL, *table = NULL, *mode = NULL;
     const sl_node_t *url_node = cfg;
-    int rc = find_url(ctx, cfg, &url, &url_node);
+    int rc = sl_connection_db_url(ctx, cfg, "sink 'sql'", &url, &url_node);
     rc = rc ? rc : render(ctx, url_node, "url", url, &url);
     rc = rc ? rc : sl_cfg_str(cfg, "table", NULL, &table, &ctx->err);
     if (!rc && (!table || !*table)) {
