@@ -1,6 +1,6 @@
 /* The state store: run history, checkpoints and ingested files.
  *
- * One API, several drivers (SQLite now, PostgreSQL later) behind an ops
+ * One API, several drivers (SQLite, PostgreSQL) behind an ops
  * table. Checkpoints are JSON values per (pipeline, key), tagged with the
  * pipeline's generation (bumped by `state reset`) and a sequence number, so
  * a checkpoint a transactional sink kept in its own database can be
@@ -19,6 +19,15 @@ typedef struct sl_state sl_state_t;
     " pipeline TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"                 \
     " gen INTEGER NOT NULL DEFAULT 1, seq INTEGER NOT NULL DEFAULT 0,"                 \
     " updated_at TEXT NOT NULL, PRIMARY KEY (pipeline, key))"
+
+/* The same table in PostgreSQL (the PostgreSQL state store, and PostgreSQL
+ * sql sinks keeping their checkpoint in their own transaction): when sink
+ * and state share a database they share this table. */
+#define SL_STATE_PG_CHECKPOINTS_DDL                                                    \
+    "CREATE TABLE IF NOT EXISTS sluice_checkpoints ("                                  \
+    " pipeline text NOT NULL, key text NOT NULL, value text NOT NULL,"                 \
+    " gen bigint NOT NULL DEFAULT 1, seq bigint NOT NULL DEFAULT 0,"                   \
+    " updated_at text NOT NULL, PRIMARY KEY (pipeline, key))"
 
 typedef struct {
     const char *id;          /* UUID */
