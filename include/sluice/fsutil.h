@@ -14,4 +14,10 @@ int sl_mkdir_parents(const char *path, sl_err_t *err);
  * string masked (database URLs carry credentials). */
 void sl_url_redact(const char *url, char *out, size_t cap);
 
+/* The file of a SQLite URL: sqlite:///relative/path.db, sqlite:////abs/path.db
+ * or a plain path; relative paths against base_dir (NULL or ".": as is).
+ * malloc'd, or NULL with err set (SL_ECONFIG naming what and the URL for a
+ * malformed URL, SL_ENOMEM). */
+char *sl_sqlite_path(const char *url, const char *base_dir, const char *what, sl_err_t *err);
+
 #endif

@@ -58,3 +58,32 @@ void sl_url_redact(const char *url, char *out, size_t cap)
     snprintf(out, cap, "%.*s%s%.*s%s", (int)sl, url, at ? "***@" : "", restlen, rest,
              q ? "?***" : "");
 }
+
+char *sl_sqlite_path(const char *url, const char *base_dir, const char *what, sl_err_t *err)
+{
+    const char *p = url;
+    if (strncmp(url, "sqlite:", 7) == 0) {
+        if (strncmp(url + 7, "///", 3) != 0 || url[10] == '\0') {
+            sl_err_set(err, SL_ECONFIG,
+                       "%s: url '%s': expected sqlite:///relative/path.db or "
+                       "sqlite:////absolute/path.db",
+                       what, url);
+            return NULL;
+        }
+        p = url + 10;
+    }
+    if (!*p) {
+        sl_err_set(err, SL_ECONFIG, "%s: empty database path", what);
+        return NULL;
+    }
+    char *out = NULL;
+    if (p[0] == '/' || !base_dir || !base_dir[0] || strcmp(base_dir, ".") == 0) {
+        out = strdup(p);
+    } else if (asprintf(&out, "%s/%s", base_dir, p) < 0) {
+        out = NULL;
+    }
+    if (!out) {
+        sl_err_set(err, SL_ENOMEM, "%s: out of memory", what);
+    }
+    return out;
+}

@@ -128,36 +128,6 @@ static bool sqlite_accepts(const char *url)
 }
 
 
-/* The database path of url: sqlite:///rel, sqlite:////abs or a plain
- * path; relative ones against base_dir. malloc'd. */
-static char *url_path(const char *url, const char *base_dir, sl_err_t *err)
-{
-    const char *p = url;
-    if (strncmp(url, "sqlite:", 7) == 0) {
-        if (strncmp(url + 7, "///", 3) != 0 || url[10] == '\0') {
-            sl_err_set(err, SL_ECONFIG,
-                       "sql sink: url '%s': expected sqlite:///relative/path.db or "
-                       "sqlite:////absolute/path.db",
-                       url);
-            return NULL;
-        }
-        p = url + 10;
-    }
-    if (!*p) {
-        sl_err_set(err, SL_ECONFIG, "sql sink: empty database path");
-        return NULL;
-    }
-    char *out = NULL;
-    if (p[0] == '/' || !base_dir || !base_dir[0] || strcmp(base_dir, ".") == 0) {
-        out = strdup(p);
-    } else if (asprintf(&out, "%s/%s", base_dir, p) < 0) {
-        out = NULL;
-    }
-    if (!out) {
-        sl_err_set(err, SL_ENOMEM, "sql sink: out of memory");
-    }
-    return out;
-}
 
 static void sqlite_disconnect(sl_sql_conn_t *c)
 {
@@ -189,7 +159,7 @@ static int sqlite_connect(const char *url, const char *base_dir, sl_sql_conn_t *
     if (!c) {
         return sl_err_set(err, SL_ENOMEM, "sql sink: out of memory");
     }
-    c->path = url_path(url, base_dir, err);
+    c->path = sl_sqlite_path(url, base_dir, "sql sink", err);
     int rc = c->path ? sl_mkdir_parents(c->path, err) : SL_ECONFIG;
     if (rc && c->path) {
         rc = sl_err_prefix(err, SL_ESINK, "sql sink: %s", c->path);
