@@ -140,6 +140,16 @@ typedef struct {
     const char *rejects;  /* path/URL or NULL */
     int64_t max_rejects;  /* default 0: any reject fails the step */
     int64_t batch_size;   /* records per batch, default 10000 */
+    /* A `sql` step runs statements instead of moving records: its map
+     * (url or connection, statements or file); source and sink are then
+     * empty. */
+    const sl_node_t *sql;
+    /* on_failure: continue: a failure of this step does not stop the
+     * steps after it (the run ends partial, exit code 3). */
+    bool continue_on_failure;
+    /* full_refresh: a bool, or an expression over params and run
+     * ("params.load_type == 'FULL'"), evaluated when the step starts. */
+    const sl_node_t *full_refresh;
 } sl_step_cfg_t;
 
 typedef struct {

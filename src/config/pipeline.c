@@ -23,12 +23,31 @@ static const sl_field_spec_t top_spec[] = {
     {.name = NULL},
 };
 
+static const char *const on_failure_choices[] = {"stop", "continue", NULL};
+
+static const sl_field_spec_t sql_step_spec[] = {
+    {.name = "url", .type = SL_FIELD_STRING, .doc = "postgres://... or sqlite:///path.db"},
+    {.name = "connection", .type = SL_FIELD_STRING, .doc = "a connection's name (instead of url)"},
+    {.name = "statements", .type = SL_FIELD_STRING_LIST, .doc = "SQL statements, run in order"},
+    {.name = "file", .type = SL_FIELD_STRING, .doc = "a .sql file (relative to the pipeline)"},
+    {.name = "transaction", .type = SL_FIELD_BOOL,
+     .doc = "run everything in one transaction (default true)"},
+    {.name = NULL},
+};
+
 static const sl_field_spec_t step_spec[] = {
     {.name = "name", .type = SL_FIELD_STRING, .required = true, .doc = "unique step name"},
     {.name = "description", .type = SL_FIELD_STRING, .doc = "what the step does"},
-    {.name = "source", .type = SL_FIELD_MAP, .required = true, .doc = "where records come from"},
+    {.name = "source", .type = SL_FIELD_MAP, .doc = "where records come from"},
     {.name = "transforms", .type = SL_FIELD_LIST, .doc = "transforms applied in order"},
-    {.name = "sink", .type = SL_FIELD_MAP, .required = true, .doc = "where records go"},
+    {.name = "sink", .type = SL_FIELD_MAP, .doc = "where records go"},
+    {.name = "sql", .type = SL_FIELD_MAP,
+     .doc = "instead of source and sink: statements (or a .sql file) run on a database"},
+    {.name = "on_failure", .type = SL_FIELD_STRING, .choices = on_failure_choices,
+     .doc = "stop (default): later steps are skipped; continue: they run, the run is partial"},
+    {.name = "full_refresh", .type = SL_FIELD_ANY,
+     .doc = "true, or an expression over params and run, e.g. \"params.load_type == 'FULL'\": "
+            "ignore checkpoints"},
     {.name = "rejects", .type = SL_FIELD_STRING, .doc = "file receiving rejected records"},
     {.name = "max_rejects", .type = SL_FIELD_INT, .doc = "rejects tolerated (default 0)"},
     {.name = "batch_size", .type = SL_FIELD_INT, .doc = "records per batch (default 10000)"},
@@ -208,7 +227,48 @@ static int load_step(loadctx_t *c, const sl_node_t *node, size_t index, sl_step_
     st->name = name->text;
     st->node = node;
 
-    rc = load_plugin(c, KIND_SOURCE, sl_node_get(node, "source"), &st->source);
+    const char *on_failure = NULL;
+    rc = sl_cfg_str(node, "on_failure", "stop", &on_failure, c->err);
+    if (rc) {
+        return rc;
+    }
+    st->continue_on_failure = strcmp(on_failure, "continue") == 0;
+    st->full_refresh = sl_node_get(node, "full_refresh");
+    if (st->full_refresh && st->full_refresh->kind != SL_NODE_SCALAR) {
+        return sl_node_error(c->err, st->full_refresh,
+                             "%s: full_refresh must be true, false or an expression", label);
+    }
+    const sl_node_t *sql = sl_node_get(node, "sql");
+    const sl_node_t *src = sl_node_get(node, "source"), *snk = sl_node_get(node, "sink");
+    if (sql) {
+        const sl_node_t *other = src ? src : snk ? snk : sl_node_get(node, "transforms");
+        if (other) {
+            return sl_node_error(c->err, other,
+                                 "%s: a sql step runs statements; it has no source, transforms "
+                                 "or sink", label);
+        }
+        char what[200];
+        snprintf(what, sizeof what, "%s: sql", label);
+        rc = sl_config_check(sql, sql_step_spec, what, c->err);
+        if (rc) {
+            return rc;
+        }
+        if (!sl_node_get(sql, "url") == !sl_node_get(sql, "connection")) {
+            return sl_node_error(c->err, sql, "%s: give the database as url or connection "
+                                 "(one of the two)", what);
+        }
+        if (!sl_node_get(sql, "statements") == !sl_node_get(sql, "file")) {
+            return sl_node_error(c->err, sql, "%s: give statements or file (one of the two)",
+                                 what);
+        }
+        st->sql = sql;
+        return 0;
+    }
+    if (!src || !snk) {
+        return sl_node_error(c->err, node, "%s: missing required key '%s' (or give 'sql' for a "
+                             "step that runs statements)", label, src ? "sink" : "source");
+    }
+    rc = load_plugin(c, KIND_SOURCE, src, &st->source);
     if (rc) {
         return rc;
     }

@@ -27,4 +27,7 @@ int sl_run_value(sl_arena_t *a, const char *id, int64_t started, const char *pip
 /* Runs one flow step; threads 1 runs it on the calling thread only. */
 int sl_flow_run(sl_step_ctx_t *ctx, sl_step_result_t *res, int threads, bool progress);
 
+/* Runs a `sql` step (statements or a .sql file on a database). */
+int sl_sql_step_run(sl_step_ctx_t *ctx, sl_step_result_t *res);
+
 #endif

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "engine_internal.h"
+#include "sluice/expr.h"
 #include "sluice/hash.h"
 #include "sluice/json.h"
 #include "sluice/log.h"
@@ -45,6 +46,38 @@ void sl_step_ctx_init(sl_step_ctx_t *ctx, const sl_pipeline_t *p, const sl_step_
     ctx->params = params;
     ctx->run = run;
     ctx->run_id = run_id;
+}
+
+/* Sets ctx->full_refresh from the step's full_refresh (a bool, or an
+ * expression over params and run) on top of --full-refresh. */
+static int step_full_refresh(sl_step_ctx_t *ctx, const sl_value_t *params, const sl_value_t *run)
+{
+    const sl_node_t *n = ctx->step->full_refresh;
+    if (!n || ctx->full_refresh) {
+        return 0;
+    }
+    if (!n->is_null && (strcmp(n->text, "true") == 0 || strcmp(n->text, "false") == 0)) {
+        ctx->full_refresh = n->text[0] == 't';
+        return 0;
+    }
+    sl_tmpl_ctx_t tc = {.record = NULL, .params = params, .run = run, .item = NULL};
+    sl_expr_t *e = NULL;
+    sl_err_t err;
+    bool yes = false;
+    int rc = n->is_null ? SL_ECONFIG
+                        : sl_expr_compile_templated(ctx->arena, n->text, n->len, &tc, &e, &err);
+    if (rc == 0) {
+        rc = sl_expr_eval(e, &tc, &yes, &err);
+    }
+    if (rc) {
+        return sl_node_error(&ctx->err, n, "step '%s': full_refresh: %s", ctx->step->name,
+                             n->is_null ? "expected true, false or an expression" : err.msg);
+    }
+    ctx->full_refresh = yes;
+    if (yes) {
+        sl_info("%s: full refresh (%s)", ctx->step->name, n->text);
+    }
+    return 0;
 }
 
 int sl_run_value(sl_arena_t *a, const char *id, int64_t started, const char *pipeline,
@@ -129,7 +162,7 @@ int sl_engine_run(const sl_pipeline_t *p, const sl_engine_opts_t *opts, sl_run_r
     if (threads <= 0) {
         threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
     }
-    bool failed = false, partial = false;
+    bool failed = false, partial = false, tolerated = false;
     for (size_t i = 0; i < p->nsteps; i++) {
         const sl_step_cfg_t *step = &p->steps[i];
         sl_step_result_t *sr = &res->steps[i];
@@ -148,12 +181,17 @@ int sl_engine_run(const sl_pipeline_t *p, const sl_engine_opts_t *opts, sl_run_r
         ctx.rejects = sl_rejects_new(rej, step->max_rejects, step->name);
         sr->started_us = sl_now_us();
         sl_info("Starting: %s", step->name);
-        rc = ctx.arena && ctx.rejects ? sl_flow_run(&ctx, sr, threads, opts->progress)
-                                      : SL_ENOMEM;
+        rc = ctx.arena && ctx.rejects ? step_full_refresh(&ctx, &params, &run) : SL_ENOMEM;
+        if (rc == 0) {
+            rc = step->sql ? sl_sql_step_run(&ctx, sr)
+                           : sl_flow_run(&ctx, sr, threads, opts->progress);
+        }
         sr->ended_us = sl_now_us();
         sr->rejected = sl_rejects_count(ctx.rejects);
         if (rc) {
-            failed = true;
+            /* on_failure: continue keeps going; the run ends partial */
+            failed = !step->continue_on_failure;
+            tolerated = tolerated || step->continue_on_failure;
             sr->status = "failed";
             snprintf(sr->error, sizeof sr->error, "%s",
                      ctx.err.msg[0] ? ctx.err.msg : sl_strerror(rc));
@@ -162,8 +200,10 @@ int sl_engine_run(const sl_pipeline_t *p, const sl_engine_opts_t *opts, sl_run_r
         } else {
             sr->status = sr->rejected ? "partial" : "ok";
             partial = partial || sr->rejected > 0;
-            sl_info("Processing %s: Extracted %lld records", step->name,
-                    (long long)sr->records_in);
+            if (!step->sql) {
+                sl_info("Processing %s: Extracted %lld records", step->name,
+                        (long long)sr->records_in);
+            }
             sl_info("Completed: %s", step->name);
         }
         sl_step_run_t srec = {.run_id = res->run_id,
@@ -183,6 +223,7 @@ int sl_engine_run(const sl_pipeline_t *p, const sl_engine_opts_t *opts, sl_run_r
         sl_arena_destroy(ctx.arena);
     }
     res->ended_us = sl_now_us();
+    partial = partial || tolerated;
     res->status = failed ? "failed" : partial ? "partial" : "ok";
     res->exit_code = failed ? SL_EXIT_FAILED : partial ? SL_EXIT_PARTIAL : SL_EXIT_OK;
     const char *first_error = NULL;

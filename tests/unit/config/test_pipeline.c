@@ -281,7 +281,7 @@ SL_TEST(config_pipeline_step_errors)
     expect("name: x\nsteps:\n  - source: {type: generate}\n    sink: {type: stdout}\n",
            "pipeline.yaml:3:5: step 1: missing required key 'name'");
     expect("name: x\nsteps:\n  - name: a\n    source: {type: generate}\n",
-           "pipeline.yaml:3:5: step 'a': missing required key 'sink'");
+           "pipeline.yaml:3:5: step 'a': missing required key 'sink' (or give 'sql' for a step that runs statements)");
     snprintf(text, sizeof text, "name: x\nsteps:\n  - name: a\n%s    batch_size: many\n",
              ok_plugins);
     expect(text,

@@ -1,0 +1,189 @@
+# Step kinds and step options: `sql` steps (statements or a .sql file, in
+# one transaction, on SQLite and PostgreSQL), on_failure: continue (the run
+# goes on and ends partial, exit 3), and full_refresh from an expression
+# over params (-p load_type=FULL).
+
+test_sql_step_sqlite_statements_then_flow() {
+    printf '{"id":1,"name":"a"}\n{"id":2,"name":"b"}\n' > in.jsonl
+    pipeline <<'YAML'
+name: steps
+steps:
+  - name: schema
+    sql:
+      url: "sqlite:///db/out.db"
+      statements:
+        - "CREATE TABLE IF NOT EXISTS people (id INTEGER PRIMARY KEY, name TEXT NOT NULL, note TEXT DEFAULT 'x')"
+        - "CREATE INDEX IF NOT EXISTS people_name ON people (name)"
+  - name: load
+    source: {type: file, url: in.jsonl}
+    sink: {type: sql, url: "sqlite:///db/out.db", table: people, mode: upsert, key: [id]}
+YAML
+    sl run p.yaml --state st.db
+    assert_rc 0
+    assert_eq "1|a|x
+2|b|x" "$(q db/out.db 'SELECT id, name, note FROM people ORDER BY id')"
+    assert_eq "people_name" "$(q db/out.db "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'people_name'")"
+    assert_contains err.txt "Completed: schema"
+    assert_not_contains err.txt "Processing schema"
+    # the statements run again on every run: IF NOT EXISTS keeps them idempotent
+    sl run p.yaml --state st.db
+    assert_rc 0
+}
+
+test_sql_step_file_error_names_line_and_rolls_back() {
+    mkdir -p sql
+    printf -- '-- schema\nCREATE TABLE a (id INTEGER);\n\nINSERT INTO a VALUES (1);\nINSERT INTO nope VALUES (2);\n' > sql/schema.sql
+    pipeline <<'YAML'
+name: steps
+steps:
+  - name: schema
+    sql: {url: "sqlite:///out.db", file: sql/schema.sql}
+  - name: never
+    sql: {url: "sqlite:///out.db", statements: ["CREATE TABLE b (id INTEGER)"]}
+YAML
+    sl run p.yaml --state st.db
+    assert_rc 1
+    assert_contains err.txt "step 'schema': sql: sql/schema.sql:5: no such table: nope"
+    # one transaction: table a is gone with the failure; the next step was skipped
+    assert_eq "" "$(q out.db "SELECT name FROM sqlite_master WHERE type = 'table'")"
+    sl runs --state st.db
+    assert_contains out.txt "failed"
+}
+
+test_sql_step_config_errors() {
+    pipeline <<'YAML'
+name: steps
+steps:
+  - name: schema
+    sql: {url: "sqlite:///out.db", statements: ["SELECT 1"], file: x.sql}
+YAML
+    sl validate p.yaml
+    assert_rc 2
+    assert_contains err.txt "p.yaml:4:10: step 'schema': sql: give statements or file (one of the two)"
+    pipeline <<'YAML'
+name: steps
+steps:
+  - name: schema
+    sql: {url: "sqlite:///out.db", statements: ["SELECT 1"]}
+    sink: {type: stdout}
+YAML
+    sl validate p.yaml
+    assert_rc 2
+    assert_contains err.txt "a sql step runs statements; it has no source, transforms or sink"
+    pipeline <<'YAML'
+name: steps
+steps:
+  - name: s
+    source: {type: file, url: in.jsonl}
+YAML
+    sl validate p.yaml
+    assert_rc 2
+    assert_contains err.txt "step 's': missing required key 'sink' (or give 'sql' for a step that runs statements)"
+}
+
+test_on_failure_continue_runs_the_rest_and_exits_3() {
+    printf '{"id":1}\n' > good.jsonl
+    printf '{"id":2}\n{"id":\n' > bad.jsonl
+    pipeline <<'YAML'
+name: entities
+steps:
+  - name: first
+    on_failure: continue
+    source: {type: file, url: missing.jsonl}
+    sink: {type: file, url: first.jsonl}
+  - name: second
+    on_failure: continue
+    source: {type: file, url: bad.jsonl}
+    sink: {type: file, url: second.jsonl}
+  - name: third
+    source: {type: file, url: good.jsonl}
+    sink: {type: file, url: third.jsonl}
+YAML
+    sl run p.yaml --state st.db --log-format json
+    assert_rc 3
+    assert_eq '{"id":1}' "$(cat third.jsonl)"
+    [ ! -e second.jsonl ] || fail "a failed step must not publish its file"
+    node -e '
+const lines = require("fs").readFileSync("err.txt", "utf8").trim().split("\n").map(l => JSON.parse(l));
+const s = lines.find(o => o.msg === "run summary");
+if (!s || s.status !== "partial" || s.exit_code !== 3) process.exit(1);
+const st = Object.fromEntries(s.steps.map(x => [x.step, x.status]));
+if (st.first !== "failed" || st.second !== "failed" || st.third !== "ok") process.exit(2);
+if (!s.steps[1].error.includes("bad.jsonl")) process.exit(3);
+' || fail "summary: $(grep 'run summary' err.txt)"
+    # without on_failure the first failure stops the run
+    sed -i 's/on_failure: continue/on_failure: stop/' p.yaml
+    sl run p.yaml --state st2.db
+    assert_rc 1
+    assert_contains err.txt "skipped"
+}
+
+test_full_refresh_from_a_param_expression() {
+    printf '{"id":1}\n{"id":2}\n' > in.jsonl
+    pipeline <<'YAML'
+name: loads
+params:
+  load_type: {type: string, default: INCREMENTAL}
+steps:
+  - name: load
+    full_refresh: "params.load_type | upper == 'FULL'"
+    source: {type: file, url: in.jsonl}
+    sink: {type: sql, url: "sqlite:///out.db", table: t}
+YAML
+    sl run p.yaml --state st.db
+    assert_rc 0
+    sl run p.yaml --state st.db
+    assert_rc 0
+    assert_eq 2 "$(q out.db 'SELECT count(*) FROM t')" "incremental rerun skips the file"
+    sl run p.yaml --state st.db -p load_type=full
+    assert_rc 0
+    assert_contains err.txt "load: full refresh"
+    assert_eq 4 "$(q out.db 'SELECT count(*) FROM t')" "full load reads the file again"
+    pipeline <<'YAML'
+name: loads
+steps:
+  - name: load
+    full_refresh: "params.load_type = 'FULL'"
+    source: {type: file, url: in.jsonl}
+    sink: {type: sql, url: "sqlite:///out.db", table: t}
+YAML
+    sl run p.yaml --state st.db
+    assert_rc 1
+    assert_contains err.txt "p.yaml:4:19: step 'load': full_refresh:"
+}
+
+test_sql_step_postgres() {
+    pg_start
+    pipeline <<'YAML'
+name: pgsteps
+params:
+  db: {type: string}
+steps:
+  - name: schema
+    sql:
+      url: "{{ params.db }}"
+      statements:
+        - "CREATE SCHEMA IF NOT EXISTS shop"
+        - "CREATE TABLE IF NOT EXISTS shop.customers (id bigint PRIMARY KEY, name text)"
+        - "INSERT INTO shop.customers VALUES (1, 'Ann') ON CONFLICT DO NOTHING"
+YAML
+    sl run p.yaml --state st.db -p "db=$PG_URL"
+    assert_rc 0
+    assert_eq "1|Ann" "$(psql_q 'SELECT id, name FROM shop.customers')"
+    pipeline <<'YAML'
+name: pgsteps
+params:
+  db: {type: string}
+steps:
+  - name: broken
+    sql:
+      url: "{{ params.db }}"
+      statements:
+        - "CREATE TABLE shop.more (id int)"
+        - "INSERT INTO shop.more VALUES ('x')"
+YAML
+    sl run p.yaml --state st.db -p "db=$PG_URL"
+    assert_rc 1
+    assert_contains err.txt "step 'broken': sql: statement 2: ERROR:  invalid input syntax for type integer"
+    assert_eq "" "$(psql_q "SELECT to_regclass('shop.more')")" "rolled back"
+}
