@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sluice/fsutil.h"
+#include "sluice/pg.h"
 #include "sluice/state.h"
 #include "state_internal.h"
 
@@ -46,13 +47,15 @@ int sl_state_open(const char *url, sl_state_t **out, sl_err_t *err)
                               url);
         }
         path = url + sl + 1;
+    } else if (sl_pg_is_url(url)) {
+        path = NULL; /* postgres:// or postgresql://: the PostgreSQL driver */
     } else if (sl > 0) {
         char shown[512];
         sl_url_redact(url, shown, sizeof shown);
         return sl_err_set(err, SL_EUNSUPPORTED, "state store '%s' not supported yet", shown);
     }
     sl_state_t *st = NULL;
-    int rc = sl_state_sqlite_open(path, &st, err);
+    int rc = path ? sl_state_sqlite_open(path, &st, err) : sl_state_pg_open(url, &st, err);
     if (rc) {
         return rc;
     }

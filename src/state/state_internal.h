@@ -64,4 +64,9 @@ struct sl_state {
  * URL), creating parent folders and the schema. Errors name the path. */
 int sl_state_sqlite_open(const char *path, sl_state_t **out, sl_err_t *err);
 
+/* Opens the PostgreSQL store at a postgres:// or postgresql:// URL
+ * (sl_pg_connect: TLS verified off-machine by default), creating the
+ * schema. Errors name the URL without its password. */
+int sl_state_pg_open(const char *url, sl_state_t **out, sl_err_t *err);
+
 #endif
