@@ -13,6 +13,13 @@
 #define DEFAULT_BATCH_SIZE 10000
 #define MAX_BATCH_SIZE 1000000
 
+static const sl_field_spec_t export_spec[] = {
+    {.name = "url", .type = SL_FIELD_STRING, .required = true,
+     .doc = "file or s3:// object receiving the JSON; {{ params.x }} templates"},
+    {.name = "connection", .type = SL_FIELD_STRING, .doc = "S3 settings from this connection"},
+    {.name = NULL},
+};
+
 static const sl_field_spec_t top_spec[] = {
     {.name = "name", .type = SL_FIELD_STRING, .required = true, .doc = "pipeline name"},
     {.name = "description", .type = SL_FIELD_STRING, .doc = "what the pipeline does"},
@@ -20,6 +27,8 @@ static const sl_field_spec_t top_spec[] = {
     {.name = "connections", .type = SL_FIELD_MAP, .doc = "named connection URLs"},
     {.name = "steps", .type = SL_FIELD_LIST, .required = true, .doc = "the steps, in order"},
     {.name = "schedule", .type = SL_FIELD_STRING, .doc = "cron schedule for sluice serve"},
+    {.name = "export_checkpoints", .type = SL_FIELD_MAP, .children = export_spec,
+     .doc = "after each run, write the steps' checkpoints as one JSON file (url, connection)"},
     {.name = NULL},
 };
 

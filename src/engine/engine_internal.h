@@ -27,6 +27,11 @@ int sl_run_value(sl_arena_t *a, const char *id, int64_t started, const char *pip
 /* Runs one flow step; threads 1 runs it on the calling thread only. */
 int sl_flow_run(sl_step_ctx_t *ctx, sl_step_result_t *res, int threads, bool progress);
 
+/* Writes the pipeline's export_checkpoints file, if it has one, after the
+ * steps ran (see export.c). Returns 0 or an error with err set. */
+int sl_export_checkpoints(const sl_pipeline_t *p, struct sl_state *st, const sl_run_result_t *res,
+                          const sl_value_t *params, const sl_value_t *run, sl_err_t *err);
+
 /* Runs a `sql` step (statements or a .sql file on a database). */
 int sl_sql_step_run(sl_step_ctx_t *ctx, sl_step_result_t *res);
 

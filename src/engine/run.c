@@ -222,6 +222,12 @@ int sl_engine_run(const sl_pipeline_t *p, const sl_engine_opts_t *opts, sl_run_r
         sl_rejects_free(ctx.rejects);
         sl_arena_destroy(ctx.arena);
     }
+    sl_err_t xerr = {{0}};
+    if (sl_export_checkpoints(p, st, res, &params, &run, &xerr) != 0) {
+        sl_log_redact(xerr.msg);
+        sl_error("export_checkpoints: %s", xerr.msg);
+        tolerated = true; /* the data landed; the copy of the checkpoints did not */
+    }
     res->ended_us = sl_now_us();
     partial = partial || tolerated;
     res->status = failed ? "failed" : partial ? "partial" : "ok";

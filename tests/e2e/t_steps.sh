@@ -187,3 +187,50 @@ YAML
     assert_contains err.txt "step 'broken': sql: statement 2: ERROR:  invalid input syntax for type integer"
     assert_eq "" "$(psql_q "SELECT to_regclass('shop.more')")" "rolled back"
 }
+
+test_export_checkpoints_keeps_failed_entries() {
+    printf '{"id":1}\n{"id":2}\n' > a.jsonl
+    printf '{"id":3}\n' > b.jsonl
+    pipeline <<'YAML'
+name: exp
+params:
+  lake: {type: string, default: lake}
+export_checkpoints:
+  url: "{{ params.lake }}/logs/pipeline/ingestion/checkpoints.json"
+steps:
+  - name: alpha
+    on_failure: continue
+    source: {type: file, url: a.jsonl}
+    sink: {type: file, url: alpha.jsonl}
+  - name: beta
+    on_failure: continue
+    source: {type: file, url: b.jsonl}
+    sink: {type: file, url: beta.jsonl}
+YAML
+    sl run p.yaml --state st.db
+    assert_rc 0
+    F=lake/logs/pipeline/ingestion/checkpoints.json
+    node -e '
+const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+const ks = Object.keys(c).sort().join(",");
+if (ks !== "alpha,beta") { console.error("keys " + ks); process.exit(1); }
+if (c.alpha.record_count !== 2 || c.beta.record_count !== 1) process.exit(2);
+for (const k of ["alpha", "beta"])
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(c[k].last_sync_timestamp) ||
+      !/Z$/.test(c[k].updated_at)) process.exit(3);
+' "$F" || fail "checkpoints.json: $(cat $F)"
+    cp "$F" first.json
+    # beta breaks: alpha is refreshed, beta keeps its last good entry
+    printf '{"id":4}\n' > a2.jsonl
+    mv a2.jsonl a.jsonl
+    printf 'not json\n' > b.jsonl
+    sl run p.yaml --state st.db --full-refresh
+    assert_rc 3
+    node -e '
+const fs = require("fs");
+const a = JSON.parse(fs.readFileSync("first.json", "utf8"));
+const c = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+if (JSON.stringify(c.beta) !== JSON.stringify(a.beta)) process.exit(1);
+if (c.alpha.record_count !== 1 || c.alpha.updated_at === a.alpha.updated_at) process.exit(2);
+' "$F" || fail "checkpoints.json after a failure: $(cat $F)"
+}
