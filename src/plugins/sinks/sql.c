@@ -1,7 +1,8 @@
 /* The `sql` sink: records into a database table, in append, upsert or
  * replace mode. This file is the dialect-neutral part (config, schema
  * inference, column sets, batching, transactions); the database itself is
- * behind a driver (sql_internal.h; SQLite in sql_sqlite.c).
+ * behind a driver (sql_internal.h; SQLite in sql_sqlite.c, PostgreSQL in
+ * sql_pg.c).
  *
  * Schema: a missing table is created from the first batch (columns in
  * the order fields first appear, types from the first non-null values);
@@ -15,15 +16,19 @@
  * also stores the batch's checkpoint in the database's sluice_checkpoints
  * table, so data and checkpoint commit together. Replace writes into
  * "<table>__sluice_staging" and swaps it in at commit, in one
- * transaction, with the last checkpoint. */
+ * transaction, with the last checkpoint. A transaction the driver reports
+ * as worth retrying (SL_RETRY: deadlock, serialization failure) is rolled
+ * back and run again from the batch, which is still at hand. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sluice/connection.h"
 #include "sluice/fsutil.h"
 #include "sluice/log.h"
 #include "sluice/template.h"
+#include "sluice/timeutil.h"
 #include "sql_internal.h"
 
 #define MAX_COLUMNS 2000 /* SQLite's default column limit */
@@ -31,15 +36,22 @@
 
 static const char *const mode_names[] = {"append", "upsert", "replace", NULL};
 
+/* The first driver that accepts the URL writes. */
+static const sl_sql_driver_t *const drivers[] = {&sl_sql_driver_pg, &sl_sql_driver_sqlite, NULL};
+
 static const sl_field_spec_t sql_config[] = {
     {.name = "type", .type = SL_FIELD_STRING, .required = true, .doc = "sql"},
     {.name = "url",
      .type = SL_FIELD_STRING,
-     .doc = "database: sqlite:///rel/to/pipeline.db, sqlite:////abs/path.db or a path"},
+     .doc = "database: sqlite:///rel/to/pipeline.db, sqlite:////abs/path.db, a path, or "
+            "postgres://user@host:port/db"},
     {.name = "connection",
      .type = SL_FIELD_STRING,
      .doc = "name of an entry in the pipeline's connections (instead of url)"},
-    {.name = "table", .type = SL_FIELD_STRING, .required = true, .doc = "target table"},
+    {.name = "table",
+     .type = SL_FIELD_STRING,
+     .required = true,
+     .doc = "target table (PostgreSQL: schema.table names a schema)"},
     {.name = "mode",
      .type = SL_FIELD_STRING,
      .doc = "append (default), upsert (needs key) or replace (swap at the end)",
@@ -266,6 +278,9 @@ static int load_cols(sql_sink_t *s, sl_sql_column_t *cols, size_t n)
         int rc = dup >= 0 ? 0 : add_col(s, cols[i].name, cols[i].len, true, &c);
         if (rc) {
             return rc;
+        }
+        if (dup < 0) {
+            s->cols[c].type = cols[i].type; /* what the driver knows of it */
         }
     }
     return 0;
@@ -579,6 +594,107 @@ static void name_table(const sql_sink_t *s, sl_err_t *err)
     snprintf(err->msg + n, sizeof err->msg - n, " (writing table \"%s\")", s->table);
 }
 
+/* Attempts of a transaction that fails with SL_RETRY (deadlock,
+ * serialization failure) before the step fails. */
+#define TX_ATTEMPTS 5
+
+/* Sleeps before attempt `attempt` (2, 3, ...): 50 ms doubling, plus up to
+ * as much again at random so colliding writers drift apart. */
+static void backoff(int attempt)
+{
+    static _Thread_local uint64_t x;
+    if (!x) {
+        x = (uint64_t)sl_now_us() | 1;
+    }
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    uint64_t ms = 50u << (attempt - 2);
+    ms += x % (ms + 1);
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Prefixes err with the place of batch row r. */
+static int name_row(const sl_batch_t *b, size_t r, int rc, sl_err_t *err)
+{
+    unsigned long long line = b->lines ? (unsigned long long)b->lines[r] : r + 1;
+    return sl_err_prefix(err, rc, "%s:%llu", b->origin ? b->origin : "record", line);
+}
+
+/* One transaction holding the batch (rows already mapped) and its
+ * checkpoint. *in_tx tells whether it was begun. */
+static int write_tx(sql_sink_t *s, const sl_batch_t *b, const char *key, const char *checkpoint,
+                    bool *in_tx)
+{
+    sl_err_t *err = &s->ctx->err;
+    int rc = s->drv->begin(s->conn, err);
+    *in_tx = rc == 0;
+    if (rc) {
+        name_table(s, err);
+        return rc;
+    }
+    rc = evolve(s);
+    for (size_t r = 0; r < b->n && !rc; r++) {
+        const colset_t *cs = &s->sets[s->rows[r].set];
+        sl_sql_insert_t ins = {
+            .table = s->dest,
+            .cols = s->cols,
+            .idx = cs->idx,
+            .n = cs->n,
+            .mode = s->mode,
+            .keys = s->keys,
+            .nkeys = s->nkeys,
+        };
+        rc = s->drv->insert(s->conn, s->rows[r].set, &ins, s->cells + s->rows[r].off, err);
+        if (rc) {
+            size_t bad = s->drv->failed_row ? s->drv->failed_row(s->conn) : SIZE_MAX;
+            name_row(b, bad < b->n ? bad : r, rc, err);
+        }
+    }
+    if (!rc && s->drv->flush) {
+        rc = s->drv->flush(s->conn, err);
+        size_t bad = rc && s->drv->failed_row ? s->drv->failed_row(s->conn) : SIZE_MAX;
+        if (bad < b->n) {
+            name_row(b, bad, rc, err);
+        }
+    }
+    if (!rc && checkpoint && key) {
+        if (s->mode == SL_SQL_REPLACE) {
+            char *k = strdup(key), *v = strdup(checkpoint);
+            if (!k || !v) {
+                free(k);
+                free(v);
+                return oom(s);
+            }
+            free(s->pending_key);
+            free(s->pending_cp);
+            s->pending_key = k;
+            s->pending_cp = v;
+        } else {
+            rc = s->drv->checkpoint_put(s->conn, pipeline_name(s), key, checkpoint, err);
+        }
+    }
+    if (!rc) {
+        rc = s->drv->commit(s->conn, err);
+        if (rc) {
+            name_table(s, err);
+        }
+    }
+    return rc;
+}
+
+/* Before running a rolled-back transaction again: what it created in the
+ * database is gone, the columns and column sets it learnt stay. */
+static void replay_reset(sql_sink_t *s, size_t ncols, bool existed)
+{
+    for (size_t c = existed ? ncols : 0; c < s->ncols; c++) {
+        s->cols[c].in_db = false;
+    }
+    s->exists = existed;
+    s->drv->forget_sets(s->conn);
+}
+
 static int sql_write(void *self, sl_batch_t *b, const char *key, const char *checkpoint)
 {
     sql_sink_t *s = self;
@@ -612,55 +728,23 @@ static int sql_write(void *self, sl_batch_t *b, const char *key, const char *che
                         "sql sink: cannot create table \"%s\" from records without fields",
                         s->table);
     }
-    if (!rc) {
-        rc = s->drv->begin(s->conn, err);
-        in_tx = rc == 0;
-        if (rc) {
-            name_table(s, err);
+    for (int attempt = 1; !rc; attempt++) {
+        rc = write_tx(s, b, key, checkpoint, &in_tx);
+        if (rc != SL_RETRY || attempt == TX_ATTEMPTS) {
+            break;
         }
+        sl_warn("step %s: %s; running the batch's transaction again (attempt %d of %d)",
+                step_name(s), err->msg, attempt + 1, TX_ATTEMPTS);
+        s->drv->rollback(s->conn);
+        in_tx = false;
+        replay_reset(s, ncols_before, existed);
+        backoff(attempt + 1);
+        rc = 0;
     }
-    if (!rc) {
-        rc = evolve(s);
-    }
-    for (size_t r = 0; r < b->n && !rc; r++) {
-        const colset_t *cs = &s->sets[s->rows[r].set];
-        sl_sql_insert_t ins = {
-            .table = s->dest,
-            .cols = s->cols,
-            .idx = cs->idx,
-            .n = cs->n,
-            .mode = s->mode,
-            .keys = s->keys,
-            .nkeys = s->nkeys,
-        };
-        rc = s->drv->insert(s->conn, s->rows[r].set, &ins, s->cells + s->rows[r].off, err);
-        if (rc) {
-            unsigned long long line = b->lines ? (unsigned long long)b->lines[r] : r + 1;
-            sl_err_prefix(err, rc, "%s:%llu", b->origin ? b->origin : "record", line);
-        }
-    }
-    if (!rc && checkpoint && key) {
-        if (s->mode == SL_SQL_REPLACE) {
-            char *k = strdup(key), *v = strdup(checkpoint);
-            if (!k || !v) {
-                free(k);
-                free(v);
-                rc = oom(s);
-            } else {
-                free(s->pending_key);
-                free(s->pending_cp);
-                s->pending_key = k;
-                s->pending_cp = v;
-            }
-        } else {
-            rc = s->drv->checkpoint_put(s->conn, pipeline_name(s), key, checkpoint, err);
-        }
-    }
-    if (!rc && in_tx) {
-        rc = s->drv->commit(s->conn, err);
-        if (rc) {
-            name_table(s, err);
-        }
+    if (rc == SL_RETRY) {
+        size_t n = strlen(err->msg);
+        snprintf(err->msg + n, sizeof err->msg - n, " (gave up after %d attempts)", TX_ATTEMPTS);
+        rc = SL_ESINK;
     }
     if (rc) {
         if (in_tx) {
@@ -794,7 +878,6 @@ static int sql_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
         return sl_err_set(&ctx->err, SL_ENOMEM, "sql sink: out of memory");
     }
     s->ctx = ctx;
-    s->drv = &sl_sql_driver_sqlite;
     const char *url = NULL, *table = NULL, *mode = NULL;
     const sl_node_t *url_node = cfg;
     int rc = sl_connection_db_url(ctx, cfg, "sink 'sql'", &url, &url_node);
@@ -832,12 +915,15 @@ static int sql_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
         rc = oom(s);
     }
     s->dest = s->mode == SL_SQL_REPLACE ? s->staging : s->table;
-    if (!rc && !s->drv->accepts(url)) {
+    for (size_t i = 0; !rc && !s->drv && drivers[i]; i++) {
+        s->drv = drivers[i]->accepts(url) ? drivers[i] : NULL;
+    }
+    if (!rc && !s->drv) {
         char shown[512];
         sl_url_redact(url, shown, sizeof shown);
         rc = sl_node_error(&ctx->err, url_node,
-                           "sink 'sql': database '%s' not supported yet (only SQLite: "
-                           "sqlite:///path.db or a path)",
+                           "sink 'sql': database '%s' not supported (SQLite: sqlite:///path.db "
+                           "or a path; PostgreSQL: postgres://user@host:port/db)",
                            shown);
         rc = SL_EUNSUPPORTED;
     }
@@ -873,20 +959,29 @@ static int sql_commit(void *self)
         s->committed = true;
         return 0;
     }
-    int rc = s->drv->begin(s->conn, err);
-    if (rc) {
-        name_table(s, err);
-        return rc;
-    }
-    rc = s->drv->swap(s->conn, s->staging, s->table, err);
-    if (!rc && s->pending_cp) {
-        rc = s->drv->checkpoint_put(s->conn, pipeline_name(s), s->pending_key, s->pending_cp,
-                                    err);
-    }
-    rc = rc ? rc : s->drv->commit(s->conn, err);
-    if (rc) {
+    int rc = 0;
+    for (int attempt = 1;; attempt++) {
+        rc = s->drv->begin(s->conn, err);
+        if (rc) {
+            name_table(s, err);
+            return rc == SL_RETRY ? SL_ESINK : rc;
+        }
+        rc = s->drv->swap(s->conn, s->staging, s->table, err);
+        if (!rc && s->pending_cp) {
+            rc = s->drv->checkpoint_put(s->conn, pipeline_name(s), s->pending_key,
+                                        s->pending_cp, err);
+        }
+        rc = rc ? rc : s->drv->commit(s->conn, err);
+        if (!rc) {
+            break;
+        }
         s->drv->rollback(s->conn);
-        return rc;
+        if (rc != SL_RETRY || attempt == TX_ATTEMPTS) {
+            return rc == SL_RETRY ? SL_ESINK : rc;
+        }
+        sl_warn("step %s: %s; swapping again (attempt %d of %d)", step_name(s),
+                err->msg, attempt + 1, TX_ATTEMPTS);
+        backoff(attempt + 1);
     }
     s->committed = true;
     sl_info("step %s: sql sink: replaced table \"%s\" in %s", step_name(s), s->table,
@@ -960,8 +1055,8 @@ static int sql_check(const sl_node_t *cfg, sl_err_t *err)
 const sl_sink_type_t sl_sink_sql = {
     .name = "sql",
     .check = sql_check,
-    .doc = "write records into a SQL table (SQLite): append, upsert or replace, with the "
-           "table created and extended from the records",
+    .doc = "write records into a SQL table (SQLite, PostgreSQL): append, upsert or replace, "
+           "with the table created and extended from the records",
     .config = sql_config,
     .flags = SL_SINK_DURABLE_PER_BATCH | SL_SINK_TRANSACTIONAL,
     .open = sql_open,

@@ -1,6 +1,6 @@
 /* Inside the `sql` sink: the small interface between the dialect-neutral
  * part (sql.c: config, schema inference, column sets, batching,
- * transactions) and one database driver (sql_sqlite.c; PostgreSQL later).
+ * transactions) and one database driver (sql_sqlite.c, sql_pg.c).
  *
  * sql.c decides what happens: which columns exist, which to add, which
  * column set each record uses, when to begin and commit. A driver only
@@ -57,7 +57,8 @@ typedef struct sl_sql_conn sl_sql_conn_t;
 
 typedef struct sl_sql_driver {
     const char *name;
-    /* Identifiers compare case-insensitively (SQLite folds ASCII case). */
+    /* Identifiers compare case-insensitively (SQLite folds ASCII case;
+     * PostgreSQL's quoted identifiers do not). */
     bool ident_nocase;
     /* True when url is for this driver. */
     bool (*accepts)(const char *url);
@@ -87,14 +88,23 @@ typedef struct sl_sql_driver {
      * renaming staging, recreating table's indexes and triggers). */
     int (*swap)(sl_sql_conn_t *c, const char *staging, const char *table, sl_err_t *err);
 
+    /* A driver error of SL_RETRY (deadlock, serialization failure) means
+     * rolling back and running the whole transaction again may succeed. */
     int (*begin)(sl_sql_conn_t *c, sl_err_t *err);
     int (*commit)(sl_sql_conn_t *c, sl_err_t *err);
     void (*rollback)(sl_sql_conn_t *c);
 
     /* Writes one row of set `set`: vals[k] is the value of column
-     * ins->idx[k]. Values are borrowed only for the call. */
+     * ins->idx[k]. Values are borrowed only for the call; a driver that
+     * buffers rows copies them. Rows are numbered from 0 since begin. */
     int (*insert)(sl_sql_conn_t *c, uint32_t set, const sl_sql_insert_t *ins,
                   const sl_value_t *const *vals, sl_err_t *err);
+    /* Optional: writes rows still buffered; called after the batch's last
+     * insert, before checkpoint_put and commit. */
+    int (*flush)(sl_sql_conn_t *c, sl_err_t *err);
+    /* Optional: the row (number since begin) the last insert or flush
+     * error is about, or SIZE_MAX when it is the row just inserted or none. */
+    size_t (*failed_row)(const sl_sql_conn_t *c);
     /* Drops every cached per-set statement (set ids are reassigned). */
     void (*forget_sets)(sl_sql_conn_t *c);
 
@@ -108,6 +118,7 @@ typedef struct sl_sql_driver {
 } sl_sql_driver_t;
 
 extern const sl_sql_driver_t sl_sql_driver_sqlite;
+extern const sl_sql_driver_t sl_sql_driver_pg;
 
 /* Test seam: the function the sink calls to reject a record (default
  * sl_reject_record). NULL restores the default. */

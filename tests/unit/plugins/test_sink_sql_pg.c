@@ -1,0 +1,705 @@
+/* Tests of the `sql` sink on PostgreSQL (src/plugins/sinks/sql_pg.c),
+ * against a real server (tests/unit/net/pg_harness.h): values and column
+ * types read back exactly with a separate connection. */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../../src/plugins/sinks/sql_internal.h"
+#include "../net/pg_harness.h"
+#include "../test.h"
+#include "sluice/pg.h"
+#include "sluice/plugin.h"
+
+extern const sl_sink_type_t sl_sink_sql;
+
+/* ---- fixtures ---- */
+
+typedef struct {
+    sl_arena_t *arena;
+    sl_pipeline_t pipeline;
+    sl_step_cfg_t step;
+    sl_step_ctx_t ctx;
+    const char *url;
+} env_t;
+
+/* A fresh database per test; false when the server cannot start. */
+static bool env_init(env_t *e, const char *db)
+{
+    memset(e, 0, sizeof *e);
+    e->arena = sl_arena_create(0, 0);
+    e->pipeline.name = "shop";
+    e->step.name = "load";
+    e->ctx.pipeline = &e->pipeline;
+    e->ctx.step = &e->step;
+    e->ctx.base_dir = sl_test_tmpdir();
+    e->ctx.arena = e->arena;
+    e->url = sl_pg_harness_db(db);
+    if (!e->url) {
+        sl_test_fail(__FILE__, __LINE__, "no PostgreSQL server for %s", db);
+    }
+    return e->url != NULL;
+}
+
+static sl_node_t *scalar(sl_arena_t *a, const char *text)
+{
+    sl_node_t *n = sl_arena_calloc(a, sizeof *n);
+    n->kind = SL_NODE_SCALAR;
+    n->file = "p.yaml";
+    n->line = 7;
+    n->col = 5;
+    n->text = sl_arena_strdup(a, text);
+    n->len = strlen(text);
+    return n;
+}
+
+static sl_node_t *seq(sl_arena_t *a, const char *csv)
+{
+    sl_node_t *n = sl_arena_calloc(a, sizeof *n);
+    n->kind = SL_NODE_SEQ;
+    n->file = "p.yaml";
+    n->line = 8;
+    n->col = 5;
+    n->items = sl_arena_calloc(a, 8 * sizeof *n->items);
+    const char *p = csv;
+    while (*p) {
+        size_t l = strcspn(p, ",");
+        n->items[n->n++] = scalar(a, sl_arena_strndup(a, p, l));
+        p += l + (p[l] == ',');
+    }
+    return n;
+}
+
+/* A config map from key, value pairs (NULL-terminated); "[a,b]" is a list.
+ * The url is the test database unless given ("none": no url). */
+static sl_node_t *cfg(env_t *e, ...)
+{
+    sl_node_t *m = sl_arena_calloc(e->arena, sizeof *m);
+    m->kind = SL_NODE_MAP;
+    m->file = "p.yaml";
+    m->line = 6;
+    m->col = 11;
+    m->pairs = sl_arena_calloc(e->arena, 16 * sizeof *m->pairs);
+    va_list ap;
+    va_start(ap, e);
+    const char *k;
+    bool has_url = false;
+    while ((k = va_arg(ap, const char *)) != NULL) {
+        const char *v = va_arg(ap, const char *);
+        has_url = has_url || strcmp(k, "url") == 0;
+        if (strcmp(k, "url") == 0 && strcmp(v, "none") == 0) {
+            continue; /* no url at all */
+        }
+        m->pairs[m->n].key = scalar(e->arena, k);
+        if (v[0] == '[') {
+            m->pairs[m->n].value = seq(e->arena, sl_arena_strndup(e->arena, v + 1, strlen(v) - 2));
+        } else {
+            m->pairs[m->n].value = scalar(e->arena, v);
+        }
+        m->n++;
+    }
+    va_end(ap);
+    if (!has_url) {
+        m->pairs[m->n].key = scalar(e->arena, "url");
+        m->pairs[m->n].value = scalar(e->arena, e->url);
+        m->n++;
+    }
+    return m;
+}
+
+static void *open_sink(env_t *e, sl_node_t *c)
+{
+    void *self = NULL;
+    int rc = sl_sink_sql.open(&e->ctx, c, &self);
+    if (rc) {
+        sl_test_fail(__FILE__, __LINE__, "open: %d %s", rc, e->ctx.err.msg);
+    }
+    return self;
+}
+
+static sl_batch_t batch(sl_arena_t *a, size_t cap)
+{
+    sl_batch_t b = {0};
+    b.arena = a;
+    b.cap = cap;
+    b.records = sl_arena_calloc(a, b.cap * sizeof *b.records);
+    b.lines = sl_arena_calloc(a, b.cap * sizeof *b.lines);
+    b.origin = "in/orders.jsonl";
+    return b;
+}
+
+static void push(sl_batch_t *b, sl_value_t rec)
+{
+    b->lines[b->n] = b->n + 1;
+    b->records[b->n++] = rec;
+}
+
+static sl_value_t obj(sl_arena_t *a)
+{
+    sl_value_t o;
+    sl_object_new(a, &o, 4);
+    return o;
+}
+
+static void set(sl_arena_t *a, sl_value_t *o, const char *k, sl_value_t v)
+{
+    sl_object_set(a, o, k, strlen(k), v);
+}
+
+static sl_value_t str(const char *s)
+{
+    return sl_value_str(s, strlen(s));
+}
+
+static sl_value_t raw_num(sl_type_t t, const char *text)
+{
+    sl_value_t v = sl_value_str(text, strlen(text));
+    v.type = t;
+    v.flags = t == SL_T_DOUBLE ? SL_VF_RAW : 0;
+    return v;
+}
+
+static sl_value_t rec_id_name(sl_arena_t *a, int64_t id, const char *name)
+{
+    sl_value_t o = obj(a);
+    set(a, &o, "id", sl_value_int(id));
+    if (name) {
+        set(a, &o, "name", str(name));
+    }
+    return o;
+}
+
+static void write_ok(env_t *e, void *self, sl_batch_t *b, const char *cp)
+{
+    int rc = sl_sink_sql.write(self, b, "step:load", cp);
+    if (rc) {
+        sl_test_fail(__FILE__, __LINE__, "write: %d %s", rc, e->ctx.err.msg);
+    }
+}
+
+/* Rows of a query as "a|b\nc|d" (NULL as empty), like psql -At. */
+static const char *query(const char *url, const char *sql)
+{
+    static char out[8][8192];
+    static int next;
+    char *o = out[next++ % 8];
+    o[0] = '\0';
+    PGconn *c = PQconnectdb(url);
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_COMMAND_OK) {
+        snprintf(o, 8192, "ERROR: %s", PQresultErrorMessage(r));
+    } else {
+        size_t len = 0;
+        for (int i = 0; i < PQntuples(r); i++) {
+            for (int j = 0; j < PQnfields(r); j++) {
+                len += (size_t)snprintf(o + len, 8192 - len, "%s%s", j ? "|" : i ? "\n" : "",
+                                        PQgetvalue(r, i, j));
+            }
+        }
+    }
+    PQclear(r);
+    PQfinish(c);
+    return o;
+}
+
+static void exec(const char *url, const char *sql)
+{
+    const char *r = query(url, sql);
+    if (strncmp(r, "ERROR", 5) == 0) {
+        sl_test_fail(__FILE__, __LINE__, "exec %s: %s", sql, r);
+    }
+}
+
+static struct {
+    int n;
+    uint64_t line[8];
+    char reason[8][128];
+} rejected;
+
+static int fake_reject(sl_step_ctx_t *ctx, const sl_batch_t *b, size_t i, const char *reason)
+{
+    (void)ctx;
+    if (rejected.n < 8) {
+        rejected.line[rejected.n] = b->lines[i];
+        snprintf(rejected.reason[rejected.n], 128, "%s", reason);
+    }
+    rejected.n++;
+    return 0;
+}
+
+/* ---- append ---- */
+
+SL_TEST(sqlpg_append_types_and_values)
+{
+    env_t e;
+    if (!env_init(&e, "t_sqlpg_types")) {
+        return;
+    }
+    void *self = open_sink(&e, cfg(&e, "type", "sql", "table", "orders", NULL));
+    CHECK_INT(sl_sink_sql.instance_flags(self), SL_SINK_DURABLE_PER_BATCH | SL_SINK_TRANSACTIONAL);
+    sl_arena_t *a = e.arena;
+    sl_batch_t b = batch(a, 16);
+    sl_value_t r = obj(a);
+    set(a, &r, "id", sl_value_int(1));
+    set(a, &r, "name", str("Z\xc3\xbcrich \"q\" 'x' \xf0\x9f\x98\x80"));
+    set(a, &r, "price", raw_num(SL_T_DOUBLE, "17707.64"));
+    set(a, &r, "ratio", sl_value_double(0.25));
+    set(a, &r, "paid", sl_value_bool(true));
+    set(a, &r, "ts", sl_value_timestamp(1795255200123456));
+    set(a, &r, "day", sl_value_date(20779));
+    set(a, &r, "big", raw_num(SL_T_BIGNUM, "123456789012345678901234"));
+    sl_value_t items[2] = {str("a\\b"), str("c\td")};
+    sl_value_t tags = {.type = SL_T_ARRAY, .len = 2, .u.items = items};
+    set(a, &r, "tags", tags);
+    sl_value_t meta = obj(a);
+    set(a, &meta, "k", sl_value_int(1));
+    set(a, &r, "meta", meta);
+    set(a, &r, "note", sl_value_null());
+    push(&b, r);
+    sl_value_t r2 = obj(a);
+    set(a, &r2, "id", sl_value_int(INT64_MIN));
+    set(a, &r2, "name", str("tab\there\nnewline\r\\N back\\slash \\."));
+    set(a, &r2, "price", sl_value_int(3)); /* an int in a double column */
+    set(a, &r2, "ratio", sl_value_double(-1.5e-7));
+    set(a, &r2, "paid", sl_value_bool(false));
+    set(a, &r2, "ts", sl_value_timestamp(-1));
+    set(a, &r2, "day", sl_value_date(-719162)); /* 0001-01-01 */
+    set(a, &r2, "big", sl_value_null());
+    set(a, &r2, "tags", sl_value_null());
+    set(a, &r2, "meta", sl_value_null());
+    set(a, &r2, "note", str(""));
+    push(&b, r2);
+    write_ok(&e, self, &b, NULL);
+    CHECK_INT(sl_sink_sql.commit(self), 0);
+    sl_sink_sql.close(self);
+
+    CHECK_STR(query(e.url, "SELECT string_agg(column_name || ' ' || data_type, ', '"
+                           " ORDER BY ordinal_position) FROM information_schema.columns"
+                           " WHERE table_name = 'orders'"),
+              "id bigint, name text, price double precision, ratio double precision,"
+              " paid boolean, ts timestamp with time zone, day date, big numeric, tags jsonb,"
+              " meta jsonb, note text");
+    CHECK_STR(query(e.url, "SET TimeZone = 'UTC'; SELECT id, name, price, ratio, paid, ts, day,"
+                           " big, tags, meta, note IS NULL, note FROM orders ORDER BY id DESC"),
+              "1|Z\xc3\xbcrich \"q\" 'x' \xf0\x9f\x98\x80|17707.64|0.25|t|"
+              "2026-11-21 10:00:00.123456+00|2026-11-22|123456789012345678901234|"
+              "[\"a\\\\b\", \"c\\td\"]|{\"k\": 1}|t|\n"
+              "-9223372036854775808|tab\there\nnewline\r\\N back\\slash \\.|3|-1.5e-07|f|"
+              "1969-12-31 23:59:59.999999+00|0001-01-01||||f|");
+    /* No checkpoint was given: no checkpoint table either. */
+    CHECK_STR(query(e.url, "SELECT to_regclass('sluice_checkpoints') IS NULL"), "t");
+    sl_arena_destroy(e.arena);
+}
+
+SL_TEST(sqlpg_schema_evolution_and_column_sets)
+{
+    env_t e;
+    if (!env_init(&e, "t_sqlpg_evolve")) {
+        return;
+    }
+    exec(e.url, "CREATE SCHEMA shop; CREATE TABLE shop.t (id bigint, name text DEFAULT 'dflt',"
+                " n int, flag bigint)");
+    void *self = open_sink(&e, cfg(&e, "type", "sql", "table", "shop.t", NULL));
+    sl_arena_t *a = e.arena;
+    sl_batch_t b = batch(a, 16);
+    push(&b, rec_id_name(a, 1, "a"));
+    push(&b, rec_id_name(a, 2, NULL)); /* name absent: its default */
+    sl_value_t r = obj(a);
+    set(a, &r, "id", sl_value_int(3));
+    set(a, &r, "n", str("42"));             /* text into int: the server converts */
+    set(a, &r, "flag", sl_value_bool(true)); /* bool into bigint: 1 */
+    push(&b, r);
+    push(&b, obj(a)); /* no fields at all */
+    write_ok(&e, self, &b, NULL);
+    /* a later batch brings a new field: ALTER TABLE, type from its values */
+    sl_batch_t b2 = batch(a, 16);
+    sl_value_t r2 = obj(a);
+    set(a, &r2, "id", sl_value_int(4));
+    set(a, &r2, "Extra Col", sl_value_double(1.5));
+    push(&b2, r2);
+    sl_value_t r3 = obj(a);
+    set(a, &r3, "id", sl_value_int(5));
+    set(a, &r3, "Extra Col", sl_value_int(2));
+    push(&b2, r3);
+    write_ok(&e, self, &b2, NULL);
+    sl_sink_sql.close(self);
+    CHECK_STR(query(e.url, "SELECT id, name, n, flag, \"Extra Col\" FROM shop.t"
+                           " ORDER BY id NULLS LAST"),
+              "1|a|||\n2|dflt|||\n3|dflt|42|1|\n4|dflt|||1.5\n5|dflt|||2\n|dflt|||");
+    CHECK_STR(query(e.url, "SELECT data_type FROM information_schema.columns WHERE"
+                           " table_schema = 'shop' AND column_name = 'Extra Col'"),
+              "double precision");
+    sl_arena_destroy(e.arena);
+}
+
+SL_TEST(sqlpg_big_batches_stream_and_switch_sets)
+{
+    /* Two column sets alternating, rows big enough that both buffers pass
+     * the chunk and switch sizes: every row arrives once. */
+    env_t e;
+    if (!env_init(&e, "t_sqlpg_stream")) {
+        return;
+    }
+    void *self = open_sink(&e, cfg(&e, "type", "sql", "table", "t", NULL));
+    sl_arena_t *a = e.arena;
+    enum { N = 24000 };
+    char *filler = sl_arena_alloc(a, 1001);
+    memset(filler, 'x', 1000);
+    filler[0] = '\t';
+    filler[999] = '\\';
+    filler[1000] = '\0';
+    for (int round = 0; round < 2; round++) {
+        sl_batch_t b = batch(a, N);
+        for (int i = 0; i < N; i++) {
+            sl_value_t r = obj(a);
+            set(a, &r, "id", sl_value_int(round * N + i));
+            set(a, &r, i % 2 ? "odd" : "even", str(filler));
+            push(&b, r);
+        }
+        write_ok(&e, self, &b, round ? "\"cp2\"" : "\"cp1\"");
+    }
+    sl_sink_sql.close(self);
+    CHECK_STR(query(e.url, "SELECT count(*), count(DISTINCT id), min(id), max(id),"
+                           " count(odd), count(even), min(length(odd)), max(length(even)),"
+                           " bool_and(left(odd, 2) = E'\\tx' AND right(odd, 1) = E'\\\\') FROM t"),
+              "48000|48000|0|47999|24000|24000|1000|1000|t");
+    CHECK_STR(query(e.url, "SELECT value FROM sluice_checkpoints"), "\"cp2\"");
+    sl_arena_destroy(e.arena);
+}
+
+/* ---- upsert ---- */
+
+SL_TEST(sqlpg_upsert_overwrites_and_keeps_absent_fields)
+{
+    env_t e;
+    if (!env_init(&e, "t_sqlpg_upsert")) {
+        return;
+    }
+    exec(e.url, "CREATE TABLE t (id bigint, region text, name text, n bigint,"
+                " PRIMARY KEY (region, id)); INSERT INTO t VALUES (1, 'eu', 'old', 7)");
+    void *self = open_sink(&e, cfg(&e, "type", "sql", "table", "t", "mode", "upsert", "key",
+                                   "[id,region]", NULL));
+    sl_arena_t *a = e.arena;
+    sl_batch_t b = batch(a, 16);
+    sl_value_t r = rec_id_name(a, 1, "new");
+    set(a, &r, "region", str("eu"));
+    push(&b, r); /* n absent: stays 7 */
+    sl_value_t r2 = rec_id_name(a, 2, "first");
+    set(a, &r2, "region", str("eu"));
+    push(&b, r2);
+    sl_value_t r3 = rec_id_name(a, 2, "second"); /* same key, same batch: last wins */
+    set(a, &r3, "region", str("eu"));
+    push(&b, r3);
+    sl_value_t r4 = obj(a); /* another column set, same key: applied after r3 */
+    set(a, &r4, "id", sl_value_int(2));
+    set(a, &r4, "region", str("eu"));
+    set(a, &r4, "n", sl_value_int(5));
+    push(&b, r4);
+    sl_value_t r5 = rec_id_name(a, 2, "third");
+    set(a, &r5, "region", str("eu"));
+    push(&b, r5);
+    sl_value_t r6 = obj(a); /* only the key: inserted, or left alone */
+    set(a, &r6, "id", sl_value_int(3));
+    set(a, &r6, "region", str("us"));
+    push(&b, r6);
+    sl_value_t bad = obj(a); /* null key: rejected */
+    set(a, &bad, "id", sl_value_null());
+    set(a, &bad, "region", str("us"));
+    push(&b, bad);
+    rejected.n = 0;
+    sl_sql_set_reject_fn(fake_reject);
+    write_ok(&e, self, &b, "\"cp\"");
+    sl_sql_set_reject_fn(NULL);
+    CHECK_INT(rejected.n, 1);
+    CHECK_INT((int)rejected.line[0], 7);
+    CHECK_STR(rejected.reason[0], "sql: key field 'id' is null");
+    /* a second batch updates again with the same cached statements */
+    sl_batch_t b2 = batch(a, 4);
+    sl_value_t r7 = rec_id_name(a, 1, "newer");
+    set(a, &r7, "region", str("eu"));
+    push(&b2, r7);
+    write_ok(&e, self, &b2, "\"cp2\"");
+    sl_sink_sql.close(self);
+    CHECK_STR(query(e.url, "SELECT id, region, name, n FROM t ORDER BY region, id"),
+              "1|eu|newer|7\n2|eu|third|5\n3|us||");
+    sl_arena_destroy(e.arena);
+}
+
+SL_TEST(sqlpg_upsert_needs_unique_index)
+{
+    env_t e;
+    if (!env_init(&e, "t_sqlpg_unique")) {
+        return;
+    }
+    exec(e.url, "CREATE TABLE t (id bigint, name text);"
+                " CREATE UNIQUE INDEX t_part ON t (id) WHERE id > 0;"
+                " CREATE UNIQUE INDEX t_two ON t (id, name)");
+    void *self = NULL;
+    CHECK_INT(sl_sink_sql.open(&e.ctx, cfg(&e, "type", "sql", "table", "t", "mode", "upsert",
+                                           "key", "[id]", NULL),
+                               &self),
+              SL_ECONFIG);
+    CHECK_CONTAINS(e.ctx.err.msg, "p.yaml:6:11: sink 'sql': table \"t\" in postgresql://sluice@");
+    CHECK_CONTAINS(e.ctx.err.msg, "has no primary key or unique index on (id), which upsert needs");
+    /* a unique index on exactly the key (any order) is enough */
+    exec(e.url, "CREATE UNIQUE INDEX t_id ON t (id) INCLUDE (name)");
+    self = open_sink(&e, cfg(&e, "type", "sql", "table", "t", "mode", "upsert", "key", "[id]",
+                             NULL));
+    sl_sink_sql.close(self);
+    self = open_sink(&e, cfg(&e, "type", "sql", "table", "t", "mode", "upsert", "key",
+                             "[name,id]", NULL));
+    sl_sink_sql.close(self);
+    sl_arena_destroy(e.arena);
+}
+
+/* ---- replace ---- */
+
+SL_TEST(sqlpg_replace_swaps_at_commit)
+{
+    env_t e;
+    if (!env_init(&e, "t_sqlpg_replace")) {
+        return;
+    }
+    exec(e.url, "CREATE TABLE t (id bigint PRIMARY KEY, name text NOT NULL DEFAULT 'd');"
+                " CREATE INDEX t_name ON t (name); INSERT INTO t VALUES (9, 'old');"
+                " CREATE FUNCTION up() RETURNS trigger LANGUAGE plpgsql AS"
+                " 'BEGIN NEW.name := upper(NEW.name); RETURN NEW; END';"
+                " CREATE TRIGGER t_up BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION up()");
+    for (int run = 0; run < 2; run++) {
+        void *self = open_sink(&e, cfg(&e, "type", "sql", "table", "t", "mode", "replace",
+                                       NULL));
+        sl_batch_t b = batch(e.arena, 4);
+        push(&b, rec_id_name(e.arena, 1, "a"));
+        push(&b, rec_id_name(e.arena, 2, NULL));
+        write_ok(&e, self, &b, "\"cp\"");
+        /* nothing visible before the commit */
+        CHECK_STR(query(e.url, "SELECT string_agg(name, ',') FROM t"), run ? "a,d" : "old");
+        CHECK_INT(sl_sink_sql.commit(self), 0);
+        sl_sink_sql.close(self);
+    }
+    CHECK_STR(query(e.url, "SELECT id, name FROM t ORDER BY id"), "1|a\n2|d");
+    CHECK_STR(query(e.url, "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes"
+                           " WHERE tablename = 't'"),
+              "t_name,t_pkey");
+    CHECK_STR(query(e.url, "SELECT to_regclass('t__sluice_staging') IS NULL"), "t");
+    CHECK_STR(query(e.url, "SELECT value FROM sluice_checkpoints"), "\"cp\"");
+    /* the trigger came along */
+    exec(e.url, "INSERT INTO t VALUES (3, 'z')");
+    CHECK_STR(query(e.url, "SELECT name FROM t WHERE id = 3"), "Z");
+
+    /* closed without commit: the old table stays, the staging goes */
+    void *self = open_sink(&e, cfg(&e, "type", "sql", "table", "t", "mode", "replace", NULL));
+    sl_batch_t b = batch(e.arena, 4);
+    push(&b, rec_id_name(e.arena, 7, "x"));
+    write_ok(&e, self, &b, NULL);
+    sl_sink_sql.close(self);
+    CHECK_STR(query(e.url, "SELECT count(*), to_regclass('t__sluice_staging') IS NULL FROM t"),
+              "3|t");
+    sl_arena_destroy(e.arena);
+}
+
+/* ---- checkpoints and errors ---- */
+
+SL_TEST(sqlpg_checkpoint_in_same_transaction)
+{
+    env_t e;
+    if (!env_init(&e, "t_sqlpg_checkpoint")) {
+        return;
+    }
+    exec(e.url, "CREATE TABLE t (id bigint PRIMARY KEY, name text)");
+    void *self = open_sink(&e, cfg(&e, "type", "sql", "table", "t", NULL));
+    char *cp = (char *)1;
+    CHECK_INT(sl_sink_sql.checkpoint_get(self, "step:load", &cp), 0);
+    CHECK(cp == NULL);
+    sl_arena_t *a = e.arena;
+    sl_batch_t b = batch(a, 4);
+    push(&b, rec_id_name(a, 1, "a"));
+    push(&b, rec_id_name(a, 2, "b"));
+    write_ok(&e, self, &b, "{\"gen\":1,\"seq\":1,\"pos\":10}");
+    CHECK_INT(sl_sink_sql.checkpoint_get(self, "step:load", &cp), 0);
+    CHECK_STR(cp, "{\"gen\":1,\"seq\":1,\"pos\":10}");
+    free(cp);
+    CHECK_STR(query(e.url, "SELECT pipeline, key, value, gen, seq,"
+                           " updated_at LIKE '20__-__-__T__:__:__%Z' FROM sluice_checkpoints"),
+              "shop|step:load|{\"gen\":1,\"seq\":1,\"pos\":10}|1|0|t");
+    /* the same table as the state store's (SL_STATE_PG_CHECKPOINTS_DDL) */
+    CHECK_STR(query(e.url, "SELECT string_agg(column_name || ':' || data_type, ','"
+                           " ORDER BY ordinal_position) FROM information_schema.columns"
+                           " WHERE table_name = 'sluice_checkpoints'"),
+              "pipeline:text,key:text,value:text,gen:bigint,seq:bigint,updated_at:text");
+
+    /* A batch that fails (duplicate key) leaves data and checkpoint as
+     * they were; the message names the record, server, table and error. */
+    sl_batch_t b2 = batch(a, 4);
+    push(&b2, rec_id_name(a, 3, "c"));
+    push(&b2, rec_id_name(a, 1, "dup"));
+    CHECK_INT(sl_sink_sql.write(self, &b2, "step:load", "{\"gen\":1,\"seq\":2,\"pos\":20}"),
+              SL_ESINK);
+    CHECK_CONTAINS(e.ctx.err.msg, "sql sink: postgres postgresql://sluice@127.0.0.1:");
+    CHECK_CONTAINS(e.ctx.err.msg, "/t_sqlpg_checkpoint: writing rows into table \"t\": ERROR:  duplicate key "
+                                  "value violates unique constraint \"t_pkey\"");
+    CHECK_CONTAINS(e.ctx.err.msg, "COPY t, line 2");
+    CHECK_STR(query(e.url, "SELECT string_agg(id::text, ',' ORDER BY id) FROM t"), "1,2");
+    CHECK_INT(sl_sink_sql.checkpoint_get(self, "step:load", &cp), 0);
+    CHECK_STR(cp, "{\"gen\":1,\"seq\":1,\"pos\":10}");
+    free(cp);
+    /* the connection is usable again: an empty batch moves the checkpoint */
+    sl_batch_t b3 = batch(a, 1);
+    write_ok(&e, self, &b3, "{\"gen\":1,\"seq\":3,\"pos\":30}");
+    CHECK_INT(sl_sink_sql.checkpoint_get(self, "step:load", &cp), 0);
+    CHECK_STR(cp, "{\"gen\":1,\"seq\":3,\"pos\":30}");
+    free(cp);
+    sl_sink_sql.close(self);
+    sl_arena_destroy(e.arena);
+}
+
+SL_TEST(sqlpg_refused_values_name_the_record)
+{
+    env_t e;
+    if (!env_init(&e, "t_sqlpg_refused")) {
+        return;
+    }
+    exec(e.url, "CREATE TABLE t (id bigint, name varchar(3), j jsonb)");
+    void *self = open_sink(&e, cfg(&e, "type", "sql", "table", "t", NULL));
+    sl_arena_t *a = e.arena;
+    /* a value the server refuses, deep in a streamed batch: its line */
+    enum { N = 5000 };
+    sl_batch_t b = batch(a, N);
+    for (int i = 0; i < N; i++) {
+        sl_value_t r = obj(a);
+        set(a, &r, "id", i == 4321 ? str("abc") : sl_value_int(i));
+        set(a, &r, "name", str("ab"));
+        push(&b, r);
+    }
+    CHECK_INT(sl_sink_sql.write(self, &b, "step:load", "\"x\""), SL_ESINK);
+    CHECK_CONTAINS(e.ctx.err.msg, "in/orders.jsonl:4322: sql sink: postgres postgresql://");
+    CHECK_CONTAINS(e.ctx.err.msg, "invalid input syntax for type bigint: \"abc\"");
+    CHECK_STR(query(e.url, "SELECT count(*) FROM t"), "0");
+    /* too long for varchar(3) */
+    sl_batch_t b2 = batch(a, 4);
+    push(&b2, rec_id_name(a, 1, "abc"));
+    push(&b2, rec_id_name(a, 2, "abcd"));
+    CHECK_INT(sl_sink_sql.write(self, &b2, "step:load", NULL), SL_ESINK);
+    CHECK_CONTAINS(e.ctx.err.msg, "in/orders.jsonl:2: ");
+    CHECK_CONTAINS(e.ctx.err.msg, "value too long for type character varying(3)");
+    /* a NUL byte cannot be stored in text */
+    sl_batch_t b3 = batch(a, 4);
+    push(&b3, rec_id_name(a, 1, "a"));
+    sl_value_t nul = obj(a);
+    set(a, &nul, "name", sl_value_str("a\0b", 3));
+    push(&b3, nul);
+    CHECK_INT(sl_sink_sql.write(self, &b3, "step:load", NULL), SL_ESINK);
+    CHECK_CONTAINS(e.ctx.err.msg, "in/orders.jsonl:2: sql sink: postgres ");
+    CHECK_CONTAINS(e.ctx.err.msg, "table \"t\", column \"name\": a string holds a NUL byte");
+    /* a JSON string into jsonb is a JSON string; \u0000 is refused */
+    sl_batch_t b4 = batch(a, 4);
+    sl_value_t js = obj(a);
+    set(a, &js, "j", str("x\"y"));
+    push(&b4, js);
+    write_ok(&e, self, &b4, NULL);
+    CHECK_STR(query(e.url, "SELECT j #>> '{}' FROM t"), "x\"y");
+    sl_sink_sql.close(self);
+
+    /* the table that does not exist with create: false */
+    CHECK_INT(sl_sink_sql.open(&e.ctx, cfg(&e, "type", "sql", "table", "nope", "create",
+                                           "false", NULL),
+                               &self),
+              SL_ECONFIG);
+    CHECK_CONTAINS(e.ctx.err.msg, "table \"nope\" does not exist in postgresql://sluice@");
+    sl_arena_destroy(e.arena);
+}
+
+SL_TEST(sqlpg_connection_errors_hide_the_password)
+{
+    env_t e;
+    if (!env_init(&e, "t_sqlpg_connect")) {
+        return;
+    }
+    void *self = NULL;
+    CHECK_INT(sl_sink_sql.open(&e.ctx, cfg(&e, "type", "sql", "url",
+                                           "postgres://etl:hunter2@127.0.0.1:1/x", "table", "t",
+                                           NULL),
+                               &self),
+              SL_ESINK);
+    CHECK_CONTAINS(e.ctx.err.msg, "sql sink: postgres postgres://etl@127.0.0.1:1/x: ");
+    CHECK(strstr(e.ctx.err.msg, "hunter2") == NULL);
+    /* a named connection */
+    sl_connection_cfg_t conns[1];
+    conns[0].name = "warehouse";
+    conns[0].node = cfg(&e, NULL);
+    e.pipeline.connections = conns;
+    e.pipeline.nconnections = 1;
+    self = open_sink(&e, cfg(&e, "type", "sql", "connection", "warehouse", "table", "t", "url",
+                             "none", NULL));
+    sl_batch_t b = batch(e.arena, 2);
+    push(&b, rec_id_name(e.arena, 1, "a"));
+    write_ok(&e, self, &b, NULL);
+    sl_sink_sql.close(self);
+    CHECK_STR(query(e.url, "SELECT * FROM t"), "1|a");
+    sl_arena_destroy(e.arena);
+}
+
+/* ---- retries ---- */
+
+typedef struct {
+    const char *url;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool locked;
+} blocker_t;
+
+/* Updates row 1 in a transaction, lets the sink start, commits 300 ms
+ * later: the sink's serializable transaction, which took its snapshot
+ * before, then cannot update that row (40001). */
+static void *blocker(void *arg)
+{
+    blocker_t *bl = arg;
+    PGconn *c = PQconnectdb(bl->url);
+    PQclear(PQexec(c, "BEGIN"));
+    PQclear(PQexec(c, "UPDATE t SET name = 'blocker' WHERE id = 1"));
+    pthread_mutex_lock(&bl->mu);
+    bl->locked = true;
+    pthread_cond_signal(&bl->cv);
+    pthread_mutex_unlock(&bl->mu);
+    usleep(300000);
+    PQclear(PQexec(c, "COMMIT"));
+    PQfinish(c);
+    return NULL;
+}
+
+SL_TEST(sqlpg_serialization_failure_is_retried)
+{
+    env_t e;
+    if (!env_init(&e, "t_sqlpg_retry")) {
+        return;
+    }
+    exec(e.url, "CREATE TABLE t (id bigint PRIMARY KEY, name text);"
+                " INSERT INTO t VALUES (1, 'old'), (2, 'old')");
+    char url[600];
+    snprintf(url, sizeof url, "%s?options=-c%%20default_transaction_isolation%%3Dserializable",
+             e.url);
+    void *self = open_sink(&e, cfg(&e, "type", "sql", "url", url, "table", "t", "mode",
+                                   "upsert", "key", "[id]", NULL));
+    blocker_t bl = {.url = e.url, .mu = PTHREAD_MUTEX_INITIALIZER,
+                    .cv = PTHREAD_COND_INITIALIZER};
+    pthread_t th;
+    CHECK_INT(pthread_create(&th, NULL, blocker, &bl), 0);
+    pthread_mutex_lock(&bl.mu);
+    while (!bl.locked) {
+        pthread_cond_wait(&bl.cv, &bl.mu);
+    }
+    pthread_mutex_unlock(&bl.mu);
+    sl_batch_t b = batch(e.arena, 4);
+    push(&b, rec_id_name(e.arena, 2, "sink"));
+    push(&b, rec_id_name(e.arena, 1, "sink"));
+    write_ok(&e, self, &b, "\"cp\"");
+    pthread_join(th, NULL);
+    /* the sink ran after the blocker committed: its values win */
+    CHECK_STR(query(e.url, "SELECT id, name FROM t ORDER BY id"), "1|sink\n2|sink");
+    CHECK_STR(query(e.url, "SELECT value FROM sluice_checkpoints"), "\"cp\"");
+    sl_sink_sql.close(self);
+    sl_arena_destroy(e.arena);
+}
