@@ -6,6 +6,7 @@
 #include "sluice/plugin.h"
 
 extern const sl_source_type_t sl_source_file;
+extern const sl_source_type_t sl_source_http;
 
 extern const sl_transform_type_t sl_transform_select;
 extern const sl_transform_type_t sl_transform_rename;
@@ -21,6 +22,7 @@ extern const sl_sink_type_t sl_sink_stdout;
 
 const sl_source_type_t *const sl_sources[] = {
     &sl_source_file,
+    &sl_source_http,
     NULL,
 };
 
