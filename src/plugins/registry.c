@@ -7,6 +7,7 @@
 
 extern const sl_source_type_t sl_source_file;
 extern const sl_source_type_t sl_source_http;
+extern const sl_source_type_t sl_source_sql;
 
 extern const sl_transform_type_t sl_transform_select;
 extern const sl_transform_type_t sl_transform_rename;
@@ -23,6 +24,7 @@ extern const sl_sink_type_t sl_sink_stdout;
 const sl_source_type_t *const sl_sources[] = {
     &sl_source_file,
     &sl_source_http,
+    &sl_source_sql,
     NULL,
 };
 
