@@ -1007,7 +1007,7 @@ static int fetch(http_src_t *s, const char *url, const char *shown)
             retry = true;
             snprintf(why, sizeof why, "%s", herr.msg);
         } else {
-            char ex[240];
+            char ex[204];
             excerpt(&s->resp.body, ex, sizeof ex);
             retry = retryable_status(s->resp.status);
             snprintf(why, sizeof why, "HTTP %ld%s%s", s->resp.status, ex[0] ? ": " : "", ex);

@@ -154,6 +154,16 @@ static int month_of(const char *s, size_t n)
     return -1;
 }
 
+/* The value of n (<= 18) decimal digits; the text need not end there. */
+static long digits_value(const char *s, size_t n)
+{
+    long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
 static bool all_digits(const char *s, size_t n)
 {
     if (n == 0) {
@@ -200,7 +210,7 @@ static int parse_http_date(const char *v, size_t n, int64_t *us)
             if (len > 4) {
                 return SL_EPARSE;
             }
-            long x = strtol(t, NULL, 10);
+            long x = digits_value(t, len);
             if (day < 0 && len <= 2 && year < 0) {
                 day = x; /* before the month, or after it in asctime's "Nov  6" */
             } else if (year < 0 && day >= 0) {
@@ -241,7 +251,7 @@ int64_t sl_http_retry_after_ms(const char *value, size_t n, int64_t now_us)
         if (n > 6) {
             return 86400 * 1000;
         }
-        long s = strtol(value, NULL, 10);
+        long s = digits_value(value, n);
         return s > 86400 ? 86400 * 1000 : (int64_t)s * 1000;
     }
     int64_t at;
