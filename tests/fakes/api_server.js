@@ -41,6 +41,8 @@
 //        LimitOffsetPagination style:
 //        {"count":N,"next":url|null,"previous":url|null,"results":[...]}.
 //   GET  /v2/shipments?since=&offset=&limit=   same for shipments.
+//   GET  /v1/payments   301 Moved Permanently to /payments (same query), as
+//        APIs answer for a retired version.
 // Control endpoints (never counted, never faulted, no auth):
 //   GET  /_stats   {"requests":N,"by_path":{...},"by_status":{...},
 //                   "log":[{"method","path","query","auth","status"}...]}
@@ -392,6 +394,10 @@ function handle(req, res, body) {
     send(res, status, headers, text);
   };
 
+  if (path === '/v1/payments') {
+    return reply(301, { Location: `http://${req.headers.host}/payments${u.search}` },
+      '{"message":"Moved Permanently"}');
+  }
   const route = routes[`${req.method} ${path}`];
   if (!route) {
     return reply(404, {}, JSON.stringify({ error: 'not_found', message: `no route ${req.method} ${path}` }));

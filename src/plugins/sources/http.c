@@ -1011,6 +1011,16 @@ static int fetch(http_src_t *s, const char *url, const char *shown)
             excerpt(&s->resp.body, ex, sizeof ex);
             retry = retryable_status(s->resp.status);
             snprintf(why, sizeof why, "HTTP %ld%s%s", s->resp.status, ex[0] ? ": " : "", ex);
+            char loc[300];
+            if (s->resp.status >= 300 && s->resp.status < 400 &&
+                sl_http_resp_header(&s->resp, "Location", loc, sizeof loc)) {
+                /* Redirects are not followed: they could carry credentials
+                 * to another host. Say where it pointed. */
+                char *shown_loc = shown_url(s, loc);
+                snprintf(why, sizeof why, "HTTP %ld, redirected to %s (redirects are not "
+                         "followed: use that URL)", s->resp.status, shown_loc ? shown_loc : "?");
+                free(shown_loc);
+            }
             char hv[128];
             if (retry && sl_http_resp_header(&s->resp, "Retry-After", hv, sizeof hv)) {
                 ra = sl_http_retry_after_ms(hv, strlen(hv), sl_now_us());

@@ -731,6 +731,16 @@ SL_TEST(http_src_auth_types)
                           "missing or invalid API key\"}");
     CHECK(!strstr(f.err, "wrong-key-999"));
     CHECK_INT(fake_stat(&api, "by_status.401"), 1);
+    /* a redirect is not followed, and says where it points */
+    CHECK_INT(run_src(&f,
+                      yaml_of("type: http\nurl: \"%s/v1/payments?api_key=" KEY "\"\n"
+                              "records: data.items\n",
+                              api.base),
+                      NULL, 100),
+              SL_EIO);
+    CHECK_CONTAINS(f.err, "/v1/payments?api_key=***: HTTP 301, redirected to http://127.0.0.1:");
+    CHECK_CONTAINS(f.err, "/payments?api_key=*** (redirects are not followed: use that URL)");
+    CHECK(!strstr(f.err, KEY));
     /* an api_key needs a value */
     void *self = NULL;
     CHECK_INT(sl_source_http.open(&f.ctx,
