@@ -443,7 +443,8 @@ SL_TEST(sqlpg_upsert_needs_unique_index)
                                &self),
               SL_ECONFIG);
     CHECK_CONTAINS(e.ctx.err.msg, "p.yaml:6:11: sink 'sql': table \"t\" in postgresql://sluice@");
-    CHECK_CONTAINS(e.ctx.err.msg, "has no primary key or unique index on (id), which upsert needs");
+    CHECK_CONTAINS(e.ctx.err.msg,
+                   "has no primary key or unique index on (id), which upsert needs");
     /* a unique index on exactly the key (any order) is enough */
     exec(e.url, "CREATE UNIQUE INDEX t_id ON t (id) INCLUDE (name)");
     self = open_sink(&e, cfg(&e, "type", "sql", "table", "t", "mode", "upsert", "key", "[id]",
@@ -539,8 +540,8 @@ SL_TEST(sqlpg_checkpoint_in_same_transaction)
     CHECK_INT(sl_sink_sql.write(self, &b2, "step:load", "{\"gen\":1,\"seq\":2,\"pos\":20}"),
               SL_ESINK);
     CHECK_CONTAINS(e.ctx.err.msg, "sql sink: postgres postgresql://sluice@127.0.0.1:");
-    CHECK_CONTAINS(e.ctx.err.msg, "/t_sqlpg_checkpoint: writing rows into table \"t\": ERROR:  duplicate key "
-                                  "value violates unique constraint \"t_pkey\"");
+    CHECK_CONTAINS(e.ctx.err.msg, "/t_sqlpg_checkpoint: writing rows into table \"t\": ERROR:  "
+                                  "duplicate key value violates unique constraint \"t_pkey\"");
     CHECK_CONTAINS(e.ctx.err.msg, "COPY t, line 2");
     CHECK_STR(query(e.url, "SELECT string_agg(id::text, ',' ORDER BY id) FROM t"), "1,2");
     CHECK_INT(sl_sink_sql.checkpoint_get(self, "step:load", &cp), 0);
