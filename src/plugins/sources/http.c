@@ -43,8 +43,7 @@ static const char *const page_types[] = {"none", "cursor", "next_link", "link_he
 static const sl_field_spec_t auth_spec[] = {
     {"type", SL_FIELD_STRING, true, "api_key, bearer or basic", auth_types, NULL},
     {"header", SL_FIELD_STRING, false, "api_key: header name (x-api-key)", NULL, NULL},
-    {"query", SL_FIELD_STRING, false, "api_key: send as this query parameter instead", NULL,
-     NULL},
+    {"query", SL_FIELD_STRING, false, "api_key: send as this query parameter instead", NULL, NULL},
     {"value", SL_FIELD_STRING, false, "api_key: the key (use ${env:NAME})", NULL, NULL},
     {"token", SL_FIELD_STRING, false, "bearer: the token", NULL, NULL},
     {"username", SL_FIELD_STRING, false, "basic: user name", NULL, NULL},
@@ -53,34 +52,31 @@ static const sl_field_spec_t auth_spec[] = {
 };
 
 static const sl_field_spec_t paging_spec[] = {
-    {"type", SL_FIELD_STRING, true,
-     "cursor, next_link, link_header, page, offset or none", page_types, NULL},
+    {"type", SL_FIELD_STRING, true, "cursor, next_link, link_header, page, offset or none",
+     page_types, NULL},
     {"cursor_path", SL_FIELD_STRING, false, "cursor: dotted path of the next cursor in the body",
      NULL, NULL},
     {"param", SL_FIELD_STRING, false,
-     "query parameter of the cursor (cursor), page number (page) or offset (offset)", NULL,
+     "query parameter of the cursor (cursor), page number (page) or offset (offset)", NULL, NULL},
+    {"path", SL_FIELD_STRING, false, "next_link: dotted path of the next page's URL", NULL, NULL},
+    {"start", SL_FIELD_INT, false, "page: first page number (1); offset: first offset (0)", NULL,
      NULL},
-    {"path", SL_FIELD_STRING, false, "next_link: dotted path of the next page's URL", NULL,
-     NULL},
-    {"start", SL_FIELD_INT, false, "page: first page number (1); offset: first offset (0)",
-     NULL, NULL},
     {"size_param", SL_FIELD_STRING, false, "page: query parameter of the page size", NULL, NULL},
     {"size", SL_FIELD_INT, false, "page: records per page (100)", NULL, NULL},
-    {"limit_param", SL_FIELD_STRING, false, "offset: query parameter of the limit (limit)",
-     NULL, NULL},
+    {"limit_param", SL_FIELD_STRING, false, "offset: query parameter of the limit (limit)", NULL,
+     NULL},
     {"limit", SL_FIELD_INT, false, "offset: records per page (100)", NULL, NULL},
     {NULL, 0, false, NULL, NULL, NULL},
 };
 
 static const sl_field_spec_t incr_spec[] = {
-    {"param", SL_FIELD_STRING, false, "query parameter that gets the last high-water mark",
-     NULL, NULL},
+    {"param", SL_FIELD_STRING, false, "query parameter that gets the last high-water mark", NULL,
+     NULL},
     {"cursor_field", SL_FIELD_STRING, true, "record field whose maximum is the high-water mark",
      NULL, NULL},
     {"initial", SL_FIELD_STRING, false, "value sent on the first run", NULL, NULL},
     {"filter", SL_FIELD_BOOL, false,
-     "also drop records whose cursor_field is below the mark (APIs that ignore it)", NULL,
-     NULL},
+     "also drop records whose cursor_field is below the mark (APIs that ignore it)", NULL, NULL},
     {NULL, 0, false, NULL, NULL, NULL},
 };
 
@@ -94,8 +90,8 @@ static const sl_field_spec_t retry_spec[] = {
 
 static const sl_field_spec_t rate_spec[] = {
     {"per_second", SL_FIELD_FLOAT, true, "requests per second on average", NULL, NULL},
-    {"burst", SL_FIELD_INT, false, "requests allowed back to back (per_second, at least 1)",
-     NULL, NULL},
+    {"burst", SL_FIELD_INT, false, "requests allowed back to back (per_second, at least 1)", NULL,
+     NULL},
     {NULL, 0, false, NULL, NULL, NULL},
 };
 
@@ -121,12 +117,13 @@ static const sl_field_spec_t http_source_config[] = {
      incr_spec},
     {"retry", SL_FIELD_MAP, false, "retries of 429, 5xx and timeouts", NULL, retry_spec},
     {"rate_limit", SL_FIELD_MAP, false, "token bucket spacing the requests", NULL, rate_spec},
-    {"timeout_ms", SL_FIELD_INT, false, "longest wait without any byte moving (30000)", NULL,
-     NULL},
+    {"timeout_ms", SL_FIELD_INT, false, "longest wait without any byte moving (30000)", NULL, NULL},
     {"max_response_bytes", SL_FIELD_INT, false, "largest accepted response body (64 MiB)", NULL,
      NULL},
-    {"budget", SL_FIELD_MAP, false, "stop cleanly after so many pages or seconds; the next run "
-     "resumes", NULL, budget_spec},
+    {"budget", SL_FIELD_MAP, false,
+     "stop cleanly after so many pages or seconds; the next run "
+     "resumes",
+     NULL, budget_spec},
     {NULL, 0, false, NULL, NULL, NULL},
 };
 
@@ -174,11 +171,11 @@ typedef struct {
     pos_t cur, next;
     bool has_next;
     bool have_page;
-    uint64_t skip;       /* records of the first page already delivered (resume) */
+    uint64_t skip; /* records of the first page already delivered (resume) */
     const sl_value_t *items;
     size_t nitems, item;
-    bool page_fresh;     /* no batch taken from this page yet */
-    char *shown;         /* redacted URL of the current page (malloc'd) */
+    bool page_fresh; /* no batch taken from this page yet */
+    char *shown;     /* redacted URL of the current page (malloc'd) */
     int64_t started_us;
     uint64_t run_pages, run_records;
     uint32_t rng;
@@ -370,8 +367,7 @@ static int render(sl_step_ctx_t *ctx, const sl_node_t *node, const char *key, co
     sl_err_t terr;
     int rc = sl_render_once(ctx, node->text, out, &terr);
     if (rc == SL_EINVAL) {
-        return sl_node_error(&ctx->err, node, "%s: cannot use record (only params, run, env)",
-                             key);
+        return sl_node_error(&ctx->err, node, "%s: cannot use record (only params, run, env)", key);
     }
     if (rc == SL_ECONFIG) {
         return sl_node_error(&ctx->err, node, "%s: %s", key, terr.msg);
@@ -397,8 +393,7 @@ static int get_str(http_src_t *s, const sl_node_t *m, const char *key, const cha
 
 static int add_header(http_src_t *s, const char *line)
 {
-    const char **grown = sl_arena_realloc(s->ctx->arena, s->headers,
-                                          s->nheaders * sizeof *grown,
+    const char **grown = sl_arena_realloc(s->ctx->arena, s->headers, s->nheaders * sizeof *grown,
                                           (s->nheaders + 1) * sizeof *grown);
     if (!grown) {
         return SL_ENOMEM;
@@ -479,7 +474,8 @@ static int open_auth(http_src_t *s, const sl_node_t *cfg)
     const char *line = NULL;
     if (strcmp(type, "api_key") == 0) {
         if (!value) {
-            return sl_node_error(&ctx->err, a, "auth: api_key needs value (e.g. \"${env:API_KEY}\")");
+            return sl_node_error(&ctx->err, a,
+                                 "auth: api_key needs value (e.g. \"${env:API_KEY}\")");
         }
         if (header && query) {
             return sl_node_error(&ctx->err, a, "auth: give header or query, not both");
@@ -607,8 +603,8 @@ static int open_body(http_src_t *s, const sl_node_t *cfg)
             if (!tmp) {
                 rc = SL_ENOMEM;
             } else if (sl_json_parse(tmp, b.data, b.len, NULL, &v, &je) != 0) {
-                rc = sl_node_error(&ctx->err, n, "body: not valid JSON at byte %zu: %s",
-                                   je.offset, je.reason);
+                rc = sl_node_error(&ctx->err, n, "body: not valid JSON at byte %zu: %s", je.offset,
+                                   je.reason);
             }
             sl_arena_destroy(tmp);
         }
@@ -627,13 +623,13 @@ static int open_body(http_src_t *s, const sl_node_t *cfg)
     return rc;
 }
 
-static int get_int(http_src_t *s, const sl_node_t *m, const char *key, int64_t def,
-                   int64_t min, int64_t *out)
+static int get_int(http_src_t *s, const sl_node_t *m, const char *key, int64_t def, int64_t min,
+                   int64_t *out)
 {
     int rc = sl_cfg_int(m, key, def, out, &s->ctx->err);
     if (rc == 0 && *out < min) {
-        return sl_node_error(&s->ctx->err, sl_node_get(m, key), "%s: must be at least %lld",
-                             key, (long long)min);
+        return sl_node_error(&s->ctx->err, sl_node_get(m, key), "%s: must be at least %lld", key,
+                             (long long)min);
     }
     return rc;
 }
@@ -650,8 +646,9 @@ static int open_paging(http_src_t *s, const sl_node_t *cfg)
     static const struct {
         const char *name;
         pg_t pg;
-    } kinds[] = {{"none", PG_NONE},       {"cursor", PG_CURSOR}, {"next_link", PG_NEXT_LINK},
-                 {"link_header", PG_LINK_HEADER}, {"page", PG_PAGE},     {"offset", PG_OFFSET}};
+    } kinds[] = {{"none", PG_NONE},           {"cursor", PG_CURSOR},
+                 {"next_link", PG_NEXT_LINK}, {"link_header", PG_LINK_HEADER},
+                 {"page", PG_PAGE},           {"offset", PG_OFFSET}};
     for (size_t i = 0; i < SL_ARRAY_LEN(kinds); i++) {
         if (strcmp(type, kinds[i].name) == 0) {
             s->pg = kinds[i].pg;
@@ -684,8 +681,9 @@ static int open_paging(http_src_t *s, const sl_node_t *cfg)
         return rc;
     }
     if (s->pg == PG_CURSOR && !s->cursor_path) {
-        return sl_node_error(&ctx->err, p, "pagination: cursor needs cursor_path (e.g. "
-                                           "meta.next_cursor)");
+        return sl_node_error(&ctx->err, p,
+                             "pagination: cursor needs cursor_path (e.g. "
+                             "meta.next_cursor)");
     }
     if (s->pg == PG_NEXT_LINK && !s->next_path) {
         return sl_node_error(&ctx->err, p, "pagination: next_link needs path (e.g. links.next)");
@@ -725,8 +723,7 @@ static void parse_resume(http_src_t *s, const char *text)
     sl_arena_t *a = sl_arena_create(4096, 0);
     sl_value_t v;
     sl_json_error_t je;
-    if (!a || sl_json_parse(a, text, strlen(text), NULL, &v, &je) != 0 ||
-        v.type != SL_T_OBJECT) {
+    if (!a || sl_json_parse(a, text, strlen(text), NULL, &v, &je) != 0 || v.type != SL_T_OBJECT) {
         sl_warn("step %s: ignoring an unreadable checkpoint", s->ctx->step->name);
         sl_arena_destroy(a);
         return;
@@ -778,8 +775,8 @@ static void parse_resume(http_src_t *s, const char *text)
                     s->ctx->step->name);
         } else if (s->pg != PG_NONE) {
             sl_warn("step %s: the checkpoint holds no %s position (pagination changed?); "
-                    "starting from the first page", s->ctx->step->name,
-                    page_types[s->pg]);
+                    "starting from the first page",
+                    s->ctx->step->name, page_types[s->pg]);
         }
     }
     sl_arena_destroy(a);
@@ -1017,8 +1014,10 @@ static int fetch(http_src_t *s, const char *url, const char *shown)
                 /* Redirects are not followed: they could carry credentials
                  * to another host. Say where it pointed. */
                 char *shown_loc = shown_url(s, loc);
-                snprintf(why, sizeof why, "HTTP %ld, redirected to %s (redirects are not "
-                         "followed: use that URL)", s->resp.status, shown_loc ? shown_loc : "?");
+                snprintf(why, sizeof why,
+                         "HTTP %ld, redirected to %s (redirects are not "
+                         "followed: use that URL)",
+                         s->resp.status, shown_loc ? shown_loc : "?");
                 free(shown_loc);
             }
             char hv[128];
@@ -1108,8 +1107,10 @@ static int find_next(http_src_t *s, const sl_value_t *body, const char *url)
         }
         if (s->cur.cursor && strcmp(t, s->cur.cursor) == 0) {
             free(t);
-            return fail(s, SL_EPARSE, "%s: the API returned the same cursor again (%s); "
-                                      "stopping to avoid a loop", s->shown, s->cursor_path);
+            return fail(s, SL_EPARSE,
+                        "%s: the API returned the same cursor again (%s); "
+                        "stopping to avoid a loop",
+                        s->shown, s->cursor_path);
         }
         s->next.cursor = t;
         s->has_next = true;
@@ -1132,8 +1133,8 @@ static int find_next(http_src_t *s, const sl_value_t *body, const char *url)
                 if (rc == SL_ENOTFOUND) {
                     rc = 0;
                 } else if (rc == SL_EPARSE) {
-                    rc = fail(s, SL_EPARSE, "%s: malformed Link header: %.200s", s->shown,
-                              all.data);
+                    rc =
+                        fail(s, SL_EPARSE, "%s: malformed Link header: %.200s", s->shown, all.data);
                 }
             }
             sl_buf_free(&all);
@@ -1147,8 +1148,10 @@ static int find_next(http_src_t *s, const sl_value_t *body, const char *url)
             }
             if (rc == 0) {
                 if (s->cur.url && strcmp(s->cur.url, clean.data) == 0) {
-                    rc = fail(s, SL_EPARSE, "%s: the next link points to the same page; "
-                                            "stopping to avoid a loop", s->shown);
+                    rc = fail(s, SL_EPARSE,
+                              "%s: the next link points to the same page; "
+                              "stopping to avoid a loop",
+                              s->shown);
                 } else {
                     s->next.url = clean.data;
                     clean.data = NULL;
@@ -1235,8 +1238,8 @@ static int load_page(http_src_t *s)
         s->item = (size_t)SL_MIN(s->skip, (uint64_t)s->nitems);
         s->skip = 0;
     }
-    sl_debug("step %s: %s %s: HTTP %ld, %zu records, %zu bytes%s", s->ctx->step->name,
-             s->method, s->shown, s->resp.status, s->nitems, s->body_buf.len,
+    sl_debug("step %s: %s %s: HTTP %ld, %zu records, %zu bytes%s", s->ctx->step->name, s->method,
+             s->shown, s->resp.status, s->nitems, s->body_buf.len,
              s->has_next ? "" : ", last page");
     return 0;
 }
@@ -1325,8 +1328,7 @@ static int advance(http_src_t *s)
         if (s->max_pages > 0 && (int64_t)s->run_pages >= s->max_pages) {
             snprintf(what, sizeof what, "max_pages %lld", (long long)s->max_pages);
             why = what;
-        } else if (s->max_seconds > 0 &&
-                   sl_mono_us() - s->started_us >= s->max_seconds * 1000000) {
+        } else if (s->max_seconds > 0 && sl_mono_us() - s->started_us >= s->max_seconds * 1000000) {
             snprintf(what, sizeof what, "max_seconds %lld", (long long)s->max_seconds);
             why = what;
         }
@@ -1382,8 +1384,7 @@ static int http_next(void *self, sl_batch_t *b, size_t max)
                      (unsigned long long)line, sl_type_name((sl_type_t)it->type));
             sl_buf_clear(&raw);
             sl_json_write(&raw, it, 0);
-            rc = sl_reject_raw(s->ctx, b->origin, line, raw.data ? raw.data : "", raw.len,
-                               reason);
+            rc = sl_reject_raw(s->ctx, b->origin, line, raw.data ? raw.data : "", raw.len, reason);
             continue;
         }
         if (s->incremental) {

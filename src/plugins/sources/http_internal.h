@@ -29,8 +29,8 @@ int64_t sl_http_retry_after_ms(const char *value, size_t n, int64_t now_us);
  * Returns 0 with *out set, SL_ENOTFOUND when the path leads nowhere,
  * SL_ETYPE when it leads to something other than an array; why (>= 160
  * bytes) says which part is missing or what was found. */
-int sl_http_records(const sl_value_t *body, const char *path, const sl_value_t **out,
-                    char *why, size_t whycap);
+int sl_http_records(const sl_value_t *body, const char *path, const sl_value_t **out, char *why,
+                    size_t whycap);
 
 /* Appends url to out with query parameter name set to value (percent-
  * encoded): an existing name=... is replaced (the first one; later ones
@@ -79,12 +79,12 @@ int sl_http_cursor_cmp(const sl_value_t *a, const sl_value_t *b);
 
 /* Counters of one open http source, for tests and the run's debug log. */
 typedef struct {
-    uint64_t requests;    /* HTTP requests sent (retries included) */
-    uint64_t retries;     /* requests that were retries */
-    uint64_t pages;       /* pages fetched successfully */
-    uint64_t rate_waits;  /* requests the rate limiter delayed */
-    uint64_t filtered;    /* records dropped by incremental.filter */
-    int64_t waited_ms;    /* total backoff slept before retries */
+    uint64_t requests;           /* HTTP requests sent (retries included) */
+    uint64_t retries;            /* requests that were retries */
+    uint64_t pages;              /* pages fetched successfully */
+    uint64_t rate_waits;         /* requests the rate limiter delayed */
+    uint64_t filtered;           /* records dropped by incremental.filter */
+    int64_t waited_ms;           /* total backoff slept before retries */
     int64_t last_retry_after_ms; /* the last Retry-After honoured, or -1 */
 } sl_http_source_stats_t;
 

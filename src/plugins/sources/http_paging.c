@@ -277,8 +277,8 @@ static void list_keys(const sl_value_t *obj, char *out, size_t cap)
             snprintf(out + used, cap - used, ", ...");
             return;
         }
-        int w = snprintf(out + used, cap - used, "%s%.*s", i ? ", " : "",
-                         (int)SL_MIN(m->klen, 40u), m->key);
+        int w = snprintf(out + used, cap - used, "%s%.*s", i ? ", " : "", (int)SL_MIN(m->klen, 40u),
+                         m->key);
         if (w < 0) {
             return;
         }
@@ -290,8 +290,8 @@ static void list_keys(const sl_value_t *obj, char *out, size_t cap)
     }
 }
 
-int sl_http_records(const sl_value_t *body, const char *path, const sl_value_t **out,
-                    char *why, size_t whycap)
+int sl_http_records(const sl_value_t *body, const char *path, const sl_value_t **out, char *why,
+                    size_t whycap)
 {
     const sl_value_t *cur = body;
     size_t plen = path ? strlen(path) : 0;
@@ -509,11 +509,28 @@ int sl_http_url_resolve(sl_buf_t *out, const char *base, const char *ref)
 
 static bool sensitive_name(const char *name, size_t n, const char *extra)
 {
-    static const char *const names[] = {
-        "api_key", "apikey", "api-key", "key", "token", "access_token", "refresh_token",
-        "id_token", "auth", "authorization", "secret", "client_secret", "password", "passwd",
-        "pwd", "signature", "sig", "x-api-key", "x-amz-signature", "x-amz-security-token",
-        "session_token", "code"};
+    static const char *const names[] = {"api_key",
+                                        "apikey",
+                                        "api-key",
+                                        "key",
+                                        "token",
+                                        "access_token",
+                                        "refresh_token",
+                                        "id_token",
+                                        "auth",
+                                        "authorization",
+                                        "secret",
+                                        "client_secret",
+                                        "password",
+                                        "passwd",
+                                        "pwd",
+                                        "signature",
+                                        "sig",
+                                        "x-api-key",
+                                        "x-amz-signature",
+                                        "x-amz-security-token",
+                                        "session_token",
+                                        "code"};
     if (extra && strlen(extra) == n && strncasecmp(name, extra, n) == 0) {
         return true;
     }

@@ -125,10 +125,8 @@ static const char *fake_call(fake_t *f, const char *method, const char *path, co
     }
     char url[256];
     snprintf(url, sizeof url, "%s%s", f->base, path);
-    sl_http_req_t req = {.method = method,
-                         .url = url,
-                         .body = body,
-                         .body_len = body ? strlen(body) : 0};
+    sl_http_req_t req = {
+        .method = method, .url = url, .body = body, .body_len = body ? strlen(body) : 0};
     sl_http_resp_t resp = {0};
     if (sl_http_perform(h, &req, &resp, &err) != 0 || resp.status != 200) {
         sl_test_fail(__FILE__, __LINE__, "control %s %s: %s (%ld)", method, path, err.msg,
@@ -197,7 +195,7 @@ typedef struct {
     /* results of the last run */
     int rc;
     char err[SL_ERRMSG_MAX];
-    sl_buf_t out;          /* one record per line, compact JSON */
+    sl_buf_t out; /* one record per line, compact JSON */
     size_t nrec, nbatches;
     char checkpoint[2048]; /* the last batch's */
     char origin[512];      /* the last batch's */
@@ -236,8 +234,7 @@ static const sl_node_t *cfg(fx_t *f, const char *yaml)
 {
     sl_node_t *root = NULL;
     sl_err_t err;
-    if (sl_config_parse(f->arena, "p.yaml", yaml, strlen(yaml), sl_test_tmpdir(), &root,
-                        &err)) {
+    if (sl_config_parse(f->arena, "p.yaml", yaml, strlen(yaml), sl_test_tmpdir(), &root, &err)) {
         sl_test_fail(__FILE__, __LINE__, "config: %s", err.msg);
     }
     if (sl_config_check(root, sl_source_http.config, "source 'http'", &err)) {
@@ -274,8 +271,7 @@ static int run_src(fx_t *f, const char *yaml, const char *resume, size_t batch)
         if (b.checkpoint) {
             snprintf(f->checkpoint, sizeof f->checkpoint, "%s", b.checkpoint);
             if (f->nbatches < 8) {
-                snprintf(f->checkpoints[f->nbatches], sizeof f->checkpoints[0], "%s",
-                         b.checkpoint);
+                snprintf(f->checkpoints[f->nbatches], sizeof f->checkpoints[0], "%s", b.checkpoint);
             }
         }
         snprintf(f->origin, sizeof f->origin, "%s", b.origin ? b.origin : "");
@@ -349,12 +345,12 @@ static const char *link_of(const char *v, const char *rel)
 
 SL_TEST(http_link_header_next)
 {
-    CHECK_STR(link_of("<https://a/x?page=2>; rel=\"next\", <https://a/x?page=9>; rel=\"last\"",
-                   "next"),
-              "https://a/x?page=2");
-    CHECK_STR(link_of("<https://a/x?page=1>; rel=\"prev\", <https://a/x?page=3>; rel=\"next\"",
-                   "next"),
-              "https://a/x?page=3");
+    CHECK_STR(
+        link_of("<https://a/x?page=2>; rel=\"next\", <https://a/x?page=9>; rel=\"last\"", "next"),
+        "https://a/x?page=2");
+    CHECK_STR(
+        link_of("<https://a/x?page=1>; rel=\"prev\", <https://a/x?page=3>; rel=\"next\"", "next"),
+        "https://a/x?page=3");
     /* unquoted, several relations, other params, odd spacing and case */
     CHECK_STR(link_of("<u1>;title=\"a, b\";REL=\"last next\"", "next"), "u1");
     CHECK_STR(link_of("  < u2 > ; rel=next ; type=\"text/html\"", "next"), "u2");
@@ -547,14 +543,14 @@ SL_TEST(http_cursor_order)
 
 /* ---- the source against the fake API ---- */
 
-static const char *const small[] = {"--payments", "7", "--shipments", "10", "--page-size", "3",
-                                    NULL};
+static const char *const small[] = {"--payments",  "7", "--shipments", "10",
+                                    "--page-size", "3", NULL};
 
-#define PAYMENTS_CURSOR                                                                      \
-    "type: http\n"                                                                           \
-    "url: \"{{ params.api }}/payments\"\n"                                                   \
-    "auth: {type: api_key, header: x-api-key, value: " KEY "}\n"                             \
-    "records: data.items\n"                                                                  \
+#define PAYMENTS_CURSOR                                                                            \
+    "type: http\n"                                                                                 \
+    "url: \"{{ params.api }}/payments\"\n"                                                         \
+    "auth: {type: api_key, header: x-api-key, value: " KEY "}\n"                                   \
+    "records: data.items\n"                                                                        \
     "pagination: {type: cursor, cursor_path: meta.next_cursor, param: cursor}\n"
 
 SL_TEST(http_src_cursor_pages)
@@ -697,7 +693,7 @@ SL_TEST(http_src_offset_and_next_link)
 
 SL_TEST(http_src_auth_types)
 {
-    const char *const args[] = {"--payments", "2", "--bearer", "tok-abcdef", "--basic",
+    const char *const args[] = {"--payments",   "2", "--bearer", "tok-abcdef", "--basic",
                                 "ana:pa55word", NULL};
     fake_t api;
     fake_start(&api, args);
@@ -778,20 +774,19 @@ SL_TEST(http_src_post_body)
     CHECK_STR(fake_log(&api, 0, "method"), "POST");
     /* a body with GET is a config error */
     void *self = NULL;
-    CHECK_INT(sl_source_http.open(&f.ctx,
-                                  cfg(&f, yaml_of("type: http\nurl: \"%s/p\"\nbody: {a: 1}\n",
-                                                  api.base)),
-                                  &self),
-              SL_ECONFIG);
+    CHECK_INT(
+        sl_source_http.open(
+            &f.ctx, cfg(&f, yaml_of("type: http\nurl: \"%s/p\"\nbody: {a: 1}\n", api.base)), &self),
+        SL_ECONFIG);
     CHECK_CONTAINS(f.ctx.err.msg, "body: only with method: POST");
     sl_source_http.close(self);
     fx_free(&f);
     fake_stop(&api);
 }
 
-#define PAYMENTS_INCR                                                                        \
-    PAYMENTS_CURSOR                                                                          \
-    "incremental: {param: since, cursor_field: updated_at, initial: "                         \
+#define PAYMENTS_INCR                                                                              \
+    PAYMENTS_CURSOR                                                                                \
+    "incremental: {param: since, cursor_field: updated_at, initial: "                              \
     "\"1970-01-01T00:00:00Z\"%s}\n"
 
 static char *incr_yaml(const char *extra)
@@ -934,8 +929,7 @@ SL_TEST(http_src_timeout_retried)
     fx_init(&f, &api);
     fake_faults(&api, "{\"faults\":[{\"type\":\"slow\",\"ms\":3000}]}");
     char y[4096];
-    snprintf(y, sizeof y, "%stimeout_ms: 300\nretry: {max: 2, backoff_ms: 1}\n",
-             PAYMENTS_CURSOR);
+    snprintf(y, sizeof y, "%stimeout_ms: 300\nretry: {max: 2, backoff_ms: 1}\n", PAYMENTS_CURSOR);
     CHECK_INT(run_src(&f, y, NULL, 10000), 0);
     CHECK_INT(f.nrec, 7);
     CHECK_INT(f.stats.retries, 1);
@@ -1069,7 +1063,8 @@ SL_TEST(http_src_page_split_into_batches)
     CHECK_INT(f.nrec, 7);
     CHECK_INT(f.nbatches, 5); /* 2+1, 2+1, 1 */
     CHECK_STR(f.checkpoints[0],
-              "{\"since\":null,\"max\":null,\"next\":{\"cursor\":null},\"skip\":2,\"done\":false}");
+              "{\"since\":null,\"max\":null,\"next\":{\"cursor\":null},\"skip\":2,"
+              "\"done\":false}");
     CHECK_STR(f.checkpoints[2], "{\"since\":null,\"max\":null,\"next\":{\"cursor\":"
                                 "\"b2Zmc2V0OjM=\"},\"skip\":2,\"done\":false}");
     /* resuming inside page 2 skips what was delivered */
