@@ -1,7 +1,7 @@
 # sluice: a plain Makefile. Targets:
 #   make            build build/sluice
 #   make deps       install missing Debian packages (idempotent, fast when done)
-#   make demo       deps + build + run the quickstart pipeline and show its output
+#   make demo       deps + build + run the quickstart and bronze-lake examples, show their output
 #   make test       unit tests, end-to-end tests, sanitizer run, fuzz corpora replay
 #   make bench      benchmarks against peers (bench/)
 #   make fuzz       run the libFuzzer targets for a while (FUZZ_SECONDS)
@@ -66,6 +66,8 @@ deps:
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh examples/quickstart/demo.sh
+	@echo
+	@sh examples/bronze-lake/demo.sh
 
 # The one test command (README, .ci/run): everything, then one summary line.
 test: deps

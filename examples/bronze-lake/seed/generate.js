@@ -57,8 +57,12 @@ write(path.join(dir, 'day1', 'orders.jsonl'), orders);
 // orders, 30 orders change status.
 const DAY2 = DAY1 + 86400000;
 const c2 = [];
+const changed = new Set();
 for (let k = 0; k < 20; k++) {
-  const c = Object.assign({}, customers[Math.floor(rnd() * 200)]);
+  let at = Math.floor(rnd() * 200);
+  while (changed.has(at)) at = (at + 1) % 200; // 20 different customers
+  changed.add(at);
+  const c = Object.assign({}, customers[at]);
   c.country = pick(countries);
   c.updated_at = iso(DAY2 + 3600000 + (k < 5 ? 0 : k * 60000));
   c2.push(c);

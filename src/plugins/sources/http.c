@@ -75,6 +75,10 @@ static const sl_field_spec_t incr_spec[] = {
     {"cursor_field", SL_FIELD_STRING, true, "record field whose maximum is the high-water mark",
      NULL, NULL},
     {"initial", SL_FIELD_STRING, false, "value sent on the first run", NULL, NULL},
+    {"key", SL_FIELD_STRING, false,
+     "record field naming a record: records at exactly the last mark that the previous run "
+     "delivered are not delivered again",
+     NULL, NULL},
     {"filter", SL_FIELD_BOOL, false,
      "also drop records whose cursor_field is below the mark (APIs that ignore it)", NULL, NULL},
     {NULL, 0, false, NULL, NULL, NULL},
@@ -136,6 +140,89 @@ typedef struct {
     int64_t n;    /* PG_PAGE: page number; PG_OFFSET: offset */
 } pos_t;
 
+/* Record keys (as text) delivered at one cursor value, so that the
+ * inclusive `since` of the next run does not deliver them twice. Small in
+ * practice (records sharing the newest timestamp); capped, past which the
+ * boundary is at-least-once again. */
+#define MAX_BOUNDARY_KEYS 10000
+typedef struct {
+    char **k;
+    size_t n, cap;
+    bool overflow;
+} keyset_t;
+
+static void keys_clear(keyset_t *ks)
+{
+    for (size_t i = 0; i < ks->n; i++) {
+        free(ks->k[i]);
+    }
+    free(ks->k);
+    memset(ks, 0, sizeof *ks);
+}
+
+static bool keys_has(const keyset_t *ks, const char *k, size_t n)
+{
+    for (size_t i = 0; i < ks->n; i++) {
+        if (strlen(ks->k[i]) == n && memcmp(ks->k[i], k, n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int keys_add(keyset_t *ks, const char *k, size_t n)
+{
+    if (keys_has(ks, k, n)) {
+        return 0;
+    }
+    if (ks->n >= MAX_BOUNDARY_KEYS) {
+        ks->overflow = true;
+        return 0;
+    }
+    if (ks->n == ks->cap) {
+        size_t cap = ks->cap ? ks->cap * 2 : 16;
+        char **t = realloc(ks->k, cap * sizeof *t);
+        if (!t) {
+            return SL_ENOMEM;
+        }
+        ks->k = t;
+        ks->cap = cap;
+    }
+    if (!(ks->k[ks->n] = strndup(k, n))) {
+        return SL_ENOMEM;
+    }
+    ks->n++;
+    return 0;
+}
+
+/* Loads a JSON array of strings (a checkpoint's "keys"). */
+static int keys_load(keyset_t *ks, const sl_value_t *arr)
+{
+    keys_clear(ks);
+    for (uint32_t i = 0; arr && arr->type == SL_T_ARRAY && i < arr->len; i++) {
+        const sl_value_t *it = &arr->u.items[i];
+        if (it->type == SL_T_STRING) {
+            int rc = keys_add(ks, it->u.s, it->len);
+            if (rc) {
+                return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+static void keys_write(sl_buf_t *b, const keyset_t *ks)
+{
+    sl_buf_putc(b, '[');
+    for (size_t i = 0; i < ks->n; i++) {
+        if (i) {
+            sl_buf_putc(b, ',');
+        }
+        sl_json_write_string(b, ks->k[i], strlen(ks->k[i]));
+    }
+    sl_buf_putc(b, ']');
+}
+
 /* A scalar kept across pages and batches, its text in memory it owns. */
 typedef struct {
     sl_value_t v; /* SL_T_NULL when unset */
@@ -155,7 +242,7 @@ typedef struct {
     pg_t pg;
     const char *cursor_path, *param, *next_path, *size_param, *limit_param;
     int64_t start, size, limit;
-    const char *since_param, *cursor_field;
+    const char *since_param, *cursor_field, *key_field;
     bool incremental, filter;
     int64_t retry_max, backoff_ms, max_backoff_ms;
     sl_http_bucket_t bucket;
@@ -168,6 +255,8 @@ typedef struct {
     sl_buf_t body_buf;
     sl_arena_t *page_arena;
     hold_t since, hwm;
+    keyset_t since_keys; /* keys delivered at exactly `since` (previous runs) */
+    keyset_t hwm_keys;   /* keys delivered at exactly `hwm` (this run) */
     pos_t cur, next;
     bool has_next;
     bool have_page;
@@ -707,6 +796,9 @@ static int open_incremental(http_src_t *s, const sl_node_t *cfg)
         rc = get_str(s, m, "initial", NULL, &initial);
     }
     if (!rc) {
+        rc = get_str(s, m, "key", NULL, &s->key_field);
+    }
+    if (!rc) {
         rc = sl_cfg_bool(m, "filter", false, &s->filter, &s->ctx->err);
     }
     if (rc == 0 && initial) {
@@ -735,11 +827,17 @@ static void parse_resume(http_src_t *s, const char *text)
     const sl_value_t *done = sl_object_get_c(&v, "done");
     if (s->incremental && since && is_scalar(since)) {
         hold_set(&s->since, since);
+        if (s->key_field) {
+            keys_load(&s->since_keys, sl_object_get_c(&v, "keys"));
+        }
     }
     bool finished = done && done->type == SL_T_BOOL && done->u.i;
     if (!finished) {
         if (s->incremental && max && is_scalar(max)) {
             hold_set(&s->hwm, max);
+            if (s->key_field) {
+                keys_load(&s->hwm_keys, sl_object_get_c(&v, "max_keys"));
+            }
         }
         const sl_value_t *c = next && next->type == SL_T_OBJECT
                                   ? sl_object_get_c(next, s->pg == PG_CURSOR   ? "cursor"
@@ -1288,15 +1386,51 @@ static const sl_value_t *best_mark(const http_src_t *s)
     return &s->since.v;
 }
 
+/* The keys delivered at the next run's since: this run's at its mark when
+ * the mark moved, else the previous ones plus this run's at the same mark. */
+static int final_keys(http_src_t *s, keyset_t *out)
+{
+    const sl_value_t *mark = best_mark(s);
+    int rc = 0;
+    if (mark == &s->since.v) {
+        for (size_t i = 0; i < s->since_keys.n && rc == 0; i++) {
+            rc = keys_add(out, s->since_keys.k[i], strlen(s->since_keys.k[i]));
+        }
+    }
+    if (s->hwm.v.type != SL_T_NULL && sl_http_cursor_cmp(&s->hwm.v, mark) == 0) {
+        for (size_t i = 0; i < s->hwm_keys.n && rc == 0; i++) {
+            rc = keys_add(out, s->hwm_keys.k[i], strlen(s->hwm_keys.k[i]));
+        }
+    }
+    return rc;
+}
+
 static char *make_checkpoint(http_src_t *s, sl_arena_t *a, bool page_done)
 {
     sl_buf_t b = SL_BUF_INIT;
     sl_buf_append_c(&b, "{\"since\":");
     if (page_done && !s->has_next) {
         sl_json_write(&b, best_mark(s), 0);
+        if (s->key_field) {
+            keyset_t ks = {0};
+            if (final_keys(s, &ks) != 0) {
+                keys_clear(&ks);
+                sl_buf_free(&b);
+                return NULL;
+            }
+            sl_buf_append_c(&b, ",\"keys\":");
+            keys_write(&b, &ks);
+            keys_clear(&ks);
+        }
         sl_buf_append_c(&b, ",\"done\":true}");
     } else {
         sl_json_write(&b, &s->since.v, 0);
+        if (s->key_field) {
+            sl_buf_append_c(&b, ",\"keys\":");
+            keys_write(&b, &s->since_keys);
+            sl_buf_append_c(&b, ",\"max_keys\":");
+            keys_write(&b, &s->hwm_keys);
+        }
         sl_buf_append_c(&b, ",\"max\":");
         sl_json_write(&b, &s->hwm.v, 0);
         sl_buf_append_c(&b, ",\"next\":");
@@ -1395,11 +1529,30 @@ static int http_next(void *self, sl_batch_t *b, size_t max)
                     s->stats.filtered++;
                     continue;
                 }
-                if (s->hwm.v.type == SL_T_NULL || sl_http_cursor_cmp(c, &s->hwm.v) > 0) {
+                const sl_value_t *k =
+                    s->key_field ? sl_object_get(it, s->key_field, strlen(s->key_field)) : NULL;
+                sl_buf_clear(&raw);
+                if (k && is_scalar(k) && (rc = sl_value_to_text(k, &raw)) != 0) {
+                    break;
+                }
+                const char *kt = raw.data ? raw.data : "";
+                bool keyed = k && is_scalar(k);
+                if (keyed && s->since.v.type != SL_T_NULL &&
+                    sl_http_cursor_cmp(c, &s->since.v) == 0 &&
+                    keys_has(&s->since_keys, kt, raw.len)) {
+                    s->stats.filtered++; /* delivered by the previous run */
+                    continue;
+                }
+                int cmp = s->hwm.v.type == SL_T_NULL ? 1 : sl_http_cursor_cmp(c, &s->hwm.v);
+                if (cmp > 0) {
                     rc = hold_set(&s->hwm, c);
-                    if (rc) {
-                        break;
-                    }
+                    keys_clear(&s->hwm_keys);
+                }
+                if (rc == 0 && keyed && cmp >= 0) {
+                    rc = keys_add(&s->hwm_keys, kt, raw.len);
+                }
+                if (rc) {
+                    break;
                 }
             }
         }
@@ -1430,6 +1583,8 @@ static void http_close(void *self)
     sl_arena_destroy(s->page_arena);
     hold_clear(&s->since);
     hold_clear(&s->hwm);
+    keys_clear(&s->since_keys);
+    keys_clear(&s->hwm_keys);
     pos_free(&s->cur);
     pos_free(&s->next);
     free(s->shown);
