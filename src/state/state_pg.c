@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sluice/hash.h"
 #include "sluice/pg.h"
@@ -29,6 +30,9 @@
 /* Key of the transaction-level advisory lock that serialises schema
  * creation ("sluiceS1" as a 64-bit integer). */
 #define SCHEMA_LOCK_KEY "8317151707346064177"
+
+/* How long a run waits for a run lock held by another session. */
+#define LOCK_GRACE_US (1000 * 1000)
 
 /* Migrations: entry i brings the schema from version i to i + 1. */
 static const char *const migrations[] = {
@@ -378,7 +382,16 @@ static int migrate(pg_state_t *s)
 static void pg_close(sl_state_t *st)
 {
     pg_state_t *s = S(st);
-    PQfinish(s->conn); /* ends the session: the server drops the run lock */
+    if (in_tx(s)) {
+        PQclear(PQexec(s->conn, "ROLLBACK")); /* as closing SQLite does */
+    }
+    if (s->locked && PQstatus(s->conn) == CONNECTION_OK) {
+        /* The server would drop it too, but only once the backend has
+         * processed the disconnect: a run started right after this one
+         * ends must find it free. */
+        PQclear(PQexec(s->conn, "SELECT pg_advisory_unlock_all()"));
+    }
+    PQfinish(s->conn); /* ends the session and anything left of it */
     free(s->base.where);
     free(s);
 }
@@ -821,7 +834,11 @@ static int pg_lock(sl_state_t *st, const char *pipeline)
     pg_state_t *s = S(st);
     int64_t key = lock_key(pipeline);
     bool got = false;
-    if (!(s->locked && s->lock_key == key)) {
+    /* A killed holder's backend lets go once it sees the socket close,
+     * a moment after the kill: a run restarted at once (a supervisor)
+     * waits up to LOCK_GRACE_US for that before giving up. */
+    int64_t deadline = sl_now_us() + LOCK_GRACE_US;
+    while (!got && !(s->locked && s->lock_key == key)) {
         params_t p = {.n = 0};
         p_int(&p, key);
         PGresult *q = exec_q(s, Q_LOCK, &p, "taking the run lock");
@@ -830,6 +847,11 @@ static int pg_lock(sl_state_t *st, const char *pipeline)
         }
         got = PQntuples(q) == 1 && strcmp(PQgetvalue(q, 0, 0), "t") == 0;
         PQclear(q);
+        if (got || sl_now_us() >= deadline) {
+            break;
+        }
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
     }
     if (!got) {
         return sl_err_set(&st->err, SL_EAGAIN,
