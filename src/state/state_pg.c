@@ -92,15 +92,15 @@ enum {
  * no bound string (possibly not valid UTF-8) is ever sent. */
 static const char *const sql_text[Q_COUNT] = {
     /* A resumed run begins again under its id: it keeps its start time. */
-    [Q_RUN_BEGIN] = "INSERT INTO sluice_runs (" RUN_COLS ") VALUES ($1, $2, $3, $4, $5, NULL, NULL)"
+    [Q_RUN_BEGIN] = "INSERT INTO sluice_runs (" RUN_COLS ")"
+                    " VALUES ($1, $2, $3, $4, $5, NULL, NULL)"
                     " ON CONFLICT (id) DO UPDATE SET params_json = excluded.params_json,"
                     " status = excluded.status, ended_at = NULL, error = NULL"
                     " WHERE sluice_runs.pipeline = excluded.pipeline",
     [Q_RUN_END] = "UPDATE sluice_runs SET status = $2, ended_at = $3, error = $4 WHERE id = $1",
-    [Q_RUNS_INTERRUPTED] =
-        "UPDATE sluice_runs SET status = 'interrupted', ended_at = $2,"
-        " error = 'the process stopped before the run ended (killed or crashed)'"
-        " WHERE pipeline = $1 AND status = 'running'",
+    [Q_RUNS_INTERRUPTED] = "UPDATE sluice_runs SET status = 'interrupted', ended_at = $2,"
+                           " error = 'the process stopped before the run ended (killed or crashed)'"
+                           " WHERE pipeline = $1 AND status = 'running'",
     [Q_STEP_PUT] =
         "INSERT INTO sluice_step_runs (run_id, step, status, records_in, records_out, rejected,"
         " bytes_in, started, ended, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
@@ -231,8 +231,7 @@ static PGresult *exec_q(pg_state_t *s, int qi, const params_t *p, const char *wh
 
 /* Runs a statement that returns no rows; *changed (when not NULL) gets the
  * number of rows it touched. */
-static int exec_done(pg_state_t *s, int qi, const params_t *p, const char *what,
-                     int64_t *changed)
+static int exec_done(pg_state_t *s, int qi, const params_t *p, const char *what, int64_t *changed)
 {
     PGresult *r = exec_q(s, qi, p, what);
     if (!r) {
@@ -323,7 +322,9 @@ static int migrate_once(pg_state_t *s, bool *dup)
                       "waiting for the schema lock");
     }
     if (!rc) {
-        rc = exec_sql(s, "CREATE TABLE IF NOT EXISTS sluice_state_schema (version integer NOT NULL)",
+        rc = exec_sql(s,
+                      "CREATE TABLE IF NOT EXISTS sluice_state_schema"
+                      " (version integer NOT NULL)",
                       "creating the schema");
     }
     /* Another process may have migrated while we waited for the lock. */
@@ -417,8 +418,8 @@ int sl_state_pg_open(const char *url, sl_state_t **out, sl_err_t *err)
             strncmp(m + 9 + wl, ": ", 2) == 0) {
             m += 9 + wl + 2;
         }
-        rc = sl_err_set(&s->base.err, rc == SL_ENOMEM ? SL_ENOMEM : SL_ESTATE,
-                        "state store %s: %s", where, m);
+        rc = sl_err_set(&s->base.err, rc == SL_ENOMEM ? SL_ENOMEM : SL_ESTATE, "state store %s: %s",
+                        where, m);
     } else {
         rc = migrate(s);
     }
@@ -448,8 +449,8 @@ static int pg_run_begin(sl_state_t *st, const sl_run_t *run)
     int rc = exec_done(s, Q_RUN_BEGIN, &p, "recording the start of a run", &n);
     if (!rc && n == 0) {
         rc = sl_err_set(&st->err, SL_ESTATE,
-                        "state store %s: run id %s already belongs to another pipeline",
-                        st->where, run->id);
+                        "state store %s: run id %s already belongs to another pipeline", st->where,
+                        run->id);
     }
     return rc;
 }
@@ -575,8 +576,8 @@ static int pg_run_show(sl_state_t *st, const char *id, sl_run_cb run_cb, sl_step
     }
     if (found < 0) {
         PQclear(q);
-        return sl_err_set(&st->err, SL_ENOTFOUND, "state store %s: no run with id '%s'",
-                          st->where, id);
+        return sl_err_set(&st->err, SL_ENOTFOUND, "state store %s: no run with id '%s'", st->where,
+                          id);
     }
     int ret = 0;
     if (run_cb) {
@@ -689,8 +690,7 @@ static int pg_checkpoint_put(sl_state_t *st, const char *pipeline, const char *k
     return exec_done(S(st), Q_CP_PUT, &p, "storing a checkpoint", NULL);
 }
 
-static int pg_checkpoint_list(sl_state_t *st, const char *pipeline, sl_checkpoint_cb cb,
-                              void *ud)
+static int pg_checkpoint_list(sl_state_t *st, const char *pipeline, sl_checkpoint_cb cb, void *ud)
 {
     params_t p = {.n = 0};
     p_str(&p, pipeline);
@@ -788,9 +788,9 @@ static int pg_file_get(sl_state_t *st, const char *pipeline, const char *step, c
             ret = sl_err_set(&st->err, SL_ENOMEM, "state store %s: out of memory", st->where);
         }
     } else {
-        ret = sl_err_set(&st->err, SL_ENOTFOUND,
-                         "state store %s: file %s was not ingested by %s/%s", st->where, path,
-                         pipeline, step);
+        ret =
+            sl_err_set(&st->err, SL_ENOTFOUND, "state store %s: file %s was not ingested by %s/%s",
+                       st->where, path, pipeline, step);
     }
     PQclear(q);
     return ret;

@@ -111,11 +111,13 @@ test_pg_state_run_lock_held_elsewhere() {
     pg_pipeline "in/*.jsonl"
     # another session holds the pipeline's lock (its key: the first 64 bits
     # of the MD5 of the pipeline name)
-    psql -X -q "$PG_URL" -c "SELECT pg_advisory_lock(('x' || left(md5('pgst'), 16))::bit(64)::bigint);
-        SELECT pg_sleep(30)" > /dev/null 2>&1 &
+    key="('x' || left(md5('pgst'), 16))::bit(64)::bigint"
+    psql -X -q "$PG_URL" -c "SELECT pg_advisory_lock($key); SELECT pg_sleep(30)" \
+        > /dev/null 2>&1 &
     holder=$!
     i=0
-    until [ "$(psql_q "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")" = 1 ]; do
+    held="SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    until [ "$(psql_q "$held")" = 1 ]; do
         i=$((i + 1))
         [ $i -lt 100 ] || fail "the lock holder did not start"
         sleep 0.1

@@ -14,7 +14,9 @@
 
 static void begin_run(sl_state_t *st, const char *id, const char *pipeline, int64_t started)
 {
-    sl_run_t r = {.id = id, .pipeline = pipeline, .params_json = "{\"day\":\"2026-11-21\"}",
+    sl_run_t r = {.id = id,
+                  .pipeline = pipeline,
+                  .params_json = "{\"day\":\"2026-11-21\"}",
                   .started_us = started};
     CHECK_INT(sl_state_run_begin(st, &r), 0);
 }
@@ -64,11 +66,17 @@ void sl_state_suite_runs_lifecycle(const sl_state_driver_t *d)
 {
     sl_state_t *st = d->open("state.db");
     begin_run(st, "11111111-aaaa", "shop", 1000);
-    sl_step_run_t s1 = {.run_id = "11111111-aaaa", .step = "extract", .status = "ok",
-                        .records_in = 10, .records_out = 9, .rejected = 1, .bytes_in = 512,
-                        .started_us = 1100, .ended_us = 1500};
-    sl_step_run_t s2 = {.run_id = "11111111-aaaa", .step = "load", .status = "running",
-                        .started_us = 1600};
+    sl_step_run_t s1 = {.run_id = "11111111-aaaa",
+                        .step = "extract",
+                        .status = "ok",
+                        .records_in = 10,
+                        .records_out = 9,
+                        .rejected = 1,
+                        .bytes_in = 512,
+                        .started_us = 1100,
+                        .ended_us = 1500};
+    sl_step_run_t s2 = {
+        .run_id = "11111111-aaaa", .step = "load", .status = "running", .started_us = 1600};
     CHECK_INT(sl_state_step_put(st, &s1), 0);
     CHECK_INT(sl_state_step_put(st, &s2), 0);
     /* The same step again overwrites its row. */
@@ -275,8 +283,13 @@ void sl_state_suite_checkpoints(const sl_state_driver_t *d)
 
 static void put_file(sl_state_t *st, const char *pipeline, const char *step, const char *path)
 {
-    sl_file_record_t f = {.path = path, .size = 10, .mtime_us = 20, .hash = "ab",
-                          .records = 3, .run_id = "r1", .ingested_us = 30};
+    sl_file_record_t f = {.path = path,
+                          .size = 10,
+                          .mtime_us = 20,
+                          .hash = "ab",
+                          .records = 3,
+                          .run_id = "r1",
+                          .ingested_us = 30};
     CHECK_INT(sl_state_file_put(st, pipeline, step, &f), 0);
 }
 
@@ -342,8 +355,12 @@ void sl_state_suite_files(const sl_state_driver_t *d)
     sl_file_record_t f;
     CHECK_INT(sl_state_file_get(st, "shop", "load", "/in/a.csv", &f), SL_ENOTFOUND);
     CHECK_CONTAINS(sl_state_errmsg(st), "file /in/a.csv was not ingested by shop/load");
-    sl_file_record_t in = {.path = "/in/a.csv", .size = 1234, .mtime_us = 1700000000123456,
-                           .hash = "deadbeef", .records = 99, .run_id = "run-1",
+    sl_file_record_t in = {.path = "/in/a.csv",
+                           .size = 1234,
+                           .mtime_us = 1700000000123456,
+                           .hash = "deadbeef",
+                           .records = 99,
+                           .run_id = "run-1",
                            .ingested_us = 1700000001000000};
     CHECK_INT(sl_state_file_put(st, "shop", "load", &in), 0);
     CHECK_INT(sl_state_file_get(st, "shop", "load", "/in/a.csv", &f), 0);

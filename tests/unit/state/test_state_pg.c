@@ -214,8 +214,7 @@ SL_TEST(statepg_open_wrong_port)
 {
     sl_err_t err = {{0}};
     sl_state_t *st = NULL;
-    CHECK_INT(sl_state_open("postgresql://sluice:hunter2@127.0.0.1:1/state", &st, &err),
-              SL_ESTATE);
+    CHECK_INT(sl_state_open("postgresql://sluice:hunter2@127.0.0.1:1/state", &st, &err), SL_ESTATE);
     CHECK(st == NULL);
     CHECK(strstr(err.msg, "state store postgresql://sluice@127.0.0.1:1/state: connection to "
                           "server at \"127.0.0.1\", port 1 failed: Connection refused") == err.msg);
