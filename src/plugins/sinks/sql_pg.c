@@ -1,7 +1,9 @@
 /* The PostgreSQL driver of the `sql` sink (see sql_internal.h).
  *
- * Rows travel as COPY ... FROM STDIN in text format, never as INSERTs:
- * each column set has a buffer of escaped rows, sent in large
+ * Rows travel as COPY ... FROM STDIN, never as INSERTs: in binary format
+ * when every column of the set has a type sql_pg_binary.c writes (the
+ * server then parses no numbers or timestamps), else in text format. Each
+ * column set has a buffer of rows, sent in large
  * PQputCopyData chunks while the batch is still being formatted, so the
  * server parses one chunk while the next is built. Only one COPY can be
  * open on a connection, so rows of another set wait in their own buffer
@@ -28,6 +30,7 @@
 #include "sluice/state.h"
 #include "sluice/timeutil.h"
 #include "sql_internal.h"
+#include "sql_pg_binary.h"
 
 #define CHUNK (256 * 1024)     /* COPY data sent once a buffer holds this much */
 #define SWITCH (8 * 1024 * 1024) /* another set's buffer this big ends the open COPY */
@@ -40,7 +43,9 @@ typedef struct {
     char *tmp_create; /* upsert: CREATE TEMP TABLE tmp AS ... WITH NO DATA */
     bool tmp_made;    /* tmp exists in this session */
     char *table;      /* the target, for messages */
-    sl_buf_t buf;     /* escaped rows not sent yet */
+    bool binary;      /* COPY ... (FORMAT binary): every column's type allows it */
+    Oid *oids;        /* binary: the type of each COPY column, in order */
+    sl_buf_t buf;     /* rows not sent yet (escaped text, or binary tuples) */
     size_t *rows;     /* batch row of each line of the current COPY command */
     size_t nrows, caprows;
 } pgset_t;
@@ -193,6 +198,7 @@ static void free_set(pgset_t *s)
     free(s->tmp_create);
     free(s->table);
     free(s->rows);
+    free(s->oids);
     sl_buf_free(&s->buf);
     memset(s, 0, sizeof *s);
 }
@@ -551,6 +557,9 @@ static int start_copy(sl_sql_conn_t *c, uint32_t set, sl_err_t *err)
     }
     PQclear(r);
     c->copying = set;
+    if (s->binary && PQputCopyData(c->pg, sl_pgbin_header, SL_PGBIN_HEADER_LEN) != 1) {
+        return set_err(c, s, NULL, err, "sending rows of");
+    }
     return 0;
 }
 
@@ -563,6 +572,9 @@ static int end_copy(sl_sql_conn_t *c, sl_err_t *err)
     pgset_t *s = &c->sets[c->copying];
     c->copying = -1;
     int rc = send_buf(c, s, err);
+    if (!rc && s->binary && PQputCopyData(c->pg, sl_pgbin_trailer, 2) != 1) {
+        rc = set_err(c, s, NULL, err, "sending rows of");
+    }
     if (PQputCopyEnd(c->pg, rc ? "sluice: aborted" : NULL) != 1 && !rc) {
         rc = set_err(c, s, NULL, err, "ending COPY into");
     }
@@ -708,6 +720,58 @@ static char *take(sl_buf_t *b)
     return s;
 }
 
+/* Binary COPY for set s when every one of its columns has a type that
+ * sql_pg_binary.c writes (the usual bigint, double, boolean, text,
+ * timestamptz, date); the types come from the catalog, since a table made
+ * elsewhere may hold int4 or varchar. */
+static int choose_binary(sl_sql_conn_t *c, pgset_t *s, const sl_sql_insert_t *ins, sl_err_t *err)
+{
+    s->binary = false;
+    size_t n = ins->n + (ins->mode == SL_SQL_UPSERT ? 1 : 0);
+    char *rel = regclass_text(ins->table);
+    Oid *oids = calloc(n ? n : 1, sizeof *oids);
+    if (!rel || !oids) {
+        free(rel);
+        free(oids);
+        return oom(err);
+    }
+    const char *params[] = {rel};
+    PGresult *r = NULL;
+    int rc = query(c,
+                   "SELECT a.attname, a.atttypid FROM pg_attribute a"
+                   " WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
+                   1, params, &r, "reading column types", err);
+    free(rel);
+    if (rc) {
+        free(oids);
+        return rc;
+    }
+    bool all = true;
+    for (size_t k = 0; k < ins->n && all; k++) {
+        const char *name = ins->cols[ins->idx[k]].name;
+        oids[k] = 0;
+        for (int i = 0; i < PQntuples(r); i++) {
+            if (strcmp(PQgetvalue(r, i, 0), name) == 0) {
+                oids[k] = (Oid)strtoul(PQgetvalue(r, i, 1), NULL, 10);
+                break;
+            }
+        }
+        all = sl_pgbin_supported(oids[k]);
+    }
+    PQclear(r);
+    if (ins->mode == SL_SQL_UPSERT) {
+        oids[ins->n] = 20; /* SEQ_COL: bigint */
+    }
+    if (!all) {
+        free(oids);
+        return 0;
+    }
+    free(s->oids);
+    s->oids = oids;
+    s->binary = true;
+    return 0;
+}
+
 /* Builds the statements of a set. */
 static int prepare_set(sl_sql_conn_t *c, pgset_t *s, const sl_sql_insert_t *ins, sl_err_t *err)
 {
@@ -774,12 +838,20 @@ static int prepare_set(sl_sql_conn_t *c, pgset_t *s, const sl_sql_insert_t *ins,
         rc = rc ? rc : put_cols(b, ins);
     }
     rc = rc ? rc : sl_buf_append_c(b, ") FROM STDIN");
-    if (!rc && !(s->copy_sql = take(b))) {
-        rc = SL_ENOMEM;
-    }
     if (rc) {
         free_set(s);
         return oom(err);
+    }
+    rc = choose_binary(c, s, ins, err);
+    if (rc == 0 && s->binary) {
+        rc = sl_buf_append_c(b, " WITH (FORMAT binary)") ? oom(err) : 0;
+    }
+    if (!rc && !(s->copy_sql = take(b))) {
+        rc = oom(err);
+    }
+    if (rc) {
+        free_set(s);
+        return rc;
     }
     s->ready = true;
     return 0;
@@ -910,6 +982,40 @@ static int put_value(sl_sql_conn_t *c, sl_buf_t *b, const sl_value_t *v, sl_sql_
     }
 }
 
+/* One tuple of a binary COPY; a value the column cannot take fails with
+ * the column, the value and why. */
+static int put_binary_row(sl_sql_conn_t *c, pgset_t *s, const sl_sql_insert_t *ins,
+                          const sl_value_t *const *vals, sl_err_t *err)
+{
+    sl_buf_t *b = &s->buf;
+    bool upsert = ins->mode == SL_SQL_UPSERT;
+    int rc = sl_pgbin_put_count(b, (int)ins->n + (upsert ? 1 : 0));
+    for (size_t k = 0; k < ins->n && !rc; k++) {
+        const char *why = NULL;
+        rc = sl_pgbin_put(b, s->oids[k], vals[k], &c->json, &why);
+        const char *name = ins->cols[ins->idx[k]].name;
+        if (rc == SL_EINVAL) {
+            return sl_err_set(err, SL_ESINK,
+                              "sql sink: postgres %s: table \"%s\", column \"%s\": a string "
+                              "holds a NUL byte, which PostgreSQL text cannot store",
+                              c->where, ins->table, name);
+        }
+        if (rc == SL_ETYPE) {
+            sl_buf_clear(&c->json);
+            sl_json_write(&c->json, vals[k], 0);
+            return sl_err_set(err, SL_ESINK,
+                              "sql sink: postgres %s: table \"%s\", column \"%s\": %.200s is %s",
+                              c->where, ins->table, name, c->json.data ? c->json.data : "", why);
+        }
+    }
+    if (!rc && upsert) {
+        sl_value_t seq = sl_value_int((int64_t)c->ordinal);
+        const char *why = NULL;
+        rc = sl_pgbin_put(b, s->oids[ins->n], &seq, &c->json, &why);
+    }
+    return rc ? (rc == SL_ESINK ? rc : oom(err)) : 0;
+}
+
 static int pg_insert(sl_sql_conn_t *c, uint32_t set, const sl_sql_insert_t *ins,
                      const sl_value_t *const *vals, sl_err_t *err)
 {
@@ -954,6 +1060,14 @@ static int pg_insert(sl_sql_conn_t *c, uint32_t set, const sl_sql_insert_t *ins,
     }
     sl_buf_t *b = &s->buf;
     size_t start = b->len;
+    if (s->binary) {
+        rc = put_binary_row(c, s, ins, vals, err);
+        if (rc) {
+            b->len = start;
+            return rc;
+        }
+        goto row_done;
+    }
     for (size_t k = 0; k < ins->n && !rc; k++) {
         const sl_sql_column_t *col = &ins->cols[ins->idx[k]];
         if (k) {
@@ -980,6 +1094,7 @@ static int pg_insert(sl_sql_conn_t *c, uint32_t set, const sl_sql_insert_t *ins,
         b->len = start;
         return oom(err);
     }
+row_done:
     s->rows[s->nrows++] = c->ordinal++;
     if (b->len < CHUNK) {
         return 0;
