@@ -66,7 +66,9 @@ typedef struct {
 } sl_file_record_t;
 
 /* Opens the store at url: a plain path or sqlite:///rel, sqlite:////abs
- * (relative to cwd), creating folders and schema as needed. */
+ * (relative to cwd), creating folders and schema as needed; or a
+ * postgres:// / postgresql:// URL (the PostgreSQL driver: URL forms and
+ * TLS defaults as in pg.h, tables prefixed sluice_). */
 int sl_state_open(const char *url, sl_state_t **out, sl_err_t *err);
 void sl_state_close(sl_state_t *st);
 const char *sl_state_errmsg(const sl_state_t *st);
