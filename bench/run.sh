@@ -284,6 +284,84 @@ if run_case sqlite3_import "$T/import.db $T/import.db-journal" sqlite3 "$T/impor
     check_rows sqlite3_import "$(sqlite_rows "$T/import.db")"
 fi
 
+# ---- PostgreSQL: load and extract ------------------------------------------
+# A throwaway server (tests/harness/pg_server.sh). Load: sluice JSONL -> table
+# (sql sink, COPY) against psql's \copy of the same rows as CSV into a table
+# of the same DDL; each run starts with a TRUNCATE in the same command, for
+# both (and sluice's also drops the checkpoint its sink keeps in the
+# database, which would otherwise make the next run resume after the end). Extract: sluice table -> snappy Parquet (sql source + lake sink)
+# against psql's \copy (SELECT ...) TO a CSV file.
+PG_DDL="(id bigint, customer text, amount double precision, qty bigint, paid boolean,
+ created_at timestamptz, note text, score double precision)"
+pg_psql() {
+    psql -X -q -v ON_ERROR_STOP=1 "$PG_URL" "$@"
+}
+PG_URL=""
+if command -v psql > /dev/null 2>&1; then
+    mkfifo "$T/pg.in"
+    sh "$BENCH/../tests/harness/pg_server.sh" < "$T/pg.in" > "$T/pg.out" 2> "$T/pg.err" &
+    exec 7> "$T/pg.in"
+    i=0
+    until grep -q '^READY ' "$T/pg.out" 2> /dev/null || [ $i -ge 600 ]; do
+        i=$((i + 1))
+        sleep 0.1
+    done
+    PG_URL=$(awk '/^READY /{print $2}' "$T/pg.out")
+fi
+pg_rows() {
+    pg_psql -At -c "SELECT count(*) FROM $1" 2> /dev/null || echo "0 (no table)"
+}
+if [ -z "$PG_URL" ]; then
+    echo "bench: PostgreSQL did not start: $(cat "$T/pg.err" 2> /dev/null)" >&2
+    for c in sluice_pg_load sluice_pg_load_mt psql_copy_in sluice_pg_extract \
+        sluice_pg_extract_mt psql_copy_out; do
+        set_result "$c" status "no PostgreSQL"
+    done
+else
+    pg_psql -c "CREATE TABLE orders_sluice $PG_DDL" -c "CREATE TABLE orders_copy $PG_DDL" \
+        -c "CREATE TABLE orders_src $PG_DDL" -c "\\copy orders_src FROM '$CSV' CSV HEADER" \
+        -c "VACUUM ANALYZE orders_src" > /dev/null
+    sluice_pg_load_case() { # NAME THREADS
+        if run_case "$1" "$T/state_$1.db $T/state_$1.db-wal $T/state_$1.db-shm" sh -c \
+            'psql -X -q "$1" -c "TRUNCATE orders_sluice" -c "DROP TABLE IF EXISTS sluice_checkpoints" \
+            && shift && exec "$@"' sh "$PG_URL" \
+            "$SLUICE" run "$BENCH/pipelines/jsonl_to_pg.yaml" --state "$T/state_$1.db" \
+            --threads "$2" -p "input=$JSONL" -p "db=$PG_URL"; then
+            check_rows "$1" "$(pg_rows orders_sluice)"
+        fi
+    }
+    sluice_pg_extract_case() { # NAME THREADS
+        if run_case "$1" "$T/$1 $T/state_$1.db $T/state_$1.db-wal $T/state_$1.db-shm" \
+            "$SLUICE" run "$BENCH/pipelines/pg_to_parquet.yaml" --state "$T/state_$1.db" \
+            --threads "$2" -p "db=$PG_URL" -p "output=$T/$1"; then
+            pq_check "$1" "$T/$1"
+        fi
+    }
+    if [ "$have_sluice" = 1 ]; then
+        sluice_pg_load_case sluice_pg_load 1
+        sluice_pg_load_case sluice_pg_load_mt 0
+    else
+        set_result sluice_pg_load status "sluice not built"
+        set_result sluice_pg_load_mt status "sluice not built"
+    fi
+    if run_case psql_copy_in "" psql -X -q -v ON_ERROR_STOP=1 "$PG_URL" \
+        -c "TRUNCATE orders_copy" -c "\\copy orders_copy FROM '$CSV' CSV HEADER"; then
+        check_rows psql_copy_in "$(pg_rows orders_copy)"
+    fi
+    if [ "$have_sluice" = 1 ]; then
+        sluice_pg_extract_case sluice_pg_extract 1
+        sluice_pg_extract_case sluice_pg_extract_mt 0
+    else
+        set_result sluice_pg_extract status "sluice not built"
+        set_result sluice_pg_extract_mt status "sluice not built"
+    fi
+    if run_case psql_copy_out "$T/copy_out.csv" psql -X -q -v ON_ERROR_STOP=1 "$PG_URL" \
+        -c "\\copy (SELECT * FROM orders_src) TO '$T/copy_out.csv' CSV HEADER"; then
+        check_rows psql_copy_out "$(csv_rows "$T/copy_out.csv")"
+    fi
+    exec 7>&-
+fi
+
 # ---- report ----------------------------------------------------------------
 rate() {
     t=$(get_result "$1" time)
@@ -298,7 +376,9 @@ printf '%-15s %9s %12s %9s  %s\n' name "time s" "rows/s" "peak MB" "check / note
 printf '%-15s %9s %12s %9s  %s\n' "---------------" "---------" "------------" "---------" \
     "------------"
 for name in sluice_csv sluice_csv_mt duckdb_t1 duckdb_default sluice_sqlite sluice_sqlite_mt \
-    sqlite3_import sluice_parquet sluice_parquet_mt duckdb_pq_t1 duckdb_pq_default; do
+    sqlite3_import sluice_parquet sluice_parquet_mt duckdb_pq_t1 duckdb_pq_default \
+    sluice_pg_load sluice_pg_load_mt psql_copy_in sluice_pg_extract sluice_pg_extract_mt \
+    psql_copy_out; do
     st=$(get_result "$name" status)
     if [ "$st" = ok ] || [ "$st" = "wrong row count" ]; then
         note=$(get_result "$name" check)
@@ -359,6 +439,10 @@ at_most() {
         printf '%-40s %8s\n' "$1" "n/a"
         return 0
     fi
+    if [ "$5" = - ]; then
+        awk -v a="$a" -v b="$b" -v l="$1" 'BEGIN { printf "%-40s %7.2fx\n", l, a / b }'
+        return 0
+    fi
     verdict=$(awk -v a="$a" -v b="$b" -v g="$5" 'BEGIN { print (a / b <= g) ? "PASS" : "MISS" }')
     if [ "$verdict" = MISS ]; then
         MISSED=1
@@ -368,6 +452,10 @@ at_most() {
 }
 at_most "sluice_parquet / duckdb_pq_t1 (peak RSS)" sluice_parquet duckdb_pq_t1 rss 0.334
 at_most "sluice_parquet / duckdb_pq_t1 (bytes)" sluice_parquet duckdb_pq_t1 bytes 1.2
+ratio "sluice_pg_load / psql_copy_in (rows/s)" sluice_pg_load psql_copy_in 0.9
+ratio "sluice_pg_load_mt / psql_copy_in (rows/s)" sluice_pg_load_mt psql_copy_in 0.9
+at_most "sluice_pg_extract_mt / psql_copy_out (time)" sluice_pg_extract_mt psql_copy_out time 1.3
+at_most "sluice_pg_extract / psql_copy_out (time)" sluice_pg_extract psql_copy_out time -
 
 if [ "$have_sluice" = 0 ]; then
     echo
