@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <string.h>
 
 /* X(name, value, description) */
 #define SL_ERRNO_MAP(X)                                                  \
@@ -41,6 +42,38 @@ enum {
 
 /* Short description of an error code; never NULL. */
 const char *sl_strerror(int code);
+
+/* memcmp(a, b, n) == 0, inline: short keys and names are compared in hot
+ * loops, where a call per comparison shows. */
+static inline bool sl_mem_eq(const void *a, const void *b, size_t n)
+{
+    const unsigned char *x = a, *y = b;
+    if (n >= 8 && n <= 16) {
+        uint64_t x1, y1, x2, y2;
+        memcpy(&x1, x, 8);
+        memcpy(&y1, y, 8);
+        memcpy(&x2, x + n - 8, 8);
+        memcpy(&y2, y + n - 8, 8);
+        return x1 == y1 && x2 == y2;
+    }
+    if (n >= 4 && n < 8) {
+        uint32_t x1, y1, x2, y2;
+        memcpy(&x1, x, 4);
+        memcpy(&y1, y, 4);
+        memcpy(&x2, x + n - 4, 4);
+        memcpy(&y2, y + n - 4, 4);
+        return x1 == y1 && x2 == y2;
+    }
+    if (n < 4) {
+        for (size_t i = 0; i < n; i++) {
+            if (x[i] != y[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+    return memcmp(x, y, n) == 0;
+}
 
 /* A borrowed, not necessarily NUL-terminated string view. */
 typedef struct {

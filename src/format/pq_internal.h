@@ -200,23 +200,7 @@ static inline uint32_t sl_pq_hash(const void *p, size_t n, int width)
 
 static inline bool sl_pq_bytes_eq(const uint8_t *a, const uint8_t *b, size_t n)
 {
-    if (n >= 8 && n <= 16) {
-        return sl_pq_load64(a) == sl_pq_load64(b) &&
-               sl_pq_load64(a + n - 8) == sl_pq_load64(b + n - 8);
-    }
-    if (n >= 4 && n < 8) {
-        return sl_pq_load32(a) == sl_pq_load32(b) &&
-               sl_pq_load32(a + n - 4) == sl_pq_load32(b + n - 4);
-    }
-    if (n < 4) {
-        for (size_t i = 0; i < n; i++) {
-            if (a[i] != b[i]) {
-                return false;
-            }
-        }
-        return true;
-    }
-    return memcmp(a, b, n) == 0;
+    return sl_mem_eq(a, b, n);
 }
 
 /* Looks p[0..n) with hash h up. Returns true and sets *idx if present. */

@@ -307,44 +307,12 @@ static int grow_parts(lake_t *s)
     return 0;
 }
 
-/* memcmp(a, b, n) == 0, inline for the short keys of most records (a
- * call per key was a visible share of writing). */
-static inline bool same_bytes(const char *a, const char *b, size_t n)
-{
-    uint64_t x, y;
-    if (n >= 8 && n <= 16) {
-        uint64_t x2, y2;
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        memcpy(&x2, a + n - 8, 8);
-        memcpy(&y2, b + n - 8, 8);
-        return x == y && x2 == y2;
-    }
-    if (n >= 4 && n < 8) {
-        uint32_t u, v, u2, v2;
-        memcpy(&u, a, 4);
-        memcpy(&v, b, 4);
-        memcpy(&u2, a + n - 4, 4);
-        memcpy(&v2, b + n - 4, 4);
-        return u == v && u2 == v2;
-    }
-    if (n < 4) {
-        for (size_t i = 0; i < n; i++) {
-            if (a[i] != b[i]) {
-                return false;
-            }
-        }
-        return true;
-    }
-    return memcmp(a, b, n) == 0;
-}
-
 /* The partition for s->dir, created on first use. */
 static int find_part(lake_t *s, part_t **out)
 {
     const char *d = s->dir.data;
     size_t n = s->dir.len;
-    if (s->last && s->last->dlen == n && same_bytes(s->last->dir, d, n)) {
+    if (s->last && s->last->dlen == n && sl_mem_eq(s->last->dir, d, n)) {
         *out = s->last;
         return 0;
     }
@@ -1455,7 +1423,7 @@ static bool same_shape(const shape_t *sh, const sl_value_t *rec)
     for (size_t i = 0; i < sh->n; i++) {
         const sl_member_t *m = &rec->u.members[i];
         if (m->klen != sh->klen[i] || m->val.type != sh->types[i] ||
-            !same_bytes(m->key, k, m->klen)) {
+            !sl_mem_eq(m->key, k, m->klen)) {
             return false;
         }
         k += m->klen;

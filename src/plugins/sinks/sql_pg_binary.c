@@ -140,6 +140,22 @@ static void trimmed(const sl_value_t *v, const char **s, size_t *n)
     *n = len;
 }
 
+/* v's trimmed text as a C string in buf; false (buf "") when empty or
+ * too long to be a number. */
+static bool c_text(const sl_value_t *v, char *buf, size_t cap)
+{
+    const char *s;
+    size_t n;
+    trimmed(v, &s, &n);
+    buf[0] = '\0';
+    if (n == 0 || n >= cap) {
+        return false;
+    }
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return true;
+}
+
 /* An integer from v for an int column, the way int8in reads text. */
 static int int_of(const sl_value_t *v, int64_t *out, const char **why)
 {
@@ -152,16 +168,11 @@ static int int_of(const sl_value_t *v, int64_t *out, const char **why)
         return 0;
     case SL_T_STRING:
     case SL_T_BIGNUM: {
-        const char *s;
-        size_t n;
-        trimmed(v, &s, &n);
         char buf[32];
-        if (n == 0 || n >= sizeof buf) {
-            *why = n ? "out of range for an integer column" : "not an integer";
+        if (!c_text(v, buf, sizeof buf)) {
+            *why = "not an integer";
             return SL_ETYPE;
         }
-        memcpy(buf, s, n);
-        buf[n] = '\0';
         char *end;
         errno = 0;
         long long x = strtoll(buf, &end, 10);
@@ -196,23 +207,14 @@ static int double_of(const sl_value_t *v, double *out, const char **why)
         return 0;
     case SL_T_STRING:
     case SL_T_BIGNUM: {
-        const char *s;
-        size_t n;
-        trimmed(v, &s, &n);
         char buf[400];
-        if (n == 0 || n >= sizeof buf) {
-            *why = "not a number";
-            return SL_ETYPE;
-        }
-        memcpy(buf, s, n);
-        buf[n] = '\0';
         char *end;
-        double d = strtod(buf, &end);
-        if (*end || end == buf) {
+        double x = c_text(v, buf, sizeof buf) ? strtod(buf, &end) : 0;
+        if (!buf[0] || *end || end == buf) {
             *why = "not a number";
             return SL_ETYPE;
         }
-        *out = d;
+        *out = x;
         return 0;
     }
     default:
