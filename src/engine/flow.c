@@ -543,15 +543,20 @@ done:
             sl_warn("step %s: %s", step->name, ferr.msg);
         }
     }
+    /* A plugin whose open failed after setting *self gets its close too,
+     * to free what it had built (closes take half-built instances). */
+    if (xf_open < f.nx && f.xf && f.xf_self && f.xf_self[xf_open]) {
+        xf_open++;
+    }
     for (size_t i = xf_open; i-- > 0;) {
         if (f.xf[i]->close) {
             f.xf[i]->close(f.xf_self[i]);
         }
     }
-    if (src_open && f.src->close) {
+    if ((src_open || f.src_self) && f.src->close) {
         f.src->close(f.src_self);
     }
-    if (sink_open && f.sink->close) {
+    if ((sink_open || f.sink_self) && f.sink->close) {
         f.sink->close(f.sink_self);
     }
     for (size_t i = 0; i < f.npending; i++) {
