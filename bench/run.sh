@@ -452,7 +452,7 @@ at_most() {
 }
 at_most "sluice_parquet / duckdb_pq_t1 (peak RSS)" sluice_parquet duckdb_pq_t1 rss 0.334
 at_most "sluice_parquet / duckdb_pq_t1 (bytes)" sluice_parquet duckdb_pq_t1 bytes 1.2
-ratio "sluice_pg_load / psql_copy_in (rows/s)" sluice_pg_load psql_copy_in 0.9
+ratio "sluice_pg_load / psql_copy_in (rows/s)" sluice_pg_load psql_copy_in -
 ratio "sluice_pg_load_mt / psql_copy_in (rows/s)" sluice_pg_load_mt psql_copy_in 0.9
 at_most "sluice_pg_extract_mt / psql_copy_out (time)" sluice_pg_extract_mt psql_copy_out time 1.3
 at_most "sluice_pg_extract / psql_copy_out (time)" sluice_pg_extract psql_copy_out time -
