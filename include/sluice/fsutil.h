@@ -10,6 +10,18 @@
  * and is not a folder"; callers prefix their own context. */
 int sl_mkdir_parents(const char *path, sl_err_t *err);
 
+/* The authority of scheme://[userinfo@]host[:port][/path][?query], as
+ * spans of url (lengths 0 when absent). One reading of URLs for every
+ * place that masks credentials or looks at the host. */
+typedef struct {
+    size_t scheme_len;      /* "scheme://" with the slashes; 0 without "://" */
+    const char *userinfo;   /* "user:password", or NULL without '@' */
+    size_t userinfo_len;
+    const char *host;       /* "host:port" (or "[::1]:port"), up to '/', '?' or '#' */
+    size_t host_len;
+} sl_url_parts_t;
+void sl_url_split(const char *url, sl_url_parts_t *out);
+
 /* Copies url into out for messages, with user:password@ and the query
  * string masked (database URLs carry credentials). */
 void sl_url_redact(const char *url, char *out, size_t cap);

@@ -40,23 +40,33 @@ int sl_mkdir_parents(const char *path, sl_err_t *err)
     return rc;
 }
 
-void sl_url_redact(const char *url, char *out, size_t cap)
+void sl_url_split(const char *url, sl_url_parts_t *out)
 {
     const char *sep = strstr(url, "://");
-    size_t sl = sep ? (size_t)(sep - url) + 3 : 0;
-    const char *auth = url + sl;
+    out->scheme_len = sep ? (size_t)(sep - url) + 3 : 0;
+    const char *auth = url + out->scheme_len;
     size_t alen = strcspn(auth, "/?#");
     const char *at = NULL;
     for (size_t i = 0; i < alen; i++) {
         if (auth[i] == '@') {
-            at = auth + i;
+            at = auth + i; /* the last '@': passwords may hold one */
         }
     }
-    const char *rest = at ? at + 1 : auth;
+    out->userinfo = at ? auth : NULL;
+    out->userinfo_len = at ? (size_t)(at - auth) : 0;
+    out->host = at ? at + 1 : auth;
+    out->host_len = (size_t)(auth + alen - out->host);
+}
+
+void sl_url_redact(const char *url, char *out, size_t cap)
+{
+    sl_url_parts_t u;
+    sl_url_split(url, &u);
+    const char *rest = u.host;
     const char *q = strchr(rest, '?');
     int restlen = q ? (int)(q - rest) : (int)strlen(rest);
-    snprintf(out, cap, "%.*s%s%.*s%s", (int)sl, url, at ? "***@" : "", restlen, rest,
-             q ? "?***" : "");
+    snprintf(out, cap, "%.*s%s%.*s%s", (int)u.scheme_len, url, u.userinfo ? "***@" : "", restlen,
+             rest, q ? "?***" : "");
 }
 
 char *sl_sqlite_path(const char *url, const char *base_dir, const char *what, sl_err_t *err)

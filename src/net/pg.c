@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sluice/fsutil.h"
 #include "sluice/log.h"
 #include "sluice/pg.h"
 
@@ -16,43 +17,27 @@ void sl_pg_where(const char *url, char *out, size_t cap)
 {
     /* scheme://user[:password]@host... -> scheme://user@host..., and no
      * query string (it may carry password=...) */
-    const char *sep = strstr(url, "://");
-    size_t sl = sep ? (size_t)(sep - url) + 3 : 0;
-    const char *auth = url + sl;
-    size_t alen = strcspn(auth, "/?#");
-    const char *at = NULL;
-    for (size_t i = 0; i < alen; i++) {
-        if (auth[i] == '@') {
-            at = auth + i;
-        }
-    }
-    const char *host = at ? at + 1 : auth;
+    sl_url_parts_t u;
+    sl_url_split(url, &u);
     size_t ulen = 0;
-    if (at) {
-        ulen = strcspn(auth, ":@");
-        if (auth + ulen > at) {
-            ulen = (size_t)(at - auth);
-        }
+    if (u.userinfo) {
+        const char *colon = memchr(u.userinfo, ':', u.userinfo_len);
+        ulen = colon ? (size_t)(colon - u.userinfo) : u.userinfo_len;
     }
-    size_t hlen = strcspn(host, "?#");
-    snprintf(out, cap, "%.*s%.*s%s%.*s%s", (int)sl, url, (int)ulen, auth, at ? "@" : "", (int)hlen,
-             host, host[hlen] == '?' ? "?..." : "");
+    size_t hlen = strcspn(u.host, "?#");
+    snprintf(out, cap, "%.*s%.*s%s%.*s%s", (int)u.scheme_len, url, (int)ulen,
+             u.userinfo ? u.userinfo : "", u.userinfo ? "@" : "", (int)hlen, u.host,
+             u.host[hlen] == '?' ? "?..." : "");
 }
 
 /* Whether the URL's host is this machine (or a socket path, or missing:
  * libpq then uses the local socket). */
 static bool local_host(const char *url)
 {
-    const char *sep = strstr(url, "://");
-    const char *auth = sep ? sep + 3 : url;
-    size_t alen = strcspn(auth, "/?#");
-    const char *host = auth;
-    for (size_t i = 0; i < alen; i++) {
-        if (auth[i] == '@') {
-            host = auth + i + 1;
-        }
-    }
-    size_t hlen = (size_t)(auth + alen - host);
+    sl_url_parts_t u;
+    sl_url_split(url, &u);
+    const char *host = u.host;
+    size_t hlen = u.host_len;
     if (hlen && host[0] == '[') {
         return hlen >= 5 && strncmp(host, "[::1]", 5) == 0;
     }

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "http_internal.h"
+#include "sluice/fsutil.h"
 #include "sluice/timeutil.h"
 
 /* ---- Link header (RFC 8288) ---- */
@@ -549,17 +550,15 @@ int sl_http_url_redact(sl_buf_t *out, const char *url, const char *extra)
     size_t start = 0;
     if (ol > 0) {
         /* user:password@host: keep the user, mask the password */
-        const char *auth = strstr(url, "://") + 3;
-        const char *at = memchr(auth, '@', (size_t)(url + ol - auth));
-        if (at) {
-            const char *colon = memchr(auth, ':', (size_t)(at - auth));
-            if (colon) {
-                rc = sl_buf_append(out, url, (size_t)(colon - url));
-                if (rc == 0) {
-                    rc = sl_buf_append_c(out, ":***");
-                }
-                start = (size_t)(at - url);
+        sl_url_parts_t u;
+        sl_url_split(url, &u);
+        const char *colon = u.userinfo ? memchr(u.userinfo, ':', u.userinfo_len) : NULL;
+        if (colon) {
+            rc = sl_buf_append(out, url, (size_t)(colon - url));
+            if (rc == 0) {
+                rc = sl_buf_append_c(out, ":***");
             }
+            start = (size_t)(u.userinfo + u.userinfo_len - url);
         }
     }
     size_t q, f;
