@@ -50,6 +50,11 @@ typedef struct {
 int sl_objstore_open(const char *url, const sl_s3_opts_t *s3, sl_objstore_t **out,
                      char **key_prefix, sl_err_t *err);
 void sl_objstore_close(sl_objstore_t *st);
+/* The key of name below a key prefix as sl_objstore_open returns it
+ * (slashes at either end of the prefix do not count): "prefix/name", or
+ * name alone for an empty prefix; name "" gives "prefix/" (or ""), to
+ * which callers append. malloc'd, or NULL when out of memory. */
+char *sl_objstore_key_join(const char *prefix, const char *name);
 /* "s3://bucket" or the folder path, for messages. */
 const char *sl_objstore_where(const sl_objstore_t *st);
 bool sl_objstore_is_s3(const sl_objstore_t *st);

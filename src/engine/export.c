@@ -89,17 +89,7 @@ static int open_target(sl_step_ctx_t *ctx, const sl_node_t *cfg, target_t *t, sl
         free(prefix);
         return rc;
     }
-    const char *p = prefix ? prefix : "";
-    while (*p == '/') {
-        p++;
-    }
-    size_t n = strlen(p);
-    while (n && p[n - 1] == '/') {
-        n--;
-    }
-    if (asprintf(&t->key, "%.*s%s%s", (int)n, p, n ? "/" : "", slash + 1) < 0) {
-        t->key = NULL;
-    }
+    t->key = sl_objstore_key_join(prefix, slash + 1);
     free(prefix);
     return t->key ? 0 : SL_ENOMEM;
 }

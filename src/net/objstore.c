@@ -1,5 +1,6 @@
 /* Object storage front: parses the store URL and dispatches to the file://
  * or s3:// driver; see include/sluice/objstore.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -196,4 +197,21 @@ void sl_objreader_free(sl_objreader_t *r)
     if (r) {
         r->st->ops->reader_free(r);
     }
+}
+
+char *sl_objstore_key_join(const char *prefix, const char *name)
+{
+    const char *p = prefix ? prefix : "";
+    while (*p == '/') {
+        p++;
+    }
+    size_t n = strlen(p);
+    while (n > 0 && p[n - 1] == '/') {
+        n--;
+    }
+    char *key = NULL;
+    if (asprintf(&key, "%.*s%s%s", (int)n, p, n ? "/" : "", name) < 0) {
+        return NULL;
+    }
+    return key;
 }

@@ -1296,17 +1296,7 @@ static int open_store(lake_t *s, const char *url, const sl_s3_opts_t *s3, bool h
         return sl_err_set(&ctx->err, rc, "lake sink: %s", err.msg);
     }
     /* Keys are "<prefix>/<partition>/<file>": a prefix ends with one '/'. */
-    const char *p = prefix ? prefix : "";
-    while (*p == '/') {
-        p++;
-    }
-    size_t n = strlen(p);
-    while (n > 0 && p[n - 1] == '/') {
-        n--;
-    }
-    if (asprintf(&s->prefix, "%.*s%s", (int)n, p, n ? "/" : "") < 0) {
-        s->prefix = NULL;
-    }
+    s->prefix = sl_objstore_key_join(prefix, "");
     free(prefix);
     s->where = strdup(is_s3 ? url : loc);
     if (!s->prefix || !s->where) {
