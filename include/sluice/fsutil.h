@@ -26,6 +26,12 @@ void sl_url_split(const char *url, sl_url_parts_t *out);
  * string masked (database URLs carry credentials). */
 void sl_url_redact(const char *url, char *out, size_t cap);
 
+/* Reads the whole file at path: *out (malloc'd, NUL-terminated) holds its
+ * *len bytes. Returns 0; SL_EIO when it cannot be opened or read, with
+ * errno telling why; SL_ELIMIT when it is larger than max bytes; SL_ENOMEM.
+ * Callers phrase the messages. */
+int sl_read_file(const char *path, size_t max, char **out, size_t *len);
+
 /* The file of a SQLite URL: sqlite:///relative/path.db, sqlite:////abs/path.db
  * or a plain path; relative paths against base_dir (NULL or ".": as is).
  * malloc'd, or NULL with err set (SL_ECONFIG naming what and the URL for a

@@ -15,6 +15,7 @@
 #include <yaml.h>
 
 #include "config_internal.h"
+#include "sluice/fsutil.h"
 
 typedef struct {
     sl_node_t *node;  /* the map or list being filled */
@@ -559,44 +560,22 @@ static char *dir_of(sl_arena_t *a, const char *path)
 int sl_config_load(sl_arena_t *a, const char *path, sl_node_t **root, sl_err_t *err)
 {
     *root = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    char *text = NULL;
+    size_t len = 0;
+    int rc = sl_read_file(path, SL_CONFIG_MAX_FILE, &text, &len);
+    if (rc == SL_EIO) {
         return sl_err_set(err, SL_ECONFIG, "cannot read '%s': %s", path, strerror(errno));
     }
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    int rc = 0;
-    for (;;) {
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 64 * 1024;
-            char *t = realloc(text, ncap);
-            if (!t) {
-                rc = sl_err_set(err, SL_ENOMEM, "%s: out of memory while reading", path);
-                break;
-            }
-            text = t;
-            cap = ncap;
-        }
-        size_t got = fread(text + len, 1, cap - len, f);
-        len += got;
-        if (len > SL_CONFIG_MAX_FILE) {
-            rc = sl_err_set(err, SL_ECONFIG, "%s: file larger than %u MiB", path,
-                            SL_CONFIG_MAX_FILE >> 20);
-            break;
-        }
-        if (got == 0) {
-            if (ferror(f)) {
-                rc = sl_err_set(err, SL_ECONFIG, "cannot read '%s': %s", path, strerror(errno));
-            }
-            break;
-        }
+    if (rc == SL_ELIMIT) {
+        return sl_err_set(err, SL_ECONFIG, "%s: file larger than %u MiB", path,
+                          SL_CONFIG_MAX_FILE >> 20);
     }
-    fclose(f);
-    if (rc == 0) {
-        char *dir = dir_of(a, path);
-        rc = dir ? sl_config_parse(a, path, text, len, dir, root, err)
-                 : sl_err_set(err, SL_ENOMEM, "%s: out of memory", path);
+    if (rc) {
+        return sl_err_set(err, SL_ENOMEM, "%s: out of memory while reading", path);
     }
+    char *dir = dir_of(a, path);
+    rc = dir ? sl_config_parse(a, path, text, len, dir, root, err)
+             : sl_err_set(err, SL_ENOMEM, "%s: out of memory", path);
     free(text);
     return rc;
 }

@@ -97,3 +97,51 @@ char *sl_sqlite_path(const char *url, const char *base_dir, const char *what, sl
     }
     return out;
 }
+
+int sl_read_file(const char *path, size_t max, char **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        return SL_EIO;
+    }
+    char *text = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0, e = 0;
+    for (;;) {
+        if (n + 1 >= cap) {
+            size_t ncap = cap ? cap * 2 : 64 * 1024;
+            char *t = realloc(text, ncap);
+            if (!t) {
+                rc = SL_ENOMEM;
+                break;
+            }
+            text = t;
+            cap = ncap;
+        }
+        size_t got = fread(text + n, 1, cap - n - 1, f);
+        n += got;
+        if (n > max) {
+            rc = SL_ELIMIT;
+            break;
+        }
+        if (got == 0) {
+            if (ferror(f)) {
+                rc = SL_EIO;
+                e = errno;
+            }
+            break;
+        }
+    }
+    fclose(f);
+    if (rc) {
+        free(text);
+        errno = e;
+        return rc;
+    }
+    text[n] = '\0';
+    *out = text;
+    *len = n;
+    return 0;
+}

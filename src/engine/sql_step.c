@@ -4,6 +4,7 @@
  * nothing half done. Errors name the statement (list index, or file:line)
  * and the database's message. Statements are not templated: they are the
  * pipeline author's SQL, run as written. */
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,28 +161,19 @@ static int read_file(job_t *j, const char *file)
 {
     sl_step_ctx_t *ctx = j->ctx;
     const char *path = sl_resolve_path(ctx->arena, ctx->base_dir, file);
-    FILE *f = path ? fopen(path, "rb") : NULL;
-    if (!f) {
-        return sl_err_set(&ctx->err, SL_EIO, "%s: cannot read %s", j->what, file);
+    char *raw = NULL;
+    size_t len = 0;
+    int rc = path ? sl_read_file(path, SIZE_MAX - 1, &raw, &len) : SL_ENOMEM;
+    if (rc == SL_EIO) {
+        return sl_err_set(&ctx->err, SL_EIO, "%s: cannot read %s: %s", j->what, file,
+                          strerror(errno));
     }
-    sl_buf_t b = SL_BUF_INIT;
-    char chunk[65536];
-    size_t n;
-    int rc = 0;
-    while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        rc = sl_buf_append(&b, chunk, n);
-    }
-    if (ferror(f)) {
-        rc = sl_err_set(&ctx->err, SL_EIO, "%s: cannot read %s", j->what, file);
-    }
-    fclose(f);
-    const char **one = sl_arena_alloc(ctx->arena, sizeof *one);
-    size_t len = b.len;
-    char *text = rc ? NULL : sl_arena_strndup(ctx->arena, b.data ? b.data : "", len);
-    sl_buf_free(&b);
     if (rc) {
         return rc;
     }
+    const char **one = sl_arena_alloc(ctx->arena, sizeof *one);
+    char *text = sl_arena_strndup(ctx->arena, raw, len);
+    free(raw);
     if (!one || !text) {
         return SL_ENOMEM;
     }
