@@ -1482,30 +1482,12 @@ static void remember_shape(shape_t *sh, const sl_value_t *rec)
     sh->file = NULL;
 }
 
-/* Whether every value of the cached shape already has its column's type in
- * schema (partition and unknown keys are not columns: the writer skips
- * them). */
-static bool shape_plain(const shape_t *sh, const sl_pq_node_t *schema)
-{
-    const char *k = sh->keybuf;
-    for (size_t i = 0; i < sh->n; i++) {
-        for (size_t c = 0; c < schema->nchildren; c++) {
-            const char *name = schema->children[c].name;
-            if (strlen(name) == sh->klen[i] && memcmp(name, k, sh->klen[i]) == 0) {
-                if (!natural(sh->types[i], schema->children[c].type)) {
-                    return false;
-                }
-                break;
-            }
-        }
-        k += sh->klen[i];
-    }
-    return true;
-}
-
 /* Fills sh->col for the columns of schema: which key of the shape holds
- * each (the first one with its name, as the writer's own lookup finds).
- * False when memory is short (the writer then looks the keys up). */
+ * each (the first one with its name, as the writer's own lookup finds),
+ * and tells whether each of those values already has its column's type
+ * (partition and unknown keys are not columns: the writer skips them).
+ * False when one does not, or memory is short: the record then goes the
+ * general way (conformed, keys looked up). */
 static bool shape_map(shape_t *sh, const sl_pq_node_t *schema)
 {
     int32_t *col = realloc(sh->col, (schema->nchildren + 1) * sizeof *col);
@@ -1520,6 +1502,9 @@ static bool shape_map(shape_t *sh, const sl_pq_node_t *schema)
         col[c] = -1;
         for (size_t i = 0; i < sh->n; i++) {
             if (sh->klen[i] == len && memcmp(name, k, len) == 0) {
+                if (!natural(sh->types[i], schema->children[c].type)) {
+                    return false;
+                }
                 col[c] = (int32_t)i;
                 break;
             }
@@ -1612,7 +1597,7 @@ static int lake_write(void *self, sl_batch_t *b, const char *key, const char *ch
                 werr.msg[0] = '\0';
                 s->io_err.msg[0] = '\0';
                 if (sh->valid && sh->file != p->cur) {
-                    sh->plain = shape_plain(sh, p->cur->schema) && shape_map(sh, p->cur->schema);
+                    sh->plain = shape_map(sh, p->cur->schema);
                     sh->file = p->cur;
                 }
                 bool plain = sh->valid && sh->plain;
