@@ -482,6 +482,15 @@ static int64_t floor_div(int64_t a, int64_t b)
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
+/* A string's instant (ISO 8601, blanks around it ignored). */
+static int text_us(const sl_value_t *v, int64_t *us)
+{
+    const char *s = v->u.s;
+    size_t n = v->len;
+    trim(&s, &n);
+    return sl_timestamp_parse(s, n, us);
+}
+
 static int to_timestamp(const sl_value_t *v, sl_value_t *out, sl_err_t *err)
 {
     switch (v->type) {
@@ -498,11 +507,8 @@ static int to_timestamp(const sl_value_t *v, sl_value_t *out, sl_err_t *err)
     case SL_T_DOUBLE:
         return seconds_to_ts(v, out, err);
     case SL_T_STRING: {
-        const char *s = v->u.s;
-        size_t n = v->len;
         int64_t us;
-        trim(&s, &n);
-        if (sl_timestamp_parse(s, n, &us) != 0) {
+        if (text_us(v, &us) != 0) {
             return fail(err, v, SL_T_TIMESTAMP, "");
         }
         *out = sl_value_timestamp(us);
@@ -523,11 +529,8 @@ static int to_date(const sl_value_t *v, sl_value_t *out, sl_err_t *err)
         *out = sl_value_date(floor_div(v->u.i, US_PER_DAY));
         return 0;
     case SL_T_STRING: {
-        const char *s = v->u.s;
-        size_t n = v->len;
         int64_t us;
-        trim(&s, &n);
-        if (sl_timestamp_parse(s, n, &us) != 0) {
+        if (text_us(v, &us) != 0) {
             return fail(err, v, SL_T_DATE, "");
         }
         *out = sl_value_date(floor_div(us, US_PER_DAY));
