@@ -32,6 +32,9 @@ void sl_url_redact(const char *url, char *out, size_t cap);
  * Callers phrase the messages. */
 int sl_read_file(const char *path, size_t max, char **out, size_t *len);
 
+/* True for SQLite locations: sqlite: URLs and plain paths (no "://"). */
+bool sl_sqlite_is_url(const char *url);
+
 /* The file of a SQLite URL: sqlite:///relative/path.db, sqlite:////abs/path.db
  * or a plain path; relative paths against base_dir (NULL or ".": as is).
  * malloc'd, or NULL with err set (SL_ECONFIG naming what and the URL for a

@@ -69,6 +69,11 @@ void sl_url_redact(const char *url, char *out, size_t cap)
              rest, q ? "?***" : "");
 }
 
+bool sl_sqlite_is_url(const char *url)
+{
+    return strncmp(url, "sqlite:", 7) == 0 || strstr(url, "://") == NULL;
+}
+
 char *sl_sqlite_path(const char *url, const char *base_dir, const char *what, sl_err_t *err)
 {
     const char *p = url;

@@ -124,7 +124,7 @@ static int run_cached(sl_sql_conn_t *c, sqlite3_stmt **q, const char *sql, const
 
 static bool sqlite_accepts(const char *url)
 {
-    return strncmp(url, "sqlite:", 7) == 0 || strstr(url, "://") == NULL;
+    return sl_sqlite_is_url(url);
 }
 
 

@@ -32,7 +32,7 @@ struct sl_sqlsrc_conn {
 
 static bool sqlite_accepts(const char *url)
 {
-    return strncmp(url, "sqlite:", 7) == 0 || strstr(url, "://") == NULL;
+    return sl_sqlite_is_url(url);
 }
 
 static void sqlite_finish(sl_sqlsrc_conn_t *c)
