@@ -17,6 +17,26 @@
 #include "sluice/buf.h"
 #include "sluice/common.h"
 
+/* pg_type OIDs of the built-in types sluice reads and writes (fixed across
+ * PostgreSQL versions: src/include/catalog/pg_type.dat). */
+enum {
+    SL_PG_BOOL = 16,
+    SL_PG_INT8 = 20,
+    SL_PG_INT2 = 21,
+    SL_PG_INT4 = 23,
+    SL_PG_TEXT = 25,
+    SL_PG_OID = 26,
+    SL_PG_JSON = 114,
+    SL_PG_FLOAT4 = 700,
+    SL_PG_FLOAT8 = 701,
+    SL_PG_VARCHAR = 1043,
+    SL_PG_DATE = 1082,
+    SL_PG_TIMESTAMP = 1114,
+    SL_PG_TIMESTAMPTZ = 1184,
+    SL_PG_NUMERIC = 1700,
+    SL_PG_JSONB = 3802,
+};
+
 /* True for postgres:// and postgresql:// URLs. */
 bool sl_pg_is_url(const char *url);
 

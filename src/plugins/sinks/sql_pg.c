@@ -760,7 +760,7 @@ static int choose_binary(sl_sql_conn_t *c, pgset_t *s, const sl_sql_insert_t *in
     }
     PQclear(r);
     if (ins->mode == SL_SQL_UPSERT) {
-        oids[ins->n] = 20; /* SEQ_COL: bigint */
+        oids[ins->n] = SL_PG_INT8; /* SEQ_COL */
     }
     if (!all) {
         free(oids);

@@ -9,23 +9,9 @@
 #include <strings.h>
 
 #include "sluice/json.h"
+#include "sluice/pg.h"
 #include "sluice/timeutil.h"
 #include "sql_pg_binary.h"
-
-/* pg_type OIDs (stable across PostgreSQL versions: src/include/catalog/pg_type.dat) */
-enum {
-    OID_BOOL = 16,
-    OID_INT8 = 20,
-    OID_INT2 = 21,
-    OID_INT4 = 23,
-    OID_TEXT = 25,
-    OID_FLOAT4 = 700,
-    OID_FLOAT8 = 701,
-    OID_VARCHAR = 1043,
-    OID_DATE = 1082,
-    OID_TIMESTAMP = 1114,
-    OID_TIMESTAMPTZ = 1184,
-};
 
 /* 2000-01-01 in Unix time */
 #define PG_EPOCH_DAYS 10957
@@ -38,17 +24,17 @@ const char sl_pgbin_trailer[2] = {'\377', '\377'};
 bool sl_pgbin_supported(Oid oid)
 {
     switch (oid) {
-    case OID_BOOL:
-    case OID_INT8:
-    case OID_INT2:
-    case OID_INT4:
-    case OID_TEXT:
-    case OID_FLOAT4:
-    case OID_FLOAT8:
-    case OID_VARCHAR:
-    case OID_DATE:
-    case OID_TIMESTAMP:
-    case OID_TIMESTAMPTZ:
+    case SL_PG_BOOL:
+    case SL_PG_INT8:
+    case SL_PG_INT2:
+    case SL_PG_INT4:
+    case SL_PG_TEXT:
+    case SL_PG_FLOAT4:
+    case SL_PG_FLOAT8:
+    case SL_PG_VARCHAR:
+    case SL_PG_DATE:
+    case SL_PG_TIMESTAMP:
+    case SL_PG_TIMESTAMPTZ:
         return true;
     default:
         return false;
@@ -327,9 +313,9 @@ int sl_pgbin_put(sl_buf_t *b, Oid oid, const sl_value_t *v, sl_buf_t *scratch, c
     bool t;
     int rc;
     switch (oid) {
-    case OID_INT8:
+    case SL_PG_INT8:
         return (rc = int_of(v, &i, why)) ? rc : put_fixed(b, (uint64_t)i, 8);
-    case OID_INT4:
+    case SL_PG_INT4:
         if ((rc = int_of(v, &i, why)) != 0) {
             return rc;
         }
@@ -338,7 +324,7 @@ int sl_pgbin_put(sl_buf_t *b, Oid oid, const sl_value_t *v, sl_buf_t *scratch, c
             return SL_ETYPE;
         }
         return put_fixed(b, (uint32_t)(int32_t)i, 4);
-    case OID_INT2:
+    case SL_PG_INT2:
         if ((rc = int_of(v, &i, why)) != 0) {
             return rc;
         }
@@ -347,7 +333,7 @@ int sl_pgbin_put(sl_buf_t *b, Oid oid, const sl_value_t *v, sl_buf_t *scratch, c
             return SL_ETYPE;
         }
         return put_fixed(b, (uint16_t)(int16_t)i, 2);
-    case OID_FLOAT8: {
+    case SL_PG_FLOAT8: {
         if ((rc = double_of(v, &d, why)) != 0) {
             return rc;
         }
@@ -355,7 +341,7 @@ int sl_pgbin_put(sl_buf_t *b, Oid oid, const sl_value_t *v, sl_buf_t *scratch, c
         memcpy(&u, &d, 8);
         return put_fixed(b, u, 8);
     }
-    case OID_FLOAT4: {
+    case SL_PG_FLOAT4: {
         if ((rc = double_of(v, &d, why)) != 0) {
             return rc;
         }
@@ -368,15 +354,15 @@ int sl_pgbin_put(sl_buf_t *b, Oid oid, const sl_value_t *v, sl_buf_t *scratch, c
         memcpy(&u, &f, 4);
         return put_fixed(b, u, 4);
     }
-    case OID_BOOL:
+    case SL_PG_BOOL:
         return (rc = bool_of(v, &t, why)) ? rc : put_fixed(b, t ? 1 : 0, 1);
-    case OID_TIMESTAMP:
-    case OID_TIMESTAMPTZ:
+    case SL_PG_TIMESTAMP:
+    case SL_PG_TIMESTAMPTZ:
         if ((rc = ts_of(v, &i, why)) != 0) {
             return rc;
         }
         return put_fixed(b, (uint64_t)(i - PG_EPOCH_US), 8);
-    case OID_DATE:
+    case SL_PG_DATE:
         if ((rc = date_of(v, &i, why)) != 0) {
             return rc;
         }

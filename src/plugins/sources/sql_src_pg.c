@@ -42,31 +42,31 @@ sl_pg_col_t sl_pg_col_kind(unsigned oid)
 {
     sl_pg_col_t c = {SL_PGK_TEXT, SL_PGK_TEXT};
     switch (oid) {
-    case 20: /* int8 */
-    case 21: /* int2 */
-    case 23: /* int4 */
-    case 26: /* oid */
+    case SL_PG_INT8:
+    case SL_PG_INT2:
+    case SL_PG_INT4:
+    case SL_PG_OID:
         c.kind = SL_PGK_INT;
         break;
-    case 1700:
+    case SL_PG_NUMERIC:
         c.kind = SL_PGK_NUMERIC;
         break;
-    case 700:
-    case 701:
+    case SL_PG_FLOAT4:
+    case SL_PG_FLOAT8:
         c.kind = SL_PGK_FLOAT;
         break;
-    case 16:
+    case SL_PG_BOOL:
         c.kind = SL_PGK_BOOL;
         break;
-    case 1082:
+    case SL_PG_DATE:
         c.kind = SL_PGK_DATE;
         break;
-    case 1114:
-    case 1184:
+    case SL_PG_TIMESTAMP:
+    case SL_PG_TIMESTAMPTZ:
         c.kind = SL_PGK_TIMESTAMP;
         break;
-    case 114:
-    case 3802:
+    case SL_PG_JSON:
+    case SL_PG_JSONB:
         c.kind = SL_PGK_JSON;
         break;
     /* arrays */
