@@ -162,7 +162,7 @@ int sl_engine_run(const sl_pipeline_t *p, const sl_engine_opts_t *opts, sl_run_r
     if (threads <= 0) {
         threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
     }
-    bool failed = false, partial = false, tolerated = false;
+    bool failed = false, partial = false;
     for (size_t i = 0; i < p->nsteps; i++) {
         const sl_step_cfg_t *step = &p->steps[i];
         sl_step_result_t *sr = &res->steps[i];
@@ -191,7 +191,7 @@ int sl_engine_run(const sl_pipeline_t *p, const sl_engine_opts_t *opts, sl_run_r
         if (rc) {
             /* on_failure: continue keeps going; the run ends partial */
             failed = !step->continue_on_failure;
-            tolerated = tolerated || step->continue_on_failure;
+            partial = partial || step->continue_on_failure;
             sr->status = "failed";
             snprintf(sr->error, sizeof sr->error, "%s",
                      ctx.err.msg[0] ? ctx.err.msg : sl_strerror(rc));
@@ -226,10 +226,9 @@ int sl_engine_run(const sl_pipeline_t *p, const sl_engine_opts_t *opts, sl_run_r
     if (sl_export_checkpoints(p, st, res, &params, &run, &xerr) != 0) {
         sl_log_redact(xerr.msg);
         sl_error("export_checkpoints: %s", xerr.msg);
-        tolerated = true; /* the data landed; the copy of the checkpoints did not */
+        partial = true; /* the data landed; the copy of the checkpoints did not */
     }
     res->ended_us = sl_now_us();
-    partial = partial || tolerated;
     res->status = failed ? "failed" : partial ? "partial" : "ok";
     res->exit_code = failed ? SL_EXIT_FAILED : partial ? SL_EXIT_PARTIAL : SL_EXIT_OK;
     const char *first_error = NULL;
