@@ -33,6 +33,7 @@
 #include "sluice/json.h"
 #include "sluice/log.h"
 #include "sluice/plugin.h"
+#include "sluice/strset.h"
 #include "sluice/timeutil.h"
 
 static const char *const methods[] = {"GET", "POST", NULL};
@@ -146,53 +147,28 @@ typedef struct {
  * boundary is at-least-once again. */
 #define MAX_BOUNDARY_KEYS 10000
 typedef struct {
-    char **k;
-    size_t n, cap;
+    sl_strset_t set;
     bool overflow;
 } keyset_t;
 
 static void keys_clear(keyset_t *ks)
 {
-    for (size_t i = 0; i < ks->n; i++) {
-        free(ks->k[i]);
-    }
-    free(ks->k);
-    memset(ks, 0, sizeof *ks);
+    sl_strset_free(&ks->set);
+    ks->overflow = false;
 }
 
 static bool keys_has(const keyset_t *ks, const char *k, size_t n)
 {
-    for (size_t i = 0; i < ks->n; i++) {
-        if (strlen(ks->k[i]) == n && memcmp(ks->k[i], k, n) == 0) {
-            return true;
-        }
-    }
-    return false;
+    return sl_strset_has(&ks->set, k, n);
 }
 
 static int keys_add(keyset_t *ks, const char *k, size_t n)
 {
-    if (keys_has(ks, k, n)) {
-        return 0;
-    }
-    if (ks->n >= MAX_BOUNDARY_KEYS) {
+    if (ks->set.n >= MAX_BOUNDARY_KEYS && !sl_strset_has(&ks->set, k, n)) {
         ks->overflow = true;
         return 0;
     }
-    if (ks->n == ks->cap) {
-        size_t cap = ks->cap ? ks->cap * 2 : 16;
-        char **t = realloc(ks->k, cap * sizeof *t);
-        if (!t) {
-            return SL_ENOMEM;
-        }
-        ks->k = t;
-        ks->cap = cap;
-    }
-    if (!(ks->k[ks->n] = strndup(k, n))) {
-        return SL_ENOMEM;
-    }
-    ks->n++;
-    return 0;
+    return sl_strset_add(&ks->set, k, n);
 }
 
 /* Loads a JSON array of strings (a checkpoint's "keys"). */
@@ -214,11 +190,11 @@ static int keys_load(keyset_t *ks, const sl_value_t *arr)
 static void keys_write(sl_buf_t *b, const keyset_t *ks)
 {
     sl_buf_putc(b, '[');
-    for (size_t i = 0; i < ks->n; i++) {
+    for (size_t i = 0; i < ks->set.n; i++) {
         if (i) {
             sl_buf_putc(b, ',');
         }
-        sl_json_write_string(b, ks->k[i], strlen(ks->k[i]));
+        sl_json_write_string(b, ks->set.items[i], ks->set.lens[i]);
     }
     sl_buf_putc(b, ']');
 }
@@ -1393,13 +1369,13 @@ static int final_keys(http_src_t *s, keyset_t *out)
     const sl_value_t *mark = best_mark(s);
     int rc = 0;
     if (mark == &s->since.v) {
-        for (size_t i = 0; i < s->since_keys.n && rc == 0; i++) {
-            rc = keys_add(out, s->since_keys.k[i], strlen(s->since_keys.k[i]));
+        for (size_t i = 0; i < s->since_keys.set.n && rc == 0; i++) {
+            rc = keys_add(out, s->since_keys.set.items[i], s->since_keys.set.lens[i]);
         }
     }
     if (s->hwm.v.type != SL_T_NULL && sl_http_cursor_cmp(&s->hwm.v, mark) == 0) {
-        for (size_t i = 0; i < s->hwm_keys.n && rc == 0; i++) {
-            rc = keys_add(out, s->hwm_keys.k[i], strlen(s->hwm_keys.k[i]));
+        for (size_t i = 0; i < s->hwm_keys.set.n && rc == 0; i++) {
+            rc = keys_add(out, s->hwm_keys.set.items[i], s->hwm_keys.set.lens[i]);
         }
     }
     return rc;

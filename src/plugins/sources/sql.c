@@ -25,6 +25,7 @@
 #include "sluice/json.h"
 #include "sluice/log.h"
 #include "sluice/pg.h"
+#include "sluice/strset.h"
 #include "sql_src_internal.h"
 
 static const sl_field_spec_t incremental_config[] = {
@@ -52,90 +53,6 @@ static const sl_field_spec_t sql_source_config[] = {
     {NULL, 0, false, NULL, NULL, NULL},
 };
 
-/* A set of byte strings (primary key identities), open addressing. */
-typedef struct {
-    char **keys;
-    size_t *lens;
-    size_t cap, n;
-} keyset_t;
-
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    }
-    return h;
-}
-
-static int keyset_add(keyset_t *k, const char *s, size_t n)
-{
-    if ((k->n + 1) * 2 > k->cap) {
-        size_t cap = k->cap ? k->cap * 2 : 64;
-        char **keys = calloc(cap, sizeof *keys);
-        size_t *lens = calloc(cap, sizeof *lens);
-        if (!keys || !lens) {
-            free(keys);
-            free(lens);
-            return SL_ENOMEM;
-        }
-        for (size_t i = 0; i < k->cap; i++) {
-            if (k->keys[i]) {
-                size_t j = hash_bytes(k->keys[i], k->lens[i]) & (cap - 1);
-                while (keys[j]) {
-                    j = (j + 1) & (cap - 1);
-                }
-                keys[j] = k->keys[i];
-                lens[j] = k->lens[i];
-            }
-        }
-        free(k->keys);
-        free(k->lens);
-        k->keys = keys;
-        k->lens = lens;
-        k->cap = cap;
-    }
-    size_t j = hash_bytes(s, n) & (k->cap - 1);
-    while (k->keys[j]) {
-        if (k->lens[j] == n && memcmp(k->keys[j], s, n) == 0) {
-            return 0;
-        }
-        j = (j + 1) & (k->cap - 1);
-    }
-    k->keys[j] = strndup(s, n);
-    if (!k->keys[j]) {
-        return SL_ENOMEM;
-    }
-    k->lens[j] = n;
-    k->n++;
-    return 0;
-}
-
-static bool keyset_has(const keyset_t *k, const char *s, size_t n)
-{
-    if (k->n == 0) {
-        return false;
-    }
-    size_t j = hash_bytes(s, n) & (k->cap - 1);
-    while (k->keys[j]) {
-        if (k->lens[j] == n && memcmp(k->keys[j], s, n) == 0) {
-            return true;
-        }
-        j = (j + 1) & (k->cap - 1);
-    }
-    return false;
-}
-
-static void keyset_free(keyset_t *k)
-{
-    for (size_t i = 0; i < k->cap; i++) {
-        free(k->keys[i]);
-    }
-    free(k->keys);
-    free(k->lens);
-    memset(k, 0, sizeof *k);
-}
-
 typedef struct {
     sl_step_ctx_t *ctx;
     const sl_sqlsrc_driver_t *drv;
@@ -158,7 +75,7 @@ typedef struct {
     /* incremental state */
     sl_value_t bound;     /* lower bound (native), when has_bound */
     bool has_bound;
-    keyset_t resume_keys; /* keys delivered at the bound by earlier runs */
+    sl_strset_t resume_keys; /* keys delivered at the bound by earlier runs */
     bool at_resume;       /* still reading rows at the bound */
     sl_buf_t cur;         /* JSON of the last delivered cursor value */
     sl_buf_t keys;        /* JSON keys delivered at cur: "[..],[..]" */
@@ -295,7 +212,7 @@ static int parse_resume(sql_src_t *s, const char *text)
     for (size_t i = 0; i < k->len && !rc; i++) {
         sl_buf_clear(&s->rowkey);
         rc = sl_json_write(&s->rowkey, &k->u.items[i], 0);
-        rc = rc ? rc : keyset_add(&s->resume_keys, s->rowkey.data, s->rowkey.len);
+        rc = rc ? rc : sl_strset_add(&s->resume_keys, s->rowkey.data, s->rowkey.len);
         if (!rc && i) {
             rc = sl_buf_putc(&s->keys, ',');
         }
@@ -653,7 +570,7 @@ static int track(sql_src_t *s, bool *skip)
     }
     bool same = s->cur.len == s->rowcur.len && memcmp(s->cur.data, s->rowcur.data, s->cur.len) == 0;
     if (same) {
-        if (s->at_resume && keyset_has(&s->resume_keys, s->rowkey.data, s->rowkey.len)) {
+        if (s->at_resume && sl_strset_has(&s->resume_keys, s->rowkey.data, s->rowkey.len)) {
             *skip = true;
             return 0;
         }
@@ -661,7 +578,7 @@ static int track(sql_src_t *s, bool *skip)
     } else {
         if (s->at_resume) {
             s->at_resume = false;
-            keyset_free(&s->resume_keys);
+            sl_strset_free(&s->resume_keys);
         }
         sl_buf_clear(&s->cur);
         sl_buf_clear(&s->keys);
@@ -761,7 +678,7 @@ static void sql_close(void *self)
     free(s->vals);
     free(s->want);
     free(s->native);
-    keyset_free(&s->resume_keys);
+    sl_strset_free(&s->resume_keys);
     sl_buf_free(&s->cur);
     sl_buf_free(&s->keys);
     sl_buf_free(&s->rowcur);
