@@ -25,11 +25,11 @@
 #include "sluice/timeutil.h"
 
 /* The high-water mark in a step's checkpoint JSON (the `pos` inside the
- * engine's wrapper): the cursor of incremental sql/http sources. */
+ * engine's wrapper): "cursor" of the sql source, "since" of the http
+ * source; other sources have none. */
 static const sl_value_t *high_water(const sl_value_t *pos)
 {
-    static const char *const keys[] = {"last_sync_timestamp", "cursor", "since", "high_water",
-                                       "last", NULL};
+    static const char *const keys[] = {"cursor", "since", NULL};
     for (size_t i = 0; keys[i]; i++) {
         const sl_value_t *v = sl_object_get_c(pos, keys[i]);
         if (v && v->type != SL_T_NULL && v->type != SL_T_OBJECT && v->type != SL_T_ARRAY) {
