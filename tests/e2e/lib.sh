@@ -43,21 +43,43 @@ pipeline() {
     cat > "$T/${1:-p.yaml}"
 }
 
-# Starts a PostgreSQL server for this test (tests/harness/pg_server.sh) and
-# sets PG_URL to its database "sluice". Its stdin is a FIFO held open on fd
-# 8: when the test's shell ends, the server stops and its folder goes.
-pg_start() {
-    mkfifo "$T/pg.in"
-    sh "$ROOT/tests/harness/pg_server.sh" < "$T/pg.in" > "$T/pg.out" 2> "$T/pg.err" &
-    PG_PID=$!
-    exec 8> "$T/pg.in"
-    i=0
-    until grep -q '^READY ' "$T/pg.out" 2>/dev/null; do
-        i=$((i + 1))
-        [ $i -lt 600 ] || fail "postgres did not start: $(cat "$T/pg.err")"
+# serve_start NAME FD TRIES CMD...: runs a test server CMD in the
+# background, its stdin a FIFO held open on fd FD (so it ends with the
+# test's shell, or at serve_stop), and waits up to TRIES tenths of a second
+# for its "READY <value>" line; sets READY to <value> and NAME_PID. Output
+# goes to $T/NAME.out and $T/NAME.err.
+serve_start() {
+    _name=$1
+    _fd=$2
+    _tries=$3
+    shift 3
+    rm -f "$T/$_name.in"
+    mkfifo "$T/$_name.in"
+    "$@" < "$T/$_name.in" > "$T/$_name.out" 2> "$T/$_name.err" &
+    eval "${_name}_PID=\$!"
+    eval "exec $_fd> \"\$T/$_name.in\""
+    _i=0
+    until grep -q '^READY ' "$T/$_name.out" 2>/dev/null; do
+        _i=$((_i + 1))
+        [ $_i -lt "$_tries" ] || fail "$_name did not start: $(cat "$T/$_name.err")"
         sleep 0.1
     done
-    PG_URL=$(awk '/^READY /{print $2}' "$T/pg.out")
+    READY=$(awk '/^READY /{print $2}' "$T/$_name.out")
+}
+
+# serve_stop NAME FD: closes the server's stdin and waits for it.
+serve_stop() {
+    eval "exec $2>&-"
+    eval "kill \"\$${1}_PID\"" 2> /dev/null || true
+    eval "wait \"\$${1}_PID\"" 2> /dev/null || true
+}
+
+# Starts a PostgreSQL server for this test (tests/harness/pg_server.sh) and
+# sets PG_URL to its database "sluice" (fd 8; stops with the test's shell,
+# and its folder goes).
+pg_start() {
+    serve_start pg 8 600 sh "$ROOT/tests/harness/pg_server.sh"
+    PG_URL=$READY
 }
 
 # psql_q SQL: runs SQL on PG_URL, prints unaligned tuples (| separated).

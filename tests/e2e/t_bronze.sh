@@ -27,26 +27,13 @@ fake_start() {
         cat "seed/$d/payments.jsonl" >> api_payments.jsonl
         cat "seed/$d/shipments.jsonl" >> api_shipments.jsonl
     done
-    rm -f fake.in
-    mkfifo fake.in
-    FAKE_API_FAULTS=$faults node "$ROOT/tests/fakes/api_server.js" --key "$API_KEY" \
-        --data payments=api_payments.jsonl --data shipments=api_shipments.jsonl \
-        < fake.in > fake.out 2> fake.err &
-    FAKE_PID=$!
-    exec 7> fake.in
-    i=0
-    until grep -q '^READY ' fake.out 2> /dev/null; do
-        i=$((i + 1))
-        [ $i -lt 100 ] || fail "fake APIs did not start: $(cat fake.err)"
-        sleep 0.1
-    done
-    API="http://127.0.0.1:$(awk '/^READY /{print $2}' fake.out)"
+    serve_start fake 7 100 env FAKE_API_FAULTS="$faults" node "$ROOT/tests/fakes/api_server.js" \
+        --key "$API_KEY" --data payments=api_payments.jsonl --data shipments=api_shipments.jsonl
+    API="http://127.0.0.1:$READY"
 }
 
 fake_stop() {
-    exec 7>&-
-    kill "$FAKE_PID" 2> /dev/null || true
-    wait "$FAKE_PID" 2> /dev/null || true
+    serve_stop fake 7
 }
 
 fake_stats() { # PATH STATUS: requests to PATH that got STATUS

@@ -8,17 +8,8 @@ API_KEY=e2e-api-key-4f9c2b7d
 # api_start [ARGS...]: starts the fake with the key and ARGS; sets API_URL.
 # Its stdin is a FIFO held open on fd 7: it ends with the test's shell.
 api_start() {
-    mkfifo "$T/api.in"
-    node "$ROOT/tests/fakes/api_server.js" --key "$API_KEY" "$@" \
-        < "$T/api.in" > "$T/api.out" 2> "$T/api.err" &
-    exec 7> "$T/api.in"
-    i=0
-    until grep -q '^READY ' "$T/api.out" 2>/dev/null; do
-        i=$((i + 1))
-        [ $i -lt 300 ] || fail "the fake API did not start: $(cat "$T/api.err")"
-        sleep 0.1
-    done
-    API_URL="http://127.0.0.1:$(awk '/^READY /{print $2}' "$T/api.out")"
+    serve_start api 7 300 node "$ROOT/tests/fakes/api_server.js" --key "$API_KEY" "$@"
+    API_URL="http://127.0.0.1:$READY"
 }
 
 api_stat() { # JS expression over the /_stats object s

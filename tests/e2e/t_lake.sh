@@ -177,28 +177,17 @@ test_lake_kill_and_rerun_local() {
     assert_eq "$n" "$(find lake -type f | wc -l | tr -d ' ')" "files after a rerun"
 }
 
-# Starts s3rver with bucket "lake" on a free port; sets S3PORT and S3PID.
+# Starts s3rver with bucket "lake" on a free port; sets S3PORT.
 start_s3() {
     mkdir -p s3data
-    mkfifo s3in
-    node "$ROOT/tests/harness/s3rver.js" --bucket lake --key AKLAKE:SKLAKE --dir "$T/s3data" \
-        < s3in > s3.out 2> s3.err &
-    S3PID=$!
-    exec 9> s3in
-    i=0
-    while ! grep -q READY s3.out 2> /dev/null; do
-        i=$((i + 1))
-        [ $i -lt 100 ] || fail "s3rver did not start: $(cat s3.err)"
-        sleep 0.1
-    done
-    S3PORT=$(awk '/READY/ {print $2}' s3.out)
+    serve_start s3 9 100 node "$ROOT/tests/harness/s3rver.js" --bucket lake \
+        --key AKLAKE:SKLAKE --dir "$T/s3data"
+    S3PORT=$READY
     trap stop_s3 EXIT
 }
 
 stop_s3() {
-    exec 9>&-
-    kill "$S3PID" 2> /dev/null || true
-    wait "$S3PID" 2> /dev/null || true
+    serve_stop s3 9
 }
 
 # Copies the bucket's objects out of s3rver's folder, as plain files.

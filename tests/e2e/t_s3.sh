@@ -8,24 +8,13 @@ S3_SK=e2e-secret-key-0123456789abcdef
 # Starts s3rver with bucket "data"; sets S3_URL. Its stdin is a FIFO held
 # open on fd 9: when this test's shell ends, the server ends too.
 s3_start() {
-    mkfifo "$T/s3.in"
-    node "$ROOT/tests/harness/s3rver.js" --bucket data --key "$S3_AK:$S3_SK" \
-        < "$T/s3.in" > "$T/s3.out" 2> "$T/s3.err" &
-    S3_PID=$!
-    exec 9> "$T/s3.in"
-    i=0
-    until grep -q '^READY ' "$T/s3.out" 2>/dev/null; do
-        i=$((i + 1))
-        [ $i -lt 300 ] || fail "s3rver did not start: $(cat "$T/s3.err")"
-        sleep 0.1
-    done
-    S3_URL="http://127.0.0.1:$(awk '/^READY /{print $2}' "$T/s3.out")"
+    serve_start s3 9 300 node "$ROOT/tests/harness/s3rver.js" --bucket data \
+        --key "$S3_AK:$S3_SK"
+    S3_URL="http://127.0.0.1:$READY"
 }
 
 s3_stop() {
-    exec 9>&-
-    kill "$S3_PID" 2>/dev/null || true
-    wait "$S3_PID" 2>/dev/null || true
+    serve_stop s3 9
 }
 
 # s3_put KEY FILE: uploads as the test's setup (s3rver accepts unsigned
