@@ -1,23 +1,16 @@
 /* Runs tests/harness/pg_server.sh for the unit tests; see pg_harness.h. */
-#include <errno.h>
-#include <fcntl.h>
 #include <libpq-fe.h>
-#include <poll.h>
 #include <stdbool.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "child_harness.h"
 #include "pg_harness.h"
 
 #define SCRIPT "tests/harness/pg_server.sh"
 
-static pid_t server_pid = -1;
-static int server_in = -1;
+static sl_child_t server = {.pid = -1};
 static char base_url[256];
 static bool failed;
 
@@ -29,12 +22,9 @@ static db_url_t *urls;
 
 static void stop_server(void)
 {
-    if (server_pid > 0) {
-        close(server_in); /* the script stops postgres and cleans up */
-        int status;
-        waitpid(server_pid, &status, 0);
-        server_pid = -1;
-    }
+    /* the script stops postgres and cleans up once its stdin closes; no
+     * signal, or postgres would outlive it */
+    sl_child_stop(&server, 0, -1);
     while (urls) {
         db_url_t *n = urls->next;
         free(urls);
@@ -45,59 +35,10 @@ static void stop_server(void)
 static int start_server(void)
 {
     char script[1024];
-    const char *root = getenv("SLUICE_ROOT");
-    snprintf(script, sizeof script, "%s%s%s", root ? root : "", root ? "/" : "", SCRIPT);
-    int in[2], out[2];
-    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
-        perror("pg harness: pipe");
-        return -1;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        perror("pg harness: fork");
-        return -1;
-    }
-    if (pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        execlp("sh", "sh", script, (char *)NULL);
-        fprintf(stderr, "pg harness: cannot run %s: %s\n", script, strerror(errno));
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    server_pid = pid;
-    server_in = in[1];
+    sl_child_repo_path(SCRIPT, script, sizeof script);
+    char *argv[] = {"sh", script, NULL};
     atexit(stop_server);
-    char line[512];
-    size_t len = 0;
-    time_t deadline = time(NULL) + 60;
-    while (len < sizeof line - 1 && !memchr(line, '\n', len)) {
-        struct pollfd p = {out[0], POLLIN, 0};
-        int left = (int)(deadline - time(NULL));
-        if (left <= 0 || poll(&p, 1, left * 1000) <= 0) {
-            fprintf(stderr, "pg harness: no READY from %s within 60 s\n", script);
-            close(out[0]);
-            return -1;
-        }
-        ssize_t r = read(out[0], line + len, sizeof line - 1 - len);
-        if (r <= 0) {
-            fprintf(stderr, "pg harness: %s exited before READY\n", script);
-            close(out[0]);
-            return -1;
-        }
-        len += (size_t)r;
-    }
-    close(out[0]);
-    line[len] = '\0';
-    char *nl = strchr(line, '\n');
-    *nl = '\0';
-    if (strncmp(line, "READY ", 6) != 0 || strlen(line + 6) >= sizeof base_url) {
-        fprintf(stderr, "pg harness: unexpected output: %s\n", line);
-        return -1;
-    }
-    strcpy(base_url, line + 6);
-    return 0;
+    return sl_child_start(&server, argv, 60, base_url, sizeof base_url, "pg harness");
 }
 
 const char *sl_pg_harness_url(void)

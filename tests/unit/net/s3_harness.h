@@ -4,12 +4,10 @@
 #ifndef SLUICE_TEST_S3_HARNESS_H
 #define SLUICE_TEST_S3_HARNESS_H
 
-#include <sys/types.h>
+#include "child_harness.h"
 
 typedef struct {
-    pid_t pid;
-    int in_fd;  /* the server's stdin: closing it stops the server */
-    int out_fd;
+    sl_child_t child;
     int port;
     char endpoint[64]; /* "http://127.0.0.1:PORT" */
 } sl_s3_harness_t;

@@ -4,17 +4,11 @@
  * fake payments/shipments API (tests/fakes/api_server.js, one per test on
  * a free loopback port). Request counts come from the fake's /_stats,
  * never from timing. */
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "../../../src/engine/engine_internal.h"
 #include "../../../src/net/http.h"
 #include "../../../src/plugins/sources/http_internal.h"
+#include "../net/child_harness.h"
 #include "../test.h"
 #include "sluice/config.h"
 #include "sluice/json.h"
@@ -28,32 +22,13 @@ extern const sl_source_type_t sl_source_http;
 /* ---- the fake API as a child process ---- */
 
 typedef struct {
-    pid_t pid;
-    int in_fd, out_fd;
+    sl_child_t child;
     char base[64]; /* http://127.0.0.1:PORT */
 } fake_t;
 
 static void fake_stop(fake_t *f)
 {
-    if (f->pid <= 0) {
-        return;
-    }
-    close(f->in_fd);
-    int status;
-    for (int i = 0; i < 300; i++) {
-        if (waitpid(f->pid, &status, WNOHANG) == f->pid) {
-            f->pid = -1;
-            break;
-        }
-        struct timespec ts = {0, 10 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
-    if (f->pid > 0) {
-        kill(f->pid, SIGKILL);
-        waitpid(f->pid, &status, 0);
-        f->pid = -1;
-    }
-    close(f->out_fd);
+    sl_child_stop(&f->child, 0, 3000);
 }
 
 /* Starts the fake with extra arguments (NULL-terminated) after the key. */
@@ -61,9 +36,7 @@ static void fake_start(fake_t *f, const char *const *extra)
 {
     memset(f, 0, sizeof *f);
     static char script[1024];
-    const char *root = getenv("SLUICE_ROOT");
-    snprintf(script, sizeof script, "%s%stests/fakes/api_server.js", root ? root : "",
-             root ? "/" : "");
+    sl_child_repo_path("tests/fakes/api_server.js", script, sizeof script);
     char *argv[40];
     int n = 0;
     argv[n++] = "node";
@@ -74,42 +47,14 @@ static void fake_start(fake_t *f, const char *const *extra)
         argv[n++] = (char *)extra[i];
     }
     argv[n] = NULL;
-    int in[2], out[2];
-    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
-        sl_test_fail(__FILE__, __LINE__, "pipe: %s", strerror(errno));
-    }
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        execvp("node", argv);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    f->pid = pid;
-    f->in_fd = in[1];
-    f->out_fd = out[0];
-    char line[128];
-    size_t len = 0;
-    while (len < sizeof line - 1 && !memchr(line, '\n', len)) {
-        struct pollfd p = {f->out_fd, POLLIN, 0};
-        if (poll(&p, 1, 20000) <= 0) {
-            fake_stop(f);
-            sl_test_fail(__FILE__, __LINE__, "the fake API did not start");
-        }
-        ssize_t r = read(f->out_fd, line + len, sizeof line - 1 - len);
-        if (r <= 0) {
-            fake_stop(f);
-            sl_test_fail(__FILE__, __LINE__, "the fake API exited before READY");
-        }
-        len += (size_t)r;
-    }
-    line[len] = '\0';
+    char ready[64];
     int port = 0;
-    if (sscanf(line, "READY %d", &port) != 1) {
+    if (sl_child_start(&f->child, argv, 20, ready, sizeof ready, "the fake API") != 0) {
+        sl_test_fail(__FILE__, __LINE__, "the fake API did not start");
+    }
+    if (sscanf(ready, "%d", &port) != 1) {
         fake_stop(f);
-        sl_test_fail(__FILE__, __LINE__, "unexpected output from the fake: %s", line);
+        sl_test_fail(__FILE__, __LINE__, "unexpected output from the fake: %s", ready);
     }
     snprintf(f->base, sizeof f->base, "http://127.0.0.1:%d", port);
 }
