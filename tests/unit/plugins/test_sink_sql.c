@@ -10,6 +10,7 @@
 
 #include "../../../src/plugins/sinks/sql_internal.h"
 #include "../test.h"
+#include "sql_fixture.h"
 #include "sluice/plugin.h"
 #include "sluice/state.h"
 
@@ -38,36 +39,6 @@ static void env_init(env_t *e)
     e->ctx.arena = e->arena;
 }
 
-static sl_node_t *scalar(sl_arena_t *a, const char *text)
-{
-    sl_node_t *n = sl_arena_calloc(a, sizeof *n);
-    n->kind = SL_NODE_SCALAR;
-    n->file = "p.yaml";
-    n->line = 7;
-    n->col = 5;
-    n->text = sl_arena_strdup(a, text);
-    n->len = strlen(text);
-    return n;
-}
-
-/* "a,b" -> a sequence of scalars. */
-static sl_node_t *seq(sl_arena_t *a, const char *csv)
-{
-    sl_node_t *n = sl_arena_calloc(a, sizeof *n);
-    n->kind = SL_NODE_SEQ;
-    n->file = "p.yaml";
-    n->line = 8;
-    n->col = 5;
-    n->items = sl_arena_calloc(a, 8 * sizeof *n->items);
-    const char *p = csv;
-    while (*p) {
-        size_t l = strcspn(p, ",");
-        n->items[n->n++] = scalar(a, sl_arena_strndup(a, p, l));
-        p += l + (p[l] == ',');
-    }
-    return n;
-}
-
 /* A config map from key, value pairs (NULL-terminated). "key" values in
  * brackets become lists: "[id,region]". */
 static sl_node_t *cfg(env_t *e, ...)
@@ -83,12 +54,12 @@ static sl_node_t *cfg(env_t *e, ...)
     const char *k;
     while ((k = va_arg(ap, const char *)) != NULL) {
         const char *v = va_arg(ap, const char *);
-        m->pairs[m->n].key = scalar(e->arena, k);
+        m->pairs[m->n].key = sqlfx_scalar(e->arena, k);
         if (v[0] == '[') {
             char *inner = sl_arena_strndup(e->arena, v + 1, strlen(v) - 2);
-            m->pairs[m->n].value = seq(e->arena, inner);
+            m->pairs[m->n].value = sqlfx_seq(e->arena, inner);
         } else {
-            m->pairs[m->n].value = scalar(e->arena, v);
+            m->pairs[m->n].value = sqlfx_scalar(e->arena, v);
         }
         m->n++;
     }
@@ -104,59 +75,6 @@ static void *open_sink(env_t *e, sl_node_t *c)
         sl_test_fail(__FILE__, __LINE__, "open: %d %s", rc, e->ctx.err.msg);
     }
     return self;
-}
-
-static sl_batch_t batch(sl_arena_t *a)
-{
-    sl_batch_t b = {0};
-    b.arena = a;
-    b.cap = 16;
-    b.records = sl_arena_calloc(a, b.cap * sizeof *b.records);
-    b.lines = sl_arena_calloc(a, b.cap * sizeof *b.lines);
-    b.origin = "in/orders.jsonl";
-    return b;
-}
-
-static void push(sl_batch_t *b, sl_value_t rec)
-{
-    b->lines[b->n] = b->n + 1;
-    b->records[b->n++] = rec;
-}
-
-static sl_value_t obj(sl_arena_t *a)
-{
-    sl_value_t o;
-    sl_object_new(a, &o, 4);
-    return o;
-}
-
-static void set(sl_arena_t *a, sl_value_t *o, const char *k, sl_value_t v)
-{
-    sl_object_set(a, o, k, strlen(k), v);
-}
-
-static sl_value_t str(const char *s)
-{
-    return sl_value_str(s, strlen(s));
-}
-
-static sl_value_t raw_num(sl_type_t t, const char *text)
-{
-    sl_value_t v = sl_value_str(text, strlen(text));
-    v.type = t;
-    v.flags = t == SL_T_DOUBLE ? SL_VF_RAW : 0;
-    return v;
-}
-
-/* {id: id, name: name} (name NULL: absent) */
-static sl_value_t rec_id_name(sl_arena_t *a, int64_t id, const char *name)
-{
-    sl_value_t o = obj(a);
-    set(a, &o, "id", sl_value_int(id));
-    if (name) {
-        set(a, &o, "name", str(name));
-    }
-    return o;
 }
 
 static void write_ok(env_t *e, void *self, sl_batch_t *b, const char *cp)
@@ -252,41 +170,41 @@ SL_TEST(sql_append_types_and_values)
               SL_SINK_DURABLE_PER_BATCH | SL_SINK_TRANSACTIONAL);
     CHECK_INT(sl_sink_sql.flags, SL_SINK_DURABLE_PER_BATCH | SL_SINK_TRANSACTIONAL);
     sl_arena_t *a = e.arena;
-    sl_batch_t b = batch(a);
-    sl_value_t r = obj(a);
-    set(a, &r, "id", sl_value_int(1));
-    set(a, &r, "name", str("Z\xc3\xbcrich \"q\""));
-    set(a, &r, "price", raw_num(SL_T_DOUBLE, "17707.64"));
-    set(a, &r, "ratio", sl_value_double(0.25));
-    set(a, &r, "paid", sl_value_bool(true));
-    set(a, &r, "ts", sl_value_timestamp(1795255200123456));
-    set(a, &r, "day", sl_value_date(20779));
-    set(a, &r, "big", raw_num(SL_T_BIGNUM, "123456789012345678901234"));
+    sl_batch_t b = sqlfx_batch(a, 16);
+    sl_value_t r = sqlfx_obj(a);
+    sqlfx_set(a, &r, "id", sl_value_int(1));
+    sqlfx_set(a, &r, "name", sqlfx_str("Z\xc3\xbcrich \"q\""));
+    sqlfx_set(a, &r, "price", sqlfx_raw_num(SL_T_DOUBLE, "17707.64"));
+    sqlfx_set(a, &r, "ratio", sl_value_double(0.25));
+    sqlfx_set(a, &r, "paid", sl_value_bool(true));
+    sqlfx_set(a, &r, "ts", sl_value_timestamp(1795255200123456));
+    sqlfx_set(a, &r, "day", sl_value_date(20779));
+    sqlfx_set(a, &r, "big", sqlfx_raw_num(SL_T_BIGNUM, "123456789012345678901234"));
     sl_value_t tags;
-    sl_value_t items[2] = {str("a"), str("b")};
+    sl_value_t items[2] = {sqlfx_str("a"), sqlfx_str("b")};
     tags.type = SL_T_ARRAY;
     tags.flags = 0;
     tags.len = 2;
     tags.u.items = items;
-    set(a, &r, "tags", tags);
-    sl_value_t meta = obj(a);
-    set(a, &meta, "k", sl_value_int(1));
-    set(a, &r, "meta", meta);
-    set(a, &r, "note", sl_value_null());
-    push(&b, r);
-    sl_value_t r2 = obj(a);
-    set(a, &r2, "id", sl_value_int(-9000000000));
-    set(a, &r2, "name", str(""));
-    set(a, &r2, "price", sl_value_int(3)); /* an int in a REAL column */
-    set(a, &r2, "ratio", sl_value_double(-1.5e-7));
-    set(a, &r2, "paid", sl_value_bool(false));
-    set(a, &r2, "ts", sl_value_timestamp(1795255200000000));
-    set(a, &r2, "day", sl_value_date(10956));
-    set(a, &r2, "big", sl_value_null());
-    set(a, &r2, "tags", sl_value_null());
-    set(a, &r2, "meta", sl_value_null());
-    set(a, &r2, "note", sl_value_null());
-    push(&b, r2);
+    sqlfx_set(a, &r, "tags", tags);
+    sl_value_t meta = sqlfx_obj(a);
+    sqlfx_set(a, &meta, "k", sl_value_int(1));
+    sqlfx_set(a, &r, "meta", meta);
+    sqlfx_set(a, &r, "note", sl_value_null());
+    sqlfx_push(&b, r);
+    sl_value_t r2 = sqlfx_obj(a);
+    sqlfx_set(a, &r2, "id", sl_value_int(-9000000000));
+    sqlfx_set(a, &r2, "name", sqlfx_str(""));
+    sqlfx_set(a, &r2, "price", sl_value_int(3)); /* an int in a REAL column */
+    sqlfx_set(a, &r2, "ratio", sl_value_double(-1.5e-7));
+    sqlfx_set(a, &r2, "paid", sl_value_bool(false));
+    sqlfx_set(a, &r2, "ts", sl_value_timestamp(1795255200000000));
+    sqlfx_set(a, &r2, "day", sl_value_date(10956));
+    sqlfx_set(a, &r2, "big", sl_value_null());
+    sqlfx_set(a, &r2, "tags", sl_value_null());
+    sqlfx_set(a, &r2, "meta", sl_value_null());
+    sqlfx_set(a, &r2, "note", sl_value_null());
+    sqlfx_push(&b, r2);
     write_ok(&e, self, &b, NULL);
     CHECK_INT(sl_sink_sql.commit(self), 0);
     sl_sink_sql.close(self);
@@ -319,20 +237,20 @@ SL_TEST(sql_create_infers_from_whole_first_batch)
     env_init(&e);
     void *self = open_sink(&e, cfg(&e, "type", "sql", "url", "t.db", "table", "t", NULL));
     sl_arena_t *a = e.arena;
-    sl_batch_t b = batch(a);
-    sl_value_t r1 = obj(a);
-    set(a, &r1, "n", sl_value_int(1));
-    set(a, &r1, "later", sl_value_null());
-    set(a, &r1, "mixed", sl_value_int(5));
-    push(&b, r1);
-    sl_value_t r2 = obj(a);
-    set(a, &r2, "z", sl_value_bool(true));
-    set(a, &r2, "n", sl_value_double(2.5));
-    set(a, &r2, "later", sl_value_int(7));
-    set(a, &r2, "mixed", str("five"));
-    push(&b, r2);
-    sl_value_t r3 = obj(a); /* an empty record: every column NULL */
-    push(&b, r3);
+    sl_batch_t b = sqlfx_batch(a, 16);
+    sl_value_t r1 = sqlfx_obj(a);
+    sqlfx_set(a, &r1, "n", sl_value_int(1));
+    sqlfx_set(a, &r1, "later", sl_value_null());
+    sqlfx_set(a, &r1, "mixed", sl_value_int(5));
+    sqlfx_push(&b, r1);
+    sl_value_t r2 = sqlfx_obj(a);
+    sqlfx_set(a, &r2, "z", sl_value_bool(true));
+    sqlfx_set(a, &r2, "n", sl_value_double(2.5));
+    sqlfx_set(a, &r2, "later", sl_value_int(7));
+    sqlfx_set(a, &r2, "mixed", sqlfx_str("five"));
+    sqlfx_push(&b, r2);
+    sl_value_t r3 = sqlfx_obj(a); /* an empty record: every column NULL */
+    sqlfx_push(&b, r3);
     write_ok(&e, self, &b, NULL);
     sl_sink_sql.close(self);
     const char *db = path_in("t.db");
@@ -354,18 +272,18 @@ SL_TEST(sql_append_column_sets_keep_defaults)
     exec(db, "CREATE TABLE t (a INTEGER, b TEXT DEFAULT 'dflt', c REAL)");
     void *self = open_sink(&e, cfg(&e, "type", "sql", "url", db, "table", "t", NULL));
     sl_arena_t *a = e.arena;
-    sl_batch_t b = batch(a);
-    sl_value_t r1 = obj(a);
-    set(a, &r1, "a", sl_value_int(1));
-    push(&b, r1);
-    sl_value_t r2 = obj(a);
-    set(a, &r2, "c", sl_value_double(0.5));
-    set(a, &r2, "b", sl_value_null());
-    set(a, &r2, "a", sl_value_int(2));
-    push(&b, r2);
-    sl_value_t r3 = obj(a);
-    set(a, &r3, "a", sl_value_int(3));
-    push(&b, r3);
+    sl_batch_t b = sqlfx_batch(a, 16);
+    sl_value_t r1 = sqlfx_obj(a);
+    sqlfx_set(a, &r1, "a", sl_value_int(1));
+    sqlfx_push(&b, r1);
+    sl_value_t r2 = sqlfx_obj(a);
+    sqlfx_set(a, &r2, "c", sl_value_double(0.5));
+    sqlfx_set(a, &r2, "b", sl_value_null());
+    sqlfx_set(a, &r2, "a", sl_value_int(2));
+    sqlfx_push(&b, r2);
+    sl_value_t r3 = sqlfx_obj(a);
+    sqlfx_set(a, &r3, "a", sl_value_int(3));
+    sqlfx_push(&b, r3);
     write_ok(&e, self, &b, NULL);
     sl_sink_sql.close(self);
     /* An absent field takes the column's default; an explicit null is NULL. */
@@ -386,23 +304,23 @@ SL_TEST(sql_upsert_overwrites_and_keeps_absent_fields)
     CHECK_INT(sl_sink_sql.instance_flags(self),
               SL_SINK_DURABLE_PER_BATCH | SL_SINK_TRANSACTIONAL);
     sl_arena_t *a = e.arena;
-    sl_batch_t b = batch(a);
+    sl_batch_t b = sqlfx_batch(a, 16);
     for (int i = 1; i <= 2; i++) {
-        sl_value_t r = rec_id_name(a, i, i == 1 ? "a" : "b");
-        set(a, &r, "qty", sl_value_int(i));
-        push(&b, r);
+        sl_value_t r = sqlfx_rec_id_name(a, i, i == 1 ? "a" : "b");
+        sqlfx_set(a, &r, "qty", sl_value_int(i));
+        sqlfx_push(&b, r);
     }
     write_ok(&e, self, &b, NULL);
-    sl_batch_t b2 = batch(a);
-    sl_value_t r1 = rec_id_name(a, 1, "A");
-    set(a, &r1, "qty", sl_value_int(10));
-    push(&b2, r1);
-    push(&b2, rec_id_name(a, 3, "c"));
-    sl_value_t r2 = rec_id_name(a, 2, NULL);
-    set(a, &r2, "qty", sl_value_int(20));
-    push(&b2, r2);
-    sl_value_t r1b = rec_id_name(a, 1, NULL); /* only the key: nothing to update */
-    push(&b2, r1b);
+    sl_batch_t b2 = sqlfx_batch(a, 16);
+    sl_value_t r1 = sqlfx_rec_id_name(a, 1, "A");
+    sqlfx_set(a, &r1, "qty", sl_value_int(10));
+    sqlfx_push(&b2, r1);
+    sqlfx_push(&b2, sqlfx_rec_id_name(a, 3, "c"));
+    sl_value_t r2 = sqlfx_rec_id_name(a, 2, NULL);
+    sqlfx_set(a, &r2, "qty", sl_value_int(20));
+    sqlfx_push(&b2, r2);
+    sl_value_t r1b = sqlfx_rec_id_name(a, 1, NULL); /* only the key: nothing to update */
+    sqlfx_push(&b2, r1b);
     write_ok(&e, self, &b2, NULL);
     sl_sink_sql.close(self);
 
@@ -414,8 +332,8 @@ SL_TEST(sql_upsert_overwrites_and_keeps_absent_fields)
 
     /* A second run finds the table with its key and upserts again. */
     self = open_sink(&e, c);
-    sl_batch_t b3 = batch(a);
-    push(&b3, rec_id_name(a, 3, "C"));
+    sl_batch_t b3 = sqlfx_batch(a, 16);
+    sqlfx_push(&b3, sqlfx_rec_id_name(a, 3, "C"));
     write_ok(&e, self, &b3, NULL);
     sl_sink_sql.close(self);
     CHECK_STR(query(db, "SELECT group_concat(id || '=' || name) FROM customers"),
@@ -443,13 +361,13 @@ SL_TEST(sql_upsert_needs_unique_index)
     exec(db, "CREATE UNIQUE INDEX t_rid ON t (region, id)");
     self = open_sink(&e, c);
     sl_arena_t *a = e.arena;
-    sl_batch_t b = batch(a);
+    sl_batch_t b = sqlfx_batch(a, 16);
     for (int i = 0; i < 2; i++) {
-        sl_value_t r = obj(a);
-        set(a, &r, "id", sl_value_int(1));
-        set(a, &r, "region", str("eu"));
-        set(a, &r, "v", str(i ? "second" : "first"));
-        push(&b, r);
+        sl_value_t r = sqlfx_obj(a);
+        sqlfx_set(a, &r, "id", sl_value_int(1));
+        sqlfx_set(a, &r, "region", sqlfx_str("eu"));
+        sqlfx_set(a, &r, "v", sqlfx_str(i ? "second" : "first"));
+        sqlfx_push(&b, r);
     }
     write_ok(&e, self, &b, NULL);
     sl_sink_sql.close(self);
@@ -470,17 +388,17 @@ SL_TEST(sql_null_key_rejected)
     void *self = open_sink(&e, cfg(&e, "type", "sql", "url", "k.db", "table", "t", "mode",
                                    "upsert", "key", "id", NULL));
     sl_arena_t *a = e.arena;
-    sl_batch_t b = batch(a);
-    push(&b, rec_id_name(a, 1, "one"));
-    sl_value_t no_id = obj(a);
-    set(a, &no_id, "name", str("no id"));
-    push(&b, no_id);
-    sl_value_t null_id = obj(a);
-    set(a, &null_id, "id", sl_value_null());
-    set(a, &null_id, "name", str("null id"));
-    push(&b, null_id);
-    push(&b, rec_id_name(a, 4, "four"));
-    push(&b, sl_value_int(5)); /* not an object */
+    sl_batch_t b = sqlfx_batch(a, 16);
+    sqlfx_push(&b, sqlfx_rec_id_name(a, 1, "one"));
+    sl_value_t no_id = sqlfx_obj(a);
+    sqlfx_set(a, &no_id, "name", sqlfx_str("no id"));
+    sqlfx_push(&b, no_id);
+    sl_value_t null_id = sqlfx_obj(a);
+    sqlfx_set(a, &null_id, "id", sl_value_null());
+    sqlfx_set(a, &null_id, "name", sqlfx_str("null id"));
+    sqlfx_push(&b, null_id);
+    sqlfx_push(&b, sqlfx_rec_id_name(a, 4, "four"));
+    sqlfx_push(&b, sl_value_int(5)); /* not an object */
     write_ok(&e, self, &b, NULL);
     sl_sink_sql.close(self);
 
@@ -518,14 +436,14 @@ SL_TEST(sql_replace_swaps_at_commit)
                                    "replace", NULL));
     CHECK_INT(sl_sink_sql.instance_flags(self), SL_SINK_FULL_INPUT);
     sl_arena_t *a = e.arena;
-    sl_batch_t b = batch(a);
-    push(&b, rec_id_name(a, 10, "new10"));
-    sl_value_t r = rec_id_name(a, 11, "new11");
-    set(a, &r, "fresh", sl_value_bool(true));
-    push(&b, r);
+    sl_batch_t b = sqlfx_batch(a, 16);
+    sqlfx_push(&b, sqlfx_rec_id_name(a, 10, "new10"));
+    sl_value_t r = sqlfx_rec_id_name(a, 11, "new11");
+    sqlfx_set(a, &r, "fresh", sl_value_bool(true));
+    sqlfx_push(&b, r);
     write_ok(&e, self, &b, "{\"pos\":1}");
-    sl_batch_t b2 = batch(a);
-    push(&b2, rec_id_name(a, 12, NULL));
+    sl_batch_t b2 = sqlfx_batch(a, 16);
+    sqlfx_push(&b2, sqlfx_rec_id_name(a, 12, NULL));
     write_ok(&e, self, &b2, "{\"pos\":2}");
 
     /* Before commit readers see the old table, whole. */
@@ -570,8 +488,8 @@ SL_TEST(sql_replace_close_without_commit_keeps_old)
     CHECK_STR(query(db, "SELECT group_concat(name) FROM pragma_table_info('t__sluice_staging')"),
               "id,name");
     sl_arena_t *a = e.arena;
-    sl_batch_t b = batch(a);
-    push(&b, rec_id_name(a, 2, "new"));
+    sl_batch_t b = sqlfx_batch(a, 16);
+    sqlfx_push(&b, sqlfx_rec_id_name(a, 2, "new"));
     write_ok(&e, self, &b, NULL);
     sl_sink_sql.close(self);
     CHECK_STR(query(db, "SELECT * FROM t"), "1|old");
@@ -595,8 +513,8 @@ SL_TEST(sql_replace_close_without_commit_keeps_old)
     /* A new table in replace mode appears at commit, with its key. */
     self = open_sink(&e, cfg(&e, "type", "sql", "url", db, "table", "fresh", "mode", "replace",
                              "key", "[id]", NULL));
-    sl_batch_t b2 = batch(a);
-    push(&b2, rec_id_name(a, 5, "five"));
+    sl_batch_t b2 = sqlfx_batch(a, 16);
+    sqlfx_push(&b2, sqlfx_rec_id_name(a, 5, "five"));
     write_ok(&e, self, &b2, NULL);
     CHECK_STR(query(db, "SELECT count(*) FROM sqlite_master WHERE name = 'fresh'"), "0");
     CHECK_INT(sl_sink_sql.commit(self), 0);
@@ -614,26 +532,26 @@ SL_TEST(sql_schema_evolution_adds_columns)
     env_init(&e);
     void *self = open_sink(&e, cfg(&e, "type", "sql", "url", "e.db", "table", "t", NULL));
     sl_arena_t *a = e.arena;
-    sl_batch_t b = batch(a);
-    sl_value_t r = obj(a);
-    set(a, &r, "id", sl_value_int(1));
-    set(a, &r, "a", str("x"));
-    push(&b, r);
+    sl_batch_t b = sqlfx_batch(a, 16);
+    sl_value_t r = sqlfx_obj(a);
+    sqlfx_set(a, &r, "id", sl_value_int(1));
+    sqlfx_set(a, &r, "a", sqlfx_str("x"));
+    sqlfx_push(&b, r);
     write_ok(&e, self, &b, NULL);
-    sl_batch_t b2 = batch(a);
-    r = obj(a);
-    set(a, &r, "id", sl_value_int(2));
-    set(a, &r, "a", str("y"));
-    set(a, &r, "b", sl_value_double(2.5));
-    set(a, &r, "c", sl_value_bool(true));
-    push(&b2, r);
+    sl_batch_t b2 = sqlfx_batch(a, 16);
+    r = sqlfx_obj(a);
+    sqlfx_set(a, &r, "id", sl_value_int(2));
+    sqlfx_set(a, &r, "a", sqlfx_str("y"));
+    sqlfx_set(a, &r, "b", sl_value_double(2.5));
+    sqlfx_set(a, &r, "c", sl_value_bool(true));
+    sqlfx_push(&b2, r);
     write_ok(&e, self, &b2, NULL);
-    sl_batch_t b3 = batch(a);
-    r = obj(a);
-    set(a, &r, "id", sl_value_int(3));
-    set(a, &r, "B", sl_value_int(7)); /* SQLite names ignore ASCII case */
-    set(a, &r, "d", sl_value_timestamp(0));
-    push(&b3, r);
+    sl_batch_t b3 = sqlfx_batch(a, 16);
+    r = sqlfx_obj(a);
+    sqlfx_set(a, &r, "id", sl_value_int(3));
+    sqlfx_set(a, &r, "B", sl_value_int(7)); /* SQLite names ignore ASCII case */
+    sqlfx_set(a, &r, "d", sl_value_timestamp(0));
+    sqlfx_push(&b3, r);
     write_ok(&e, self, &b3, NULL);
     sl_sink_sql.close(self);
     const char *db = path_in("e.db");
@@ -645,11 +563,11 @@ SL_TEST(sql_schema_evolution_adds_columns)
 
     /* A reopened sink knows the table's columns. */
     self = open_sink(&e, cfg(&e, "type", "sql", "url", "e.db", "table", "t", NULL));
-    sl_batch_t b4 = batch(a);
-    r = obj(a);
-    set(a, &r, "d", str("text"));
-    set(a, &r, "id", sl_value_int(4));
-    push(&b4, r);
+    sl_batch_t b4 = sqlfx_batch(a, 16);
+    r = sqlfx_obj(a);
+    sqlfx_set(a, &r, "d", sqlfx_str("text"));
+    sqlfx_set(a, &r, "id", sl_value_int(4));
+    sqlfx_push(&b4, r);
     write_ok(&e, self, &b4, NULL);
     sl_sink_sql.close(self);
     CHECK_STR(query(db, "SELECT count(*) FROM pragma_table_info('t')"), "5");
@@ -670,11 +588,11 @@ SL_TEST(sql_create_false)
     exec(db, "CREATE TABLE t (id INTEGER)");
     self = open_sink(&e, c);
     sl_arena_t *a = e.arena;
-    sl_batch_t b = batch(a);
-    push(&b, rec_id_name(a, 1, NULL));
+    sl_batch_t b = sqlfx_batch(a, 16);
+    sqlfx_push(&b, sqlfx_rec_id_name(a, 1, NULL));
     write_ok(&e, self, &b, NULL);
-    sl_batch_t b2 = batch(a);
-    push(&b2, rec_id_name(a, 2, "extra"));
+    sl_batch_t b2 = sqlfx_batch(a, 16);
+    sqlfx_push(&b2, sqlfx_rec_id_name(a, 2, "extra"));
     CHECK_INT(sl_sink_sql.write(self, &b2, "step:load", NULL), SL_ESINK);
     CHECK_CONTAINS(e.ctx.err.msg, "has no column \"name\"");
     sl_sink_sql.close(self);
@@ -692,12 +610,12 @@ SL_TEST(sql_identifier_quoting)
     void *self = open_sink(&e, c);
     sl_arena_t *a = e.arena;
     for (int round = 0; round < 2; round++) {
-        sl_batch_t b = batch(a);
-        sl_value_t r = obj(a);
-        set(a, &r, "my col", str("k1"));
-        set(a, &r, "we\"ird", sl_value_int(round + 1));
-        set(a, &r, "select", str("'; DROP TABLE x; --"));
-        push(&b, r);
+        sl_batch_t b = sqlfx_batch(a, 16);
+        sl_value_t r = sqlfx_obj(a);
+        sqlfx_set(a, &r, "my col", sqlfx_str("k1"));
+        sqlfx_set(a, &r, "we\"ird", sl_value_int(round + 1));
+        sqlfx_set(a, &r, "select", sqlfx_str("'; DROP TABLE x; --"));
+        sqlfx_push(&b, r);
         write_ok(&e, self, &b, "\"cp\"");
     }
     sl_sink_sql.close(self);
@@ -709,11 +627,11 @@ SL_TEST(sql_identifier_quoting)
     /* The same table in replace mode: its staging name is quoted too. */
     self = open_sink(&e, cfg(&e, "type", "sql", "url", "q.db", "table", table, "mode",
                              "replace", NULL));
-    sl_batch_t b = batch(a);
-    sl_value_t r = obj(a);
-    set(a, &r, "my col", str("k2"));
-    set(a, &r, "new \"col\"", sl_value_int(3));
-    push(&b, r);
+    sl_batch_t b = sqlfx_batch(a, 16);
+    sl_value_t r = sqlfx_obj(a);
+    sqlfx_set(a, &r, "my col", sqlfx_str("k2"));
+    sqlfx_set(a, &r, "new \"col\"", sl_value_int(3));
+    sqlfx_push(&b, r);
     write_ok(&e, self, &b, NULL);
     CHECK_INT(sl_sink_sql.commit(self), 0);
     sl_sink_sql.close(self);
@@ -736,9 +654,9 @@ SL_TEST(sql_checkpoint_in_same_transaction)
     CHECK_INT(sl_sink_sql.checkpoint_get(self, "step:load", &cp), 0);
     CHECK(cp == NULL);
     sl_arena_t *a = e.arena;
-    sl_batch_t b = batch(a);
-    push(&b, rec_id_name(a, 1, "a"));
-    push(&b, rec_id_name(a, 2, "b"));
+    sl_batch_t b = sqlfx_batch(a, 16);
+    sqlfx_push(&b, sqlfx_rec_id_name(a, 1, "a"));
+    sqlfx_push(&b, sqlfx_rec_id_name(a, 2, "b"));
     write_ok(&e, self, &b, "{\"gen\":1,\"seq\":1,\"pos\":10}");
     CHECK_INT(sl_sink_sql.checkpoint_get(self, "step:load", &cp), 0);
     CHECK_STR(cp, "{\"gen\":1,\"seq\":1,\"pos\":10}");
@@ -749,9 +667,9 @@ SL_TEST(sql_checkpoint_in_same_transaction)
 
     /* A batch that fails (duplicate key) leaves data and checkpoint as
      * they were. */
-    sl_batch_t b2 = batch(a);
-    push(&b2, rec_id_name(a, 3, "c"));
-    push(&b2, rec_id_name(a, 1, "dup"));
+    sl_batch_t b2 = sqlfx_batch(a, 16);
+    sqlfx_push(&b2, sqlfx_rec_id_name(a, 3, "c"));
+    sqlfx_push(&b2, sqlfx_rec_id_name(a, 1, "dup"));
     CHECK_INT(sl_sink_sql.write(self, &b2, "step:load", "{\"gen\":1,\"seq\":2,\"pos\":20}"),
               SL_ESINK);
     CHECK_CONTAINS(e.ctx.err.msg, "in/orders.jsonl:2: sql sink: ");
@@ -762,7 +680,7 @@ SL_TEST(sql_checkpoint_in_same_transaction)
     free(cp);
 
     /* An empty batch still moves the checkpoint; other keys are separate. */
-    sl_batch_t b3 = batch(a);
+    sl_batch_t b3 = sqlfx_batch(a, 16);
     write_ok(&e, self, &b3, "{\"gen\":1,\"seq\":3,\"pos\":30}");
     CHECK_INT(sl_sink_sql.write(self, &b3, "step:other", "\"o\""), 0);
     CHECK_INT(sl_sink_sql.checkpoint_get(self, "step:load", &cp), 0);
@@ -788,18 +706,18 @@ SL_TEST(sql_checkpoint_rolled_back_with_new_table)
     void *self = open_sink(&e, cfg(&e, "type", "sql", "url", "rb.db", "table", "t", "mode",
                                    "upsert", "key", "[id]", NULL));
     sl_arena_t *a = e.arena;
-    sl_batch_t b = batch(a);
-    push(&b, rec_id_name(a, 1, "a"));
+    sl_batch_t b = sqlfx_batch(a, 16);
+    sqlfx_push(&b, sqlfx_rec_id_name(a, 1, "a"));
     CHECK_INT(sl_sink_sql.write(self, &b, "step:load", "\"cp1\""), SL_ESINK);
     CHECK_CONTAINS(e.ctx.err.msg, "rb.db: storing the checkpoint: table sluice_checkpoints has "
                                   "no column named value");
     CHECK_STR(query(db, "SELECT count(*) FROM sqlite_master WHERE name = 't'"), "0");
     exec(db, "DROP TABLE sluice_checkpoints");
-    sl_batch_t b2 = batch(a);
-    sl_value_t r2 = obj(a);
-    set(a, &r2, "more", sl_value_int(1));
-    set(a, &r2, "id", sl_value_int(2));
-    push(&b2, r2);
+    sl_batch_t b2 = sqlfx_batch(a, 16);
+    sl_value_t r2 = sqlfx_obj(a);
+    sqlfx_set(a, &r2, "more", sl_value_int(1));
+    sqlfx_set(a, &r2, "id", sl_value_int(2));
+    sqlfx_push(&b2, r2);
     write_ok(&e, self, &b2, "\"cp2\"");
     sl_sink_sql.close(self);
     CHECK_STR(query(db, "SELECT group_concat(name) FROM pragma_table_info('t')"), "more,id");
@@ -893,14 +811,14 @@ SL_TEST(sql_templated_table_and_url)
     env_t e;
     env_init(&e);
     sl_arena_t *a = e.arena;
-    sl_value_t params = obj(a);
-    set(a, &params, "day", str("20261121"));
-    set(a, &params, "db", str("tpl/x.db"));
+    sl_value_t params = sqlfx_obj(a);
+    sqlfx_set(a, &params, "day", sqlfx_str("20261121"));
+    sqlfx_set(a, &params, "db", sqlfx_str("tpl/x.db"));
     e.ctx.params = &params;
     void *self = open_sink(&e, cfg(&e, "type", "sql", "url", "sqlite:///{{ params.db }}",
                                    "table", "orders_{{ params.day }}", NULL));
-    sl_batch_t b = batch(a);
-    push(&b, rec_id_name(a, 1, "a"));
+    sl_batch_t b = sqlfx_batch(a, 16);
+    sqlfx_push(&b, sqlfx_rec_id_name(a, 1, "a"));
     write_ok(&e, self, &b, NULL);
     sl_sink_sql.close(self);
     CHECK_STR(query(path_in("tpl/x.db"), "SELECT * FROM orders_20261121"), "1|a");

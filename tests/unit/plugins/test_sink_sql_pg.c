@@ -11,6 +11,7 @@
 #include "../../../src/plugins/sinks/sql_internal.h"
 #include "../net/pg_harness.h"
 #include "../test.h"
+#include "sql_fixture.h"
 #include "sluice/pg.h"
 #include "sluice/plugin.h"
 
@@ -44,35 +45,6 @@ static bool env_init(env_t *e, const char *db)
     return e->url != NULL;
 }
 
-static sl_node_t *scalar(sl_arena_t *a, const char *text)
-{
-    sl_node_t *n = sl_arena_calloc(a, sizeof *n);
-    n->kind = SL_NODE_SCALAR;
-    n->file = "p.yaml";
-    n->line = 7;
-    n->col = 5;
-    n->text = sl_arena_strdup(a, text);
-    n->len = strlen(text);
-    return n;
-}
-
-static sl_node_t *seq(sl_arena_t *a, const char *csv)
-{
-    sl_node_t *n = sl_arena_calloc(a, sizeof *n);
-    n->kind = SL_NODE_SEQ;
-    n->file = "p.yaml";
-    n->line = 8;
-    n->col = 5;
-    n->items = sl_arena_calloc(a, 8 * sizeof *n->items);
-    const char *p = csv;
-    while (*p) {
-        size_t l = strcspn(p, ",");
-        n->items[n->n++] = scalar(a, sl_arena_strndup(a, p, l));
-        p += l + (p[l] == ',');
-    }
-    return n;
-}
-
 /* A config map from key, value pairs (NULL-terminated); "[a,b]" is a list.
  * The url is the test database unless given ("none": no url). */
 static sl_node_t *cfg(env_t *e, ...)
@@ -93,18 +65,18 @@ static sl_node_t *cfg(env_t *e, ...)
         if (strcmp(k, "url") == 0 && strcmp(v, "none") == 0) {
             continue; /* no url at all */
         }
-        m->pairs[m->n].key = scalar(e->arena, k);
+        m->pairs[m->n].key = sqlfx_scalar(e->arena, k);
         if (v[0] == '[') {
-            m->pairs[m->n].value = seq(e->arena, sl_arena_strndup(e->arena, v + 1, strlen(v) - 2));
+            m->pairs[m->n].value = sqlfx_seq(e->arena, sl_arena_strndup(e->arena, v + 1, strlen(v) - 2));
         } else {
-            m->pairs[m->n].value = scalar(e->arena, v);
+            m->pairs[m->n].value = sqlfx_scalar(e->arena, v);
         }
         m->n++;
     }
     va_end(ap);
     if (!has_url) {
-        m->pairs[m->n].key = scalar(e->arena, "url");
-        m->pairs[m->n].value = scalar(e->arena, e->url);
+        m->pairs[m->n].key = sqlfx_scalar(e->arena, "url");
+        m->pairs[m->n].value = sqlfx_scalar(e->arena, e->url);
         m->n++;
     }
     return m;
@@ -118,58 +90,6 @@ static void *open_sink(env_t *e, sl_node_t *c)
         sl_test_fail(__FILE__, __LINE__, "open: %d %s", rc, e->ctx.err.msg);
     }
     return self;
-}
-
-static sl_batch_t batch(sl_arena_t *a, size_t cap)
-{
-    sl_batch_t b = {0};
-    b.arena = a;
-    b.cap = cap;
-    b.records = sl_arena_calloc(a, b.cap * sizeof *b.records);
-    b.lines = sl_arena_calloc(a, b.cap * sizeof *b.lines);
-    b.origin = "in/orders.jsonl";
-    return b;
-}
-
-static void push(sl_batch_t *b, sl_value_t rec)
-{
-    b->lines[b->n] = b->n + 1;
-    b->records[b->n++] = rec;
-}
-
-static sl_value_t obj(sl_arena_t *a)
-{
-    sl_value_t o;
-    sl_object_new(a, &o, 4);
-    return o;
-}
-
-static void set(sl_arena_t *a, sl_value_t *o, const char *k, sl_value_t v)
-{
-    sl_object_set(a, o, k, strlen(k), v);
-}
-
-static sl_value_t str(const char *s)
-{
-    return sl_value_str(s, strlen(s));
-}
-
-static sl_value_t raw_num(sl_type_t t, const char *text)
-{
-    sl_value_t v = sl_value_str(text, strlen(text));
-    v.type = t;
-    v.flags = t == SL_T_DOUBLE ? SL_VF_RAW : 0;
-    return v;
-}
-
-static sl_value_t rec_id_name(sl_arena_t *a, int64_t id, const char *name)
-{
-    sl_value_t o = obj(a);
-    set(a, &o, "id", sl_value_int(id));
-    if (name) {
-        set(a, &o, "name", str(name));
-    }
-    return o;
 }
 
 static void write_ok(env_t *e, void *self, sl_batch_t *b, const char *cp)
@@ -241,37 +161,37 @@ SL_TEST(sqlpg_append_types_and_values)
     void *self = open_sink(&e, cfg(&e, "type", "sql", "table", "orders", NULL));
     CHECK_INT(sl_sink_sql.instance_flags(self), SL_SINK_DURABLE_PER_BATCH | SL_SINK_TRANSACTIONAL);
     sl_arena_t *a = e.arena;
-    sl_batch_t b = batch(a, 16);
-    sl_value_t r = obj(a);
-    set(a, &r, "id", sl_value_int(1));
-    set(a, &r, "name", str("Z\xc3\xbcrich \"q\" 'x' \xf0\x9f\x98\x80"));
-    set(a, &r, "price", raw_num(SL_T_DOUBLE, "17707.64"));
-    set(a, &r, "ratio", sl_value_double(0.25));
-    set(a, &r, "paid", sl_value_bool(true));
-    set(a, &r, "ts", sl_value_timestamp(1795255200123456));
-    set(a, &r, "day", sl_value_date(20779));
-    set(a, &r, "big", raw_num(SL_T_BIGNUM, "123456789012345678901234"));
-    sl_value_t items[2] = {str("a\\b"), str("c\td")};
+    sl_batch_t b = sqlfx_batch(a, 16);
+    sl_value_t r = sqlfx_obj(a);
+    sqlfx_set(a, &r, "id", sl_value_int(1));
+    sqlfx_set(a, &r, "name", sqlfx_str("Z\xc3\xbcrich \"q\" 'x' \xf0\x9f\x98\x80"));
+    sqlfx_set(a, &r, "price", sqlfx_raw_num(SL_T_DOUBLE, "17707.64"));
+    sqlfx_set(a, &r, "ratio", sl_value_double(0.25));
+    sqlfx_set(a, &r, "paid", sl_value_bool(true));
+    sqlfx_set(a, &r, "ts", sl_value_timestamp(1795255200123456));
+    sqlfx_set(a, &r, "day", sl_value_date(20779));
+    sqlfx_set(a, &r, "big", sqlfx_raw_num(SL_T_BIGNUM, "123456789012345678901234"));
+    sl_value_t items[2] = {sqlfx_str("a\\b"), sqlfx_str("c\td")};
     sl_value_t tags = {.type = SL_T_ARRAY, .len = 2, .u.items = items};
-    set(a, &r, "tags", tags);
-    sl_value_t meta = obj(a);
-    set(a, &meta, "k", sl_value_int(1));
-    set(a, &r, "meta", meta);
-    set(a, &r, "note", sl_value_null());
-    push(&b, r);
-    sl_value_t r2 = obj(a);
-    set(a, &r2, "id", sl_value_int(INT64_MIN));
-    set(a, &r2, "name", str("tab\there\nnewline\r\\N back\\slash \\."));
-    set(a, &r2, "price", sl_value_int(3)); /* an int in a double column */
-    set(a, &r2, "ratio", sl_value_double(-1.5e-7));
-    set(a, &r2, "paid", sl_value_bool(false));
-    set(a, &r2, "ts", sl_value_timestamp(-1));
-    set(a, &r2, "day", sl_value_date(-719162)); /* 0001-01-01 */
-    set(a, &r2, "big", sl_value_null());
-    set(a, &r2, "tags", sl_value_null());
-    set(a, &r2, "meta", sl_value_null());
-    set(a, &r2, "note", str(""));
-    push(&b, r2);
+    sqlfx_set(a, &r, "tags", tags);
+    sl_value_t meta = sqlfx_obj(a);
+    sqlfx_set(a, &meta, "k", sl_value_int(1));
+    sqlfx_set(a, &r, "meta", meta);
+    sqlfx_set(a, &r, "note", sl_value_null());
+    sqlfx_push(&b, r);
+    sl_value_t r2 = sqlfx_obj(a);
+    sqlfx_set(a, &r2, "id", sl_value_int(INT64_MIN));
+    sqlfx_set(a, &r2, "name", sqlfx_str("tab\there\nnewline\r\\N back\\slash \\."));
+    sqlfx_set(a, &r2, "price", sl_value_int(3)); /* an int in a double column */
+    sqlfx_set(a, &r2, "ratio", sl_value_double(-1.5e-7));
+    sqlfx_set(a, &r2, "paid", sl_value_bool(false));
+    sqlfx_set(a, &r2, "ts", sl_value_timestamp(-1));
+    sqlfx_set(a, &r2, "day", sl_value_date(-719162)); /* 0001-01-01 */
+    sqlfx_set(a, &r2, "big", sl_value_null());
+    sqlfx_set(a, &r2, "tags", sl_value_null());
+    sqlfx_set(a, &r2, "meta", sl_value_null());
+    sqlfx_set(a, &r2, "note", sqlfx_str(""));
+    sqlfx_push(&b, r2);
     write_ok(&e, self, &b, NULL);
     CHECK_INT(sl_sink_sql.commit(self), 0);
     sl_sink_sql.close(self);
@@ -304,26 +224,26 @@ SL_TEST(sqlpg_schema_evolution_and_column_sets)
                 " n int, flag bigint)");
     void *self = open_sink(&e, cfg(&e, "type", "sql", "table", "shop.t", NULL));
     sl_arena_t *a = e.arena;
-    sl_batch_t b = batch(a, 16);
-    push(&b, rec_id_name(a, 1, "a"));
-    push(&b, rec_id_name(a, 2, NULL)); /* name absent: its default */
-    sl_value_t r = obj(a);
-    set(a, &r, "id", sl_value_int(3));
-    set(a, &r, "n", str("42"));             /* text into int: the server converts */
-    set(a, &r, "flag", sl_value_bool(true)); /* bool into bigint: 1 */
-    push(&b, r);
-    push(&b, obj(a)); /* no fields at all */
+    sl_batch_t b = sqlfx_batch(a, 16);
+    sqlfx_push(&b, sqlfx_rec_id_name(a, 1, "a"));
+    sqlfx_push(&b, sqlfx_rec_id_name(a, 2, NULL)); /* name absent: its default */
+    sl_value_t r = sqlfx_obj(a);
+    sqlfx_set(a, &r, "id", sl_value_int(3));
+    sqlfx_set(a, &r, "n", sqlfx_str("42"));             /* text into int: the server converts */
+    sqlfx_set(a, &r, "flag", sl_value_bool(true)); /* bool into bigint: 1 */
+    sqlfx_push(&b, r);
+    sqlfx_push(&b, sqlfx_obj(a)); /* no fields at all */
     write_ok(&e, self, &b, NULL);
     /* a later batch brings a new field: ALTER TABLE, type from its values */
-    sl_batch_t b2 = batch(a, 16);
-    sl_value_t r2 = obj(a);
-    set(a, &r2, "id", sl_value_int(4));
-    set(a, &r2, "Extra Col", sl_value_double(1.5));
-    push(&b2, r2);
-    sl_value_t r3 = obj(a);
-    set(a, &r3, "id", sl_value_int(5));
-    set(a, &r3, "Extra Col", sl_value_int(2));
-    push(&b2, r3);
+    sl_batch_t b2 = sqlfx_batch(a, 16);
+    sl_value_t r2 = sqlfx_obj(a);
+    sqlfx_set(a, &r2, "id", sl_value_int(4));
+    sqlfx_set(a, &r2, "Extra Col", sl_value_double(1.5));
+    sqlfx_push(&b2, r2);
+    sl_value_t r3 = sqlfx_obj(a);
+    sqlfx_set(a, &r3, "id", sl_value_int(5));
+    sqlfx_set(a, &r3, "Extra Col", sl_value_int(2));
+    sqlfx_push(&b2, r3);
     write_ok(&e, self, &b2, NULL);
     sl_sink_sql.close(self);
     CHECK_STR(query(e.url, "SELECT id, name, n, flag, \"Extra Col\" FROM shop.t"
@@ -352,12 +272,12 @@ SL_TEST(sqlpg_big_batches_stream_and_switch_sets)
     filler[999] = '\\';
     filler[1000] = '\0';
     for (int round = 0; round < 2; round++) {
-        sl_batch_t b = batch(a, N);
+        sl_batch_t b = sqlfx_batch(a, N);
         for (int i = 0; i < N; i++) {
-            sl_value_t r = obj(a);
-            set(a, &r, "id", sl_value_int(round * N + i));
-            set(a, &r, i % 2 ? "odd" : "even", str(filler));
-            push(&b, r);
+            sl_value_t r = sqlfx_obj(a);
+            sqlfx_set(a, &r, "id", sl_value_int(round * N + i));
+            sqlfx_set(a, &r, i % 2 ? "odd" : "even", sqlfx_str(filler));
+            sqlfx_push(&b, r);
         }
         write_ok(&e, self, &b, round ? "\"cp2\"" : "\"cp1\"");
     }
@@ -383,32 +303,32 @@ SL_TEST(sqlpg_upsert_overwrites_and_keeps_absent_fields)
     void *self = open_sink(&e, cfg(&e, "type", "sql", "table", "t", "mode", "upsert", "key",
                                    "[id,region]", NULL));
     sl_arena_t *a = e.arena;
-    sl_batch_t b = batch(a, 16);
-    sl_value_t r = rec_id_name(a, 1, "new");
-    set(a, &r, "region", str("eu"));
-    push(&b, r); /* n absent: stays 7 */
-    sl_value_t r2 = rec_id_name(a, 2, "first");
-    set(a, &r2, "region", str("eu"));
-    push(&b, r2);
-    sl_value_t r3 = rec_id_name(a, 2, "second"); /* same key, same batch: last wins */
-    set(a, &r3, "region", str("eu"));
-    push(&b, r3);
-    sl_value_t r4 = obj(a); /* another column set, same key: applied after r3 */
-    set(a, &r4, "id", sl_value_int(2));
-    set(a, &r4, "region", str("eu"));
-    set(a, &r4, "n", sl_value_int(5));
-    push(&b, r4);
-    sl_value_t r5 = rec_id_name(a, 2, "third");
-    set(a, &r5, "region", str("eu"));
-    push(&b, r5);
-    sl_value_t r6 = obj(a); /* only the key: inserted, or left alone */
-    set(a, &r6, "id", sl_value_int(3));
-    set(a, &r6, "region", str("us"));
-    push(&b, r6);
-    sl_value_t bad = obj(a); /* null key: rejected */
-    set(a, &bad, "id", sl_value_null());
-    set(a, &bad, "region", str("us"));
-    push(&b, bad);
+    sl_batch_t b = sqlfx_batch(a, 16);
+    sl_value_t r = sqlfx_rec_id_name(a, 1, "new");
+    sqlfx_set(a, &r, "region", sqlfx_str("eu"));
+    sqlfx_push(&b, r); /* n absent: stays 7 */
+    sl_value_t r2 = sqlfx_rec_id_name(a, 2, "first");
+    sqlfx_set(a, &r2, "region", sqlfx_str("eu"));
+    sqlfx_push(&b, r2);
+    sl_value_t r3 = sqlfx_rec_id_name(a, 2, "second"); /* same key, same batch: last wins */
+    sqlfx_set(a, &r3, "region", sqlfx_str("eu"));
+    sqlfx_push(&b, r3);
+    sl_value_t r4 = sqlfx_obj(a); /* another column set, same key: applied after r3 */
+    sqlfx_set(a, &r4, "id", sl_value_int(2));
+    sqlfx_set(a, &r4, "region", sqlfx_str("eu"));
+    sqlfx_set(a, &r4, "n", sl_value_int(5));
+    sqlfx_push(&b, r4);
+    sl_value_t r5 = sqlfx_rec_id_name(a, 2, "third");
+    sqlfx_set(a, &r5, "region", sqlfx_str("eu"));
+    sqlfx_push(&b, r5);
+    sl_value_t r6 = sqlfx_obj(a); /* only the key: inserted, or left alone */
+    sqlfx_set(a, &r6, "id", sl_value_int(3));
+    sqlfx_set(a, &r6, "region", sqlfx_str("us"));
+    sqlfx_push(&b, r6);
+    sl_value_t bad = sqlfx_obj(a); /* null key: rejected */
+    sqlfx_set(a, &bad, "id", sl_value_null());
+    sqlfx_set(a, &bad, "region", sqlfx_str("us"));
+    sqlfx_push(&b, bad);
     rejected.n = 0;
     sl_sql_set_reject_fn(fake_reject);
     write_ok(&e, self, &b, "\"cp\"");
@@ -417,10 +337,10 @@ SL_TEST(sqlpg_upsert_overwrites_and_keeps_absent_fields)
     CHECK_INT((int)rejected.line[0], 7);
     CHECK_STR(rejected.reason[0], "sql: key field 'id' is null");
     /* a second batch updates again with the same cached statements */
-    sl_batch_t b2 = batch(a, 4);
-    sl_value_t r7 = rec_id_name(a, 1, "newer");
-    set(a, &r7, "region", str("eu"));
-    push(&b2, r7);
+    sl_batch_t b2 = sqlfx_batch(a, 4);
+    sl_value_t r7 = sqlfx_rec_id_name(a, 1, "newer");
+    sqlfx_set(a, &r7, "region", sqlfx_str("eu"));
+    sqlfx_push(&b2, r7);
     write_ok(&e, self, &b2, "\"cp2\"");
     sl_sink_sql.close(self);
     CHECK_STR(query(e.url, "SELECT id, region, name, n FROM t ORDER BY region, id"),
@@ -472,9 +392,9 @@ SL_TEST(sqlpg_replace_swaps_at_commit)
     for (int run = 0; run < 2; run++) {
         void *self = open_sink(&e, cfg(&e, "type", "sql", "table", "t", "mode", "replace",
                                        NULL));
-        sl_batch_t b = batch(e.arena, 4);
-        push(&b, rec_id_name(e.arena, 1, "a"));
-        push(&b, rec_id_name(e.arena, 2, NULL));
+        sl_batch_t b = sqlfx_batch(e.arena, 4);
+        sqlfx_push(&b, sqlfx_rec_id_name(e.arena, 1, "a"));
+        sqlfx_push(&b, sqlfx_rec_id_name(e.arena, 2, NULL));
         write_ok(&e, self, &b, "\"cp\"");
         /* nothing visible before the commit */
         CHECK_STR(query(e.url, "SELECT string_agg(name, ',') FROM t"), run ? "a,d" : "old");
@@ -493,8 +413,8 @@ SL_TEST(sqlpg_replace_swaps_at_commit)
 
     /* closed without commit: the old table stays, the staging goes */
     void *self = open_sink(&e, cfg(&e, "type", "sql", "table", "t", "mode", "replace", NULL));
-    sl_batch_t b = batch(e.arena, 4);
-    push(&b, rec_id_name(e.arena, 7, "x"));
+    sl_batch_t b = sqlfx_batch(e.arena, 4);
+    sqlfx_push(&b, sqlfx_rec_id_name(e.arena, 7, "x"));
     write_ok(&e, self, &b, NULL);
     sl_sink_sql.close(self);
     CHECK_STR(query(e.url, "SELECT count(*), to_regclass('t__sluice_staging') IS NULL FROM t"),
@@ -516,9 +436,9 @@ SL_TEST(sqlpg_checkpoint_in_same_transaction)
     CHECK_INT(sl_sink_sql.checkpoint_get(self, "step:load", &cp), 0);
     CHECK(cp == NULL);
     sl_arena_t *a = e.arena;
-    sl_batch_t b = batch(a, 4);
-    push(&b, rec_id_name(a, 1, "a"));
-    push(&b, rec_id_name(a, 2, "b"));
+    sl_batch_t b = sqlfx_batch(a, 4);
+    sqlfx_push(&b, sqlfx_rec_id_name(a, 1, "a"));
+    sqlfx_push(&b, sqlfx_rec_id_name(a, 2, "b"));
     write_ok(&e, self, &b, "{\"gen\":1,\"seq\":1,\"pos\":10}");
     CHECK_INT(sl_sink_sql.checkpoint_get(self, "step:load", &cp), 0);
     CHECK_STR(cp, "{\"gen\":1,\"seq\":1,\"pos\":10}");
@@ -534,9 +454,9 @@ SL_TEST(sqlpg_checkpoint_in_same_transaction)
 
     /* A batch that fails (duplicate key) leaves data and checkpoint as
      * they were; the message names the record, server, table and error. */
-    sl_batch_t b2 = batch(a, 4);
-    push(&b2, rec_id_name(a, 3, "c"));
-    push(&b2, rec_id_name(a, 1, "dup"));
+    sl_batch_t b2 = sqlfx_batch(a, 4);
+    sqlfx_push(&b2, sqlfx_rec_id_name(a, 3, "c"));
+    sqlfx_push(&b2, sqlfx_rec_id_name(a, 1, "dup"));
     CHECK_INT(sl_sink_sql.write(self, &b2, "step:load", "{\"gen\":1,\"seq\":2,\"pos\":20}"),
               SL_ESINK);
     CHECK_CONTAINS(e.ctx.err.msg, "sql sink: postgres postgresql://sluice@127.0.0.1:");
@@ -548,7 +468,7 @@ SL_TEST(sqlpg_checkpoint_in_same_transaction)
     CHECK_STR(cp, "{\"gen\":1,\"seq\":1,\"pos\":10}");
     free(cp);
     /* the connection is usable again: an empty batch moves the checkpoint */
-    sl_batch_t b3 = batch(a, 1);
+    sl_batch_t b3 = sqlfx_batch(a, 1);
     write_ok(&e, self, &b3, "{\"gen\":1,\"seq\":3,\"pos\":30}");
     CHECK_INT(sl_sink_sql.checkpoint_get(self, "step:load", &cp), 0);
     CHECK_STR(cp, "{\"gen\":1,\"seq\":3,\"pos\":30}");
@@ -568,12 +488,12 @@ SL_TEST(sqlpg_refused_values_name_the_record)
     sl_arena_t *a = e.arena;
     /* a value the server refuses, deep in a streamed batch: its line */
     enum { N = 5000 };
-    sl_batch_t b = batch(a, N);
+    sl_batch_t b = sqlfx_batch(a, N);
     for (int i = 0; i < N; i++) {
-        sl_value_t r = obj(a);
-        set(a, &r, "id", i == 4321 ? str("abc") : sl_value_int(i));
-        set(a, &r, "name", str("ab"));
-        push(&b, r);
+        sl_value_t r = sqlfx_obj(a);
+        sqlfx_set(a, &r, "id", i == 4321 ? sqlfx_str("abc") : sl_value_int(i));
+        sqlfx_set(a, &r, "name", sqlfx_str("ab"));
+        sqlfx_push(&b, r);
     }
     CHECK_INT(sl_sink_sql.write(self, &b, "step:load", "\"x\""), SL_ESINK);
     CHECK_CONTAINS(e.ctx.err.msg, "in/orders.jsonl:4322: sql sink: postgres postgresql://");
@@ -581,26 +501,26 @@ SL_TEST(sqlpg_refused_values_name_the_record)
     CHECK_CONTAINS(e.ctx.err.msg, "table \"t\", column \"id\": \"abc\" is not an integer");
     CHECK_STR(query(e.url, "SELECT count(*) FROM t"), "0");
     /* too long for varchar(3) */
-    sl_batch_t b2 = batch(a, 4);
-    push(&b2, rec_id_name(a, 1, "abc"));
-    push(&b2, rec_id_name(a, 2, "abcd"));
+    sl_batch_t b2 = sqlfx_batch(a, 4);
+    sqlfx_push(&b2, sqlfx_rec_id_name(a, 1, "abc"));
+    sqlfx_push(&b2, sqlfx_rec_id_name(a, 2, "abcd"));
     CHECK_INT(sl_sink_sql.write(self, &b2, "step:load", NULL), SL_ESINK);
     CHECK_CONTAINS(e.ctx.err.msg, "in/orders.jsonl:2: ");
     CHECK_CONTAINS(e.ctx.err.msg, "value too long for type character varying(3)");
     /* a NUL byte cannot be stored in text */
-    sl_batch_t b3 = batch(a, 4);
-    push(&b3, rec_id_name(a, 1, "a"));
-    sl_value_t nul = obj(a);
-    set(a, &nul, "name", sl_value_str("a\0b", 3));
-    push(&b3, nul);
+    sl_batch_t b3 = sqlfx_batch(a, 4);
+    sqlfx_push(&b3, sqlfx_rec_id_name(a, 1, "a"));
+    sl_value_t nul = sqlfx_obj(a);
+    sqlfx_set(a, &nul, "name", sl_value_str("a\0b", 3));
+    sqlfx_push(&b3, nul);
     CHECK_INT(sl_sink_sql.write(self, &b3, "step:load", NULL), SL_ESINK);
     CHECK_CONTAINS(e.ctx.err.msg, "in/orders.jsonl:2: sql sink: postgres ");
     CHECK_CONTAINS(e.ctx.err.msg, "table \"t\", column \"name\": a string holds a NUL byte");
     /* a JSON string into jsonb is a JSON string; \u0000 is refused */
-    sl_batch_t b4 = batch(a, 4);
-    sl_value_t js = obj(a);
-    set(a, &js, "j", str("x\"y"));
-    push(&b4, js);
+    sl_batch_t b4 = sqlfx_batch(a, 4);
+    sl_value_t js = sqlfx_obj(a);
+    sqlfx_set(a, &js, "j", sqlfx_str("x\"y"));
+    sqlfx_push(&b4, js);
     write_ok(&e, self, &b4, NULL);
     CHECK_STR(query(e.url, "SELECT j #>> '{}' FROM t"), "x\"y");
     sl_sink_sql.close(self);
@@ -636,8 +556,8 @@ SL_TEST(sqlpg_connection_errors_hide_the_password)
     e.pipeline.nconnections = 1;
     self = open_sink(&e, cfg(&e, "type", "sql", "connection", "warehouse", "table", "t", "url",
                              "none", NULL));
-    sl_batch_t b = batch(e.arena, 2);
-    push(&b, rec_id_name(e.arena, 1, "a"));
+    sl_batch_t b = sqlfx_batch(e.arena, 2);
+    sqlfx_push(&b, sqlfx_rec_id_name(e.arena, 1, "a"));
     write_ok(&e, self, &b, NULL);
     sl_sink_sql.close(self);
     CHECK_STR(query(e.url, "SELECT * FROM t"), "1|a");
@@ -694,9 +614,9 @@ SL_TEST(sqlpg_serialization_failure_is_retried)
         pthread_cond_wait(&bl.cv, &bl.mu);
     }
     pthread_mutex_unlock(&bl.mu);
-    sl_batch_t b = batch(e.arena, 4);
-    push(&b, rec_id_name(e.arena, 2, "sink"));
-    push(&b, rec_id_name(e.arena, 1, "sink"));
+    sl_batch_t b = sqlfx_batch(e.arena, 4);
+    sqlfx_push(&b, sqlfx_rec_id_name(e.arena, 2, "sink"));
+    sqlfx_push(&b, sqlfx_rec_id_name(e.arena, 1, "sink"));
     write_ok(&e, self, &b, "\"cp\"");
     pthread_join(th, NULL);
     /* the sink ran after the blocker committed: its values win */
@@ -722,25 +642,25 @@ SL_TEST(sqlpg_binary_copy_converts_like_text_input)
     const char *keys[] = {"i2", "i4", "i8", "f4", "f8", "ok", "v", "t", "d", "ts", "tz"};
     sl_value_t rows[3][11] = {
         {sl_value_int(-32768), sl_value_int(2147483647), sl_value_int(INT64_MIN),
-         raw_num(SL_T_DOUBLE, "1.5"), raw_num(SL_T_DOUBLE, "0.1"), sl_value_bool(true),
-         str("héllo"), str("tab\there\nnewline \\ back"), sl_value_date(20779),
+         sqlfx_raw_num(SL_T_DOUBLE, "1.5"), sqlfx_raw_num(SL_T_DOUBLE, "0.1"), sl_value_bool(true),
+         sqlfx_str("héllo"), sqlfx_str("tab\there\nnewline \\ back"), sl_value_date(20779),
          sl_value_timestamp(1795343400123456LL), sl_value_timestamp(-1LL)},
         /* strings and other types, converted */
-        {str(" 12 "), str("-7"), raw_num(SL_T_BIGNUM, "9223372036854775807"), sl_value_int(3),
-         str("2.5e3"), str("Yes"), sl_value_int(42), sl_value_bool(false),
-         sl_value_timestamp(1795343400000000LL), str("2026-11-22T10:30:00+02:00"),
+        {sqlfx_str(" 12 "), sqlfx_str("-7"), sqlfx_raw_num(SL_T_BIGNUM, "9223372036854775807"), sl_value_int(3),
+         sqlfx_str("2.5e3"), sqlfx_str("Yes"), sl_value_int(42), sl_value_bool(false),
+         sl_value_timestamp(1795343400000000LL), sqlfx_str("2026-11-22T10:30:00+02:00"),
          sl_value_date(0)},
         {sl_value_null(), sl_value_null(), sl_value_null(), sl_value_null(), sl_value_null(),
-         str("off"), str(""), str(""), str("1999-12-31"), sl_value_date(10957),
-         str("2000-01-01T00:00:00Z")},
+         sqlfx_str("off"), sqlfx_str(""), sqlfx_str(""), sqlfx_str("1999-12-31"), sl_value_date(10957),
+         sqlfx_str("2000-01-01T00:00:00Z")},
     };
-    sl_batch_t b = batch(a, 4);
+    sl_batch_t b = sqlfx_batch(a, 4);
     for (int r = 0; r < 3; r++) {
-        sl_value_t o = obj(a);
+        sl_value_t o = sqlfx_obj(a);
         for (int k = 0; k < 11; k++) {
-            set(a, &o, keys[k], rows[r][k]);
+            sqlfx_set(a, &o, keys[k], rows[r][k]);
         }
-        push(&b, o);
+        sqlfx_push(&b, o);
     }
     write_ok(&e, self, &b, NULL);
     CHECK_STR(query(e.url, "SET TimeZone = 'UTC'; SELECT i2, i4, i8, f4, f8, ok, v, t, d, ts, tz "
@@ -757,25 +677,25 @@ SL_TEST(sqlpg_binary_copy_converts_like_text_input)
         const char *msg;
     } bad[] = {
         {"i2", sl_value_int(40000), "column \"i2\": 40000 is out of range for smallint"},
-        {"i8", raw_num(SL_T_DOUBLE, "1.5"), "column \"i8\": 1.5 is a fraction for an integer"},
+        {"i8", sqlfx_raw_num(SL_T_DOUBLE, "1.5"), "column \"i8\": 1.5 is a fraction for an integer"},
         {"ok", sl_value_int(2), "column \"ok\": 2 is not a boolean"},
-        {"tz", str("yesterday"), "column \"tz\": \"yesterday\" is not an ISO 8601 timestamp"},
-        {"f8", str("1,5"), "column \"f8\": \"1,5\" is not a number"},
+        {"tz", sqlfx_str("yesterday"), "column \"tz\": \"yesterday\" is not an ISO 8601 timestamp"},
+        {"f8", sqlfx_str("1,5"), "column \"f8\": \"1,5\" is not a number"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        sl_batch_t bb = batch(a, 2);
-        sl_value_t o = obj(a);
-        set(a, &o, bad[i].col, bad[i].v);
-        push(&bb, o);
+        sl_batch_t bb = sqlfx_batch(a, 2);
+        sl_value_t o = sqlfx_obj(a);
+        sqlfx_set(a, &o, bad[i].col, bad[i].v);
+        sqlfx_push(&bb, o);
         CHECK_INT(sl_sink_sql.write(self, &bb, "step:load", NULL), SL_ESINK);
         CHECK_CONTAINS(e.ctx.err.msg, "in/orders.jsonl:1: sql sink: postgres ");
         CHECK_CONTAINS(e.ctx.err.msg, bad[i].msg);
     }
     /* too long for varchar(5): the server still checks */
-    sl_batch_t bv = batch(a, 2);
-    sl_value_t o = obj(a);
-    set(a, &o, "v", str("toolong"));
-    push(&bv, o);
+    sl_batch_t bv = sqlfx_batch(a, 2);
+    sl_value_t o = sqlfx_obj(a);
+    sqlfx_set(a, &o, "v", sqlfx_str("toolong"));
+    sqlfx_push(&bv, o);
     CHECK_INT(sl_sink_sql.write(self, &bv, "step:load", NULL), SL_ESINK);
     CHECK_CONTAINS(e.ctx.err.msg, "value too long for type character varying(5)");
     CHECK_STR(query(e.url, "SELECT count(*) FROM b"), "3");
