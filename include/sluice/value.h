@@ -123,6 +123,11 @@ static inline sl_value_t *sl_object_get_c(const sl_value_t *obj, const char *key
 {
     return sl_object_get(obj, key, sl_str_c(key).len);
 }
+/* sl_object_get for a lookup repeated over many records, which usually
+ * carry their keys in the same order: *hint is the member index to try
+ * first (any value is safe) and is set to where the key was found. */
+sl_value_t *sl_object_get_hinted(const sl_value_t *obj, const char *key, size_t klen,
+                                 uint32_t *hint);
 /* Follows a dotted path ("a.b.0.c"; digits index arrays). NULL if absent. */
 sl_value_t *sl_value_path(const sl_value_t *v, const char *path, size_t plen);
 

@@ -137,16 +137,18 @@ static int cast_process(void *self, sl_step_ctx_t *ctx, sl_batch_t *b)
      * value. */
     sl_value_t **slots = sl_arena_alloc(b->arena, c->n * sizeof *slots);
     sl_value_t *vals = sl_arena_alloc(b->arena, c->n * sizeof *vals);
-    if (!slots || !vals) {
+    uint32_t *hints = sl_arena_alloc(b->arena, c->n * sizeof *hints);
+    if (!slots || !vals || !hints) {
         return sl_err_set(&ctx->err, SL_ENOMEM, "cast: out of memory");
     }
+    memset(hints, 0, c->n * sizeof *hints);
     size_t w = 0;
     for (size_t i = 0; i < b->n; i++) {
         sl_value_t *rec = &b->records[i];
         bool rejected = false;
         for (size_t k = 0; k < c->n && !rejected; k++) {
             const field_t *f = &c->fields[k];
-            sl_value_t *v = sl_object_get(rec, f->key, f->klen);
+            sl_value_t *v = sl_object_get_hinted(rec, f->key, f->klen, &hints[k]);
             slots[k] = v;
             if (!v || v->type == SL_T_NULL) {
                 slots[k] = NULL;
