@@ -171,8 +171,9 @@ YAML
 }
 
 test_records_longer_than_a_read_chunk() {
-    # Reads go in chunks of 256 KiB: records straddling chunk edges, records
-    # several chunks long, and batches needing many chunks all come through
+    # Reads go in chunks of 256 KiB shared by the batches: records straddling
+    # chunk edges, records several chunks long, batches needing many chunks
+    # and many batches in one chunk all come through
     # byte for byte, in JSONL, CSV and JSON arrays; a record over
     # max_record_bytes fails naming the file and line.
     mkdir -p in
@@ -205,6 +206,14 @@ YAML
     cmp in/a.jsonl out.jsonl || fail "jsonl differs"
     cmp in/b.csv out.csv || fail "csv differs"
     cmp in/a.jsonl out_a.jsonl || fail "json array differs"
+    # again with batches in flight on two threads while the reader fills
+    # the chunks their records point into
+    rm -f out.jsonl out.csv out_a.jsonl
+    sl run p.yaml --state st_threads.db --threads 2
+    assert_rc 0
+    cmp in/a.jsonl out.jsonl || fail "jsonl differs (2 threads)"
+    cmp in/b.csv out.csv || fail "csv differs (2 threads)"
+    cmp in/a.jsonl out_a.jsonl || fail "json array differs (2 threads)"
     pipeline <<'YAML'
 name: long2
 steps:

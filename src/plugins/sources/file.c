@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <glob.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,47 @@
 /* Bytes read at a time. A batch takes as many chunks as its records need;
  * small enough to stay in cache between read() and parsing. */
 #define CHUNK (256u << 10)
+
+/* A chunk of input, shared by the batches whose records borrow from it: a
+ * batch that fills up in the middle of a chunk leaves the rest to the next
+ * batch in place. Each batch holds a reference until its arena is reset
+ * (in whichever thread runs it), the source one while it reads on. Only
+ * the start of a record cut by a chunk's end is copied, to the next. */
+typedef struct {
+    atomic_uint refs;
+    size_t cap, len;
+    char data[];
+} chunk_t;
+
+static chunk_t *chunk_new(size_t cap)
+{
+    chunk_t *c = malloc(sizeof *c + cap);
+    if (c) {
+        atomic_init(&c->refs, 1);
+        c->cap = cap;
+        c->len = 0;
+    }
+    return c;
+}
+
+static void chunk_unref(void *p)
+{
+    chunk_t *c = p;
+    if (c && atomic_fetch_sub(&c->refs, 1) == 1) {
+        free(c);
+    }
+}
+
+/* Makes batch b keep c alive while its records may point into it. */
+static int chunk_lend(chunk_t *c, sl_batch_t *b)
+{
+    atomic_fetch_add(&c->refs, 1);
+    if (sl_arena_cleanup_add(b->arena, chunk_unref, c) != 0) {
+        chunk_unref(c);
+        return SL_ENOMEM;
+    }
+    return 0;
+}
 
 typedef enum { FMT_JSONL, FMT_CSV, FMT_JSON } fmt_t;
 
@@ -109,8 +151,8 @@ typedef struct {
     uint64_t records; /* records produced from this file */
     uint64_t skip_records; /* JSON arrays: records to skip when resuming */
     bool eof;
-    char *carry;
-    size_t carry_len, carry_cap;
+    chunk_t *chunk; /* being parsed, from chunk_pos on */
+    size_t chunk_pos;
     /* CSV header of the current file */
     sl_str_t *hdr;
     size_t nhdr;
@@ -658,7 +700,8 @@ static void close_current(file_src_t *s)
 {
     sl_input_close(s->in);
     s->in = NULL;
-    s->carry_len = 0;
+    chunk_unref(s->chunk);
+    s->chunk = NULL;
 }
 
 /* Opens the next file that still needs reading. Returns SL_EOF when none. */
@@ -723,7 +766,6 @@ static int open_next(file_src_t *s)
         s->cur_obj = o;
         s->offset = s->line = s->records = s->skip_records = 0;
         s->eof = false;
-        s->carry_len = 0;
         /* The delimiter is decided per file: configured, else tab for a
          * .tsv name, else comma. */
         char delim = ',';
@@ -1102,21 +1144,6 @@ static int parse_json_array(file_src_t *s, sl_batch_t *b, char *buf, size_t len,
     return 0;
 }
 
-static int keep_carry(file_src_t *s, const char *p, size_t n)
-{
-    if (n > s->carry_cap) {
-        char *grown = realloc(s->carry, n);
-        if (!grown) {
-            return SL_ENOMEM;
-        }
-        s->carry = grown;
-        s->carry_cap = n;
-    }
-    memmove(s->carry, p, n);
-    s->carry_len = n;
-    return 0;
-}
-
 /* Reads until buf is full or the file ends. */
 static int fill(file_src_t *s, char *buf, size_t cap, size_t *len)
 {
@@ -1144,46 +1171,43 @@ static int file_next(void *self, sl_batch_t *b, size_t max)
         }
     }
     b->origin = s->path;
-    size_t cap = CHUNK > s->carry_len * 2 ? CHUNK : s->carry_len * 2;
-    char *buf = sl_arena_alloc(b->arena, cap);
-    if (!buf) {
-        return SL_ENOMEM;
+    if (!s->chunk) {
+        s->chunk = chunk_new(CHUNK);
+        s->chunk_pos = 0;
+        if (!s->chunk) {
+            return SL_ENOMEM;
+        }
     }
-    size_t len = s->carry_len, pos = 0, consumed = 0;
-    if (len) {
-        memcpy(buf, s->carry, len);
-    }
-    s->carry_len = 0;
+    size_t consumed = 0;
     for (;;) {
-        rc = fill(s, buf, cap, &len);
+        chunk_t *c = s->chunk;
+        rc = fill(s, c->data, c->cap, &c->len);
+        if (rc == 0) {
+            rc = chunk_lend(c, b);
+        }
         if (rc) {
             return rc;
         }
-        size_t before = pos;
+        size_t pos = s->chunk_pos;
         switch (s->fmt) {
         case FMT_JSONL:
-            rc = parse_jsonl(s, b, buf, len, &pos, max);
+            rc = parse_jsonl(s, b, c->data, c->len, &pos, max);
             break;
         case FMT_CSV:
-            rc = parse_csv(s, b, buf, len, &pos, max);
+            rc = parse_csv(s, b, c->data, c->len, &pos, max);
             break;
         case FMT_JSON:
-            rc = parse_json_array(s, b, buf, len, &pos, max);
+            rc = parse_json_array(s, b, c->data, c->len, &pos, max);
             break;
         }
-        s->offset += pos - before;
-        consumed += pos - before;
+        s->offset += pos - s->chunk_pos;
+        consumed += pos - s->chunk_pos;
+        s->chunk_pos = pos;
         if (rc) {
             return rc;
         }
-        bool file_done = s->eof && pos >= len;
+        bool file_done = s->eof && pos >= c->len;
         if (file_done || b->n >= max) {
-            if (!file_done) {
-                rc = keep_carry(s, buf + pos, len - pos);
-                if (rc) {
-                    return rc;
-                }
-            }
             b->bytes_in = consumed;
             b->checkpoint = make_checkpoint(s, b->arena, file_done);
             if (!b->checkpoint) {
@@ -1194,12 +1218,11 @@ static int file_next(void *self, sl_batch_t *b, size_t max)
             }
             return 0;
         }
-        /* The batch wants more records: read on into a new chunk (the
-         * records so far point into this one), taking along the start of
-         * the record that did not fit. Chunks are small, so the bytes are
-         * still in cache when they are parsed and little is carried over
-         * between batches. A record longer than a chunk grows the next. */
-        size_t rest = len - pos;
+        /* The batch wants more records and this chunk has no complete one
+         * left: read on into a new chunk, taking along the start of the
+         * record that did not fit. A record longer than a chunk grows the
+         * next. */
+        size_t rest = c->len - pos;
         if (rest >= s->max_record) {
             return sl_err_set(&s->ctx->err, SL_ELIMIT,
                               "%s:%llu: record longer than max_record_bytes (%llu)", s->path,
@@ -1210,15 +1233,15 @@ static int file_next(void *self, sl_batch_t *b, size_t max)
         if (ncap < rest + CHUNK / 2) {
             ncap = rest + CHUNK / 2;
         }
-        char *nbuf = sl_arena_alloc(b->arena, ncap);
-        if (!nbuf) {
+        chunk_t *next = chunk_new(ncap);
+        if (!next) {
             return SL_ENOMEM;
         }
-        memcpy(nbuf, buf + pos, rest);
-        buf = nbuf;
-        cap = ncap;
-        len = rest;
-        pos = 0;
+        memcpy(next->data, c->data + pos, rest);
+        next->len = rest;
+        chunk_unref(c);
+        s->chunk = next;
+        s->chunk_pos = 0;
     }
 }
 
@@ -1269,7 +1292,7 @@ static void file_close(void *self)
         sl_objstore_close(s->stores[i]);
     }
     free(s->stores);
-    free(s->carry);
+    chunk_unref(s->chunk);
     free(s->resume.path);
     free(s);
 }

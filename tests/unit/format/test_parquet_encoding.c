@@ -468,7 +468,9 @@ SL_TEST(pq_parse_double_matches_strtod)
                                   "1e22", "1e23", "1.5e-22", "1e-23", "2.2250738585072014e-308",
                                   "1.7976931348623157e308", "1e400", "-1e-400", "0.30000000000000004",
                                   "1E5", "1e+5", "12345678901234567890123", "0.0000000000000000000001",
-                                  "4.9e-324", "123.456e-7"};
+                                  "4.9e-324", "123.456e-7", "12345678.12345678", "99999999.99999999",
+                                  "123456789.5", "1.23456789", "00012.50", "7.", "-7.", "-", "",
+                                  "1.5e3", "3.x", "1.2.3", "90071992.54740993", "0.00000001"};
     for (size_t i = 0; i < SL_ARRAY_LEN(cases); i++) {
         double a = sl_pq_parse_double(cases[i], strlen(cases[i]));
         double b = strtod(cases[i], NULL);
@@ -486,6 +488,19 @@ SL_TEST(pq_parse_double_matches_strtod)
         int k = fd ? snprintf(buf, sizeof buf, "%s%d.%0*lld", (s & 1) ? "-" : "", ip, fd,
                               fr % (long long)pow(10, fd))
                    : snprintf(buf, sizeof buf, "%d", ip);
+        double a = sl_pq_parse_double(buf, (size_t)k), b = strtod(buf, NULL);
+        if (memcmp(&a, &b, 8) != 0) {
+            sl_test_fail(__FILE__, __LINE__, "%s: %.17g != %.17g", buf, a, b);
+        }
+    }
+    /* every split of up to 8 + 8 digits, around the 2^53 limit too */
+    for (int i = 0; i < 200000; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        int id = 1 + (int)((s >> 60) % 8), fd = (int)((s >> 56) % 9);
+        unsigned long long ip = (s >> 8) % (unsigned long long)pow(10, id);
+        unsigned long long fr = (s * 31) % (unsigned long long)pow(10, fd ? fd : 1);
+        int k = fd ? snprintf(buf, sizeof buf, "%s%llu.%0*llu", (s & 2) ? "-" : "", ip, fd, fr)
+                   : snprintf(buf, sizeof buf, "%s%llu", (s & 2) ? "-" : "", ip);
         double a = sl_pq_parse_double(buf, (size_t)k), b = strtod(buf, NULL);
         if (memcmp(&a, &b, 8) != 0) {
             sl_test_fail(__FILE__, __LINE__, "%s: %.17g != %.17g", buf, a, b);
