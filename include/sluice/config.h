@@ -139,7 +139,7 @@ typedef struct {
     sl_plugin_cfg_t sink;
     const char *rejects;  /* path/URL or NULL */
     int64_t max_rejects;  /* default 0: any reject fails the step */
-    int64_t batch_size;   /* records per batch, default 10000 */
+    int64_t batch_size;   /* records per batch; 0: not set (see sl_flow_run) */
     /* A `sql` step runs statements instead of moving records: its map
      * (url or connection, statements or file); source and sink are then
      * empty. */

@@ -10,7 +10,6 @@
 #include "config_internal.h"
 #include "sluice/buf.h"
 
-#define DEFAULT_BATCH_SIZE 10000
 #define MAX_BATCH_SIZE 1000000
 
 static const sl_field_spec_t export_spec[] = {
@@ -59,7 +58,7 @@ static const sl_field_spec_t step_spec[] = {
             "ignore checkpoints"},
     {.name = "rejects", .type = SL_FIELD_STRING, .doc = "file receiving rejected records"},
     {.name = "max_rejects", .type = SL_FIELD_INT, .doc = "rejects tolerated (default 0)"},
-    {.name = "batch_size", .type = SL_FIELD_INT, .doc = "records per batch (default 10000)"},
+    {.name = "batch_size", .type = SL_FIELD_INT, .doc = "records per batch (default 10000; 1000 on one thread into a file or lake)"},
     {.name = NULL},
 };
 
@@ -305,7 +304,8 @@ static int load_step(loadctx_t *c, const sl_node_t *node, size_t index, sl_step_
         rc = sl_cfg_int(node, "max_rejects", 0, &st->max_rejects, c->err);
     }
     if (rc == 0) {
-        rc = sl_cfg_int(node, "batch_size", DEFAULT_BATCH_SIZE, &st->batch_size, c->err);
+        /* 0: not set, the engine picks (sl_flow_run) */
+        rc = sl_cfg_int(node, "batch_size", 0, &st->batch_size, c->err);
     }
     if (rc) {
         return rc;
@@ -315,7 +315,8 @@ static int load_step(loadctx_t *c, const sl_node_t *node, size_t index, sl_step_
                              "%s: max_rejects must be 0 or more, got %lld", label,
                              (long long)st->max_rejects);
     }
-    if (st->batch_size < 1 || st->batch_size > MAX_BATCH_SIZE) {
+    if (sl_node_get(node, "batch_size") &&
+        (st->batch_size < 1 || st->batch_size > MAX_BATCH_SIZE)) {
         return sl_node_error(c->err, sl_node_get(node, "batch_size"),
                              "%s: batch_size must be between 1 and %d, got %lld", label,
                              MAX_BATCH_SIZE, (long long)st->batch_size);
