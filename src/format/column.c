@@ -403,27 +403,25 @@ void sl_pq_leaf_reset(sl_pq_leaf_t *l, const sl_pq_ctx_t *c)
     l->epoch = UINT64_MAX;
 }
 
-/* On the leaf's first value of a record: remember the counts. */
-static inline void touch(sl_pq_leaf_t *l, const sl_pq_ctx_t *c)
-{
-    if (SL_UNLIKELY(l->epoch != c->epoch)) {
-        l->epoch = c->epoch;
-        l->s_nlev = l->nlev;
-        l->s_vlen = l->vlen;
-        l->s_nvals = l->nvals;
-        l->s_nnull = l->nnull;
-    }
-}
+#define touch sl_pq_leaf_touch
 
 void sl_pq_leaf_rollback(sl_pq_leaf_t *l, sl_pq_ctx_t *c)
 {
     if (l->epoch != c->epoch) {
         return; /* not reached by the failed record */
     }
+    /* every level is a value or a null; values are at max_def */
+    size_t levels = l->nlev - l->s_nlev, values = levels;
+    if (l->max_def) {
+        values = 0;
+        for (size_t i = l->s_nlev; i < l->nlev; i++) {
+            values += l->def[i] == l->max_def;
+        }
+    }
+    l->nvals -= values;
+    l->nnull -= levels - values;
     l->nlev = l->s_nlev;
     l->vlen = l->s_vlen;
-    l->nvals = l->s_nvals;
-    l->nnull = l->s_nnull;
 }
 
 int sl_pq_leaf_null(sl_pq_leaf_t *l, sl_pq_ctx_t *c, unsigned def, unsigned rep)

@@ -311,10 +311,10 @@ typedef struct sl_pq_leaf {
     uint8_t *vals;
     size_t vlen, vcap, nvals;
     uint64_t nnull;        /* levels below max_def */
-    /* state before the current record (number epoch), for rollback */
+    /* state before the current record (number epoch), for rollback; the
+     * values and nulls it added are counted from the levels then */
     uint64_t epoch;
-    size_t s_nlev, s_vlen, s_nvals;
-    uint64_t s_nnull;
+    size_t s_nlev, s_vlen;
     sl_pq_type_t type;
     int phys;              /* PQ_BOOLEAN ... */
     int width;             /* fixed-width bytes (4, 8, FLBA length); 0 for byte arrays/bool */
@@ -363,6 +363,79 @@ int sl_pq_leaf_null(sl_pq_leaf_t *l, sl_pq_ctx_t *c, unsigned def, unsigned rep)
  * names the field), or SL_ENOMEM. */
 int sl_pq_leaf_value(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const sl_value_t *v, unsigned rep,
                      const char **why);
+
+/* Parses a JSON number text into a double, exactly like strtod. */
+double sl_pq_parse_double(const char *s, size_t n);
+
+/* On the leaf's first level of a record: remember where the record began. */
+static inline void sl_pq_leaf_touch(sl_pq_leaf_t *l, const sl_pq_ctx_t *c)
+{
+    if (l->epoch != c->epoch) {
+        l->epoch = c->epoch;
+        l->s_nlev = l->nlev;
+        l->s_vlen = l->vlen;
+    }
+}
+
+/* sl_pq_leaf_value for the common cases of a column that is not repeated
+ * (ints, doubles, UTF-8 strings, booleans, timestamps taken as they are),
+ * inlined into the writer's loop over a record's columns: one call per
+ * value costs as much as the append. Returns false, having appended
+ * nothing, when sl_pq_leaf_value must decide (other types, conversions,
+ * errors, full buffers). */
+static inline bool sl_pq_leaf_put_fast(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const sl_value_t *v)
+{
+    if (l->max_rep || l->nlev == l->lev_cap) {
+        return false;
+    }
+    size_t room = l->vcap - l->vlen, n;
+    uint8_t *dst = room ? l->vals + l->vlen : NULL; /* vals is NULL until it grows */
+    switch (l->type) {
+    case SL_PQ_INT64:
+    case SL_PQ_TIMESTAMP:
+        if (v->type != (l->type == SL_PQ_INT64 ? SL_T_INT : SL_T_TIMESTAMP) || room < 8) {
+            return false;
+        }
+        memcpy(dst, &v->u.i, 8);
+        n = 8;
+        break;
+    case SL_PQ_DOUBLE: {
+        if (v->type != SL_T_DOUBLE || room < 8) {
+            return false;
+        }
+        double d = (v->flags & SL_VF_RAW) ? sl_pq_parse_double(v->u.s, v->len) : v->u.d;
+        memcpy(dst, &d, 8);
+        n = 8;
+        break;
+    }
+    case SL_PQ_STRING:
+        if (v->type != SL_T_STRING || !(v->flags & SL_VF_UTF8) || room < (size_t)v->len + 4) {
+            return false;
+        }
+        memcpy(dst, &v->len, 4);
+        memcpy(dst + 4, v->u.s, v->len);
+        n = (size_t)v->len + 4;
+        break;
+    case SL_PQ_BOOL:
+        if (v->type != SL_T_BOOL || room < 1) {
+            return false;
+        }
+        *dst = v->u.i != 0;
+        n = 1;
+        break;
+    default:
+        return false;
+    }
+    sl_pq_leaf_touch(l, c);
+    l->vlen += n;
+    l->nvals++;
+    c->buffered += n;
+    if (l->max_def) {
+        l->def[l->nlev] = l->max_def;
+    }
+    l->nlev++;
+    return true;
+}
 /* Encodes the buffered values as one column chunk written to c->out. */
 int sl_pq_leaf_write_chunk(sl_pq_leaf_t *l, sl_pq_ctx_t *c, sl_pq_chunk_meta_t *m);
 
@@ -376,7 +449,5 @@ int sl_pq_decimal_flba_len(int precision);
 /* Whether p[0..n) is valid UTF-8 (no overlongs, surrogates or code
  * points beyond U+10FFFF). */
 bool sl_pq_utf8_valid(const void *p, size_t n);
-/* Parses a JSON number text into a double, exactly like strtod. */
-double sl_pq_parse_double(const char *s, size_t n);
 
 #endif

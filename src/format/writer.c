@@ -846,6 +846,9 @@ static int add(sl_pq_writer_t *w, const sl_value_t *rec, const int32_t *col, sl_
         w->path[0].index = -1;
         if (ch->leaf && v && v->type != SL_T_NULL) {
             /* a top-level column with a value: no recursion */
+            if (sl_pq_leaf_put_fast(ch->leaf, &w->ctx, v)) {
+                continue;
+            }
             const char *why = NULL;
             rc = sl_pq_leaf_value(ch->leaf, &w->ctx, v, 0, &why);
             if (rc == SL_ETYPE) {
