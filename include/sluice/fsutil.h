@@ -10,6 +10,15 @@
  * and is not a folder"; callers prefix their own context. */
 int sl_mkdir_parents(const char *path, sl_err_t *err);
 
+/* Early writeback for a file written from offset 0 and fsynced at the end:
+ * every few MiB the kernel is told to start writing what came so far, so
+ * the disk works while the pipeline computes and the final fsync waits
+ * for the tail only. Linux; a no-op elsewhere. Errors are left to fsync. */
+typedef struct {
+    uint64_t written, started;
+} sl_writeback_t;
+void sl_writeback_note(sl_writeback_t *wb, int fd, size_t n);
+
 /* The authority of scheme://[userinfo@]host[:port][/path][?query], as
  * spans of url (lengths 0 when absent). One reading of URLs for every
  * place that masks credentials or looks at the host. */

@@ -1,5 +1,6 @@
 /* mkdir -p and URL redaction; see include/sluice/fsutil.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,4 +150,22 @@ int sl_read_file(const char *path, size_t max, char **out, size_t *len)
     *out = text;
     *len = n;
     return 0;
+}
+
+/* Big enough to be one efficient write for the disk, small enough to start
+ * well before a file of a few tens of MiB is done. */
+#define WRITEBACK_STEP ((uint64_t)8 << 20)
+
+void sl_writeback_note(sl_writeback_t *wb, int fd, size_t n)
+{
+    wb->written += n;
+#ifdef SYNC_FILE_RANGE_WRITE
+    if (wb->written - wb->started >= WRITEBACK_STEP) {
+        (void)sync_file_range(fd, (off_t)wb->started, (off_t)(wb->written - wb->started),
+                              SYNC_FILE_RANGE_WRITE);
+        wb->started = wb->written;
+    }
+#else
+    (void)fd;
+#endif
 }

@@ -33,6 +33,7 @@ typedef struct {
     char *final;
     char *buf;
     size_t blen;
+    sl_writeback_t wb;
 } fwriter_t;
 
 typedef struct {
@@ -167,10 +168,11 @@ static int fw_open(sl_objstore_t *st, const char *key, size_t part_size, sl_objw
     return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
+static int write_all(fwriter_t *w, const char *p, size_t n)
 {
+    size_t total = n;
     while (n > 0) {
-        ssize_t r = write(fd, p, n);
+        ssize_t r = write(w->fd, p, n);
         if (r < 0) {
             if (errno == EINTR) {
                 continue;
@@ -180,12 +182,13 @@ static int write_all(int fd, const char *p, size_t n)
         p += r;
         n -= (size_t)r;
     }
+    sl_writeback_note(&w->wb, w->fd, total);
     return 0;
 }
 
 static int fw_flush(fwriter_t *w, sl_err_t *err)
 {
-    if (w->blen && write_all(w->fd, w->buf, w->blen) != 0) {
+    if (w->blen && write_all(w, w->buf, w->blen) != 0) {
         return sl_err_set(err, SL_EIO, "cannot write %s: %s", w->tmp, strerror(errno));
     }
     w->blen = 0;
@@ -208,7 +211,7 @@ static int fw_write(sl_objwriter_t *base, const void *data, size_t n, sl_err_t *
         return rc;
     }
     if (n >= WBUF) {
-        if (write_all(w->fd, data, n) != 0) {
+        if (write_all(w, data, n) != 0) {
             return sl_err_set(err, SL_EIO, "cannot write %s: %s", w->tmp, strerror(errno));
         }
         return 0;

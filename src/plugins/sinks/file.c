@@ -69,6 +69,7 @@ typedef struct {
     char *path; /* final name */
     char *tmp;  /* temp name, same folder */
     int fd;
+    sl_writeback_t wb; /* of fd */
     bool gzip, zinit;
     z_stream zs;
     unsigned char *zout;
@@ -102,6 +103,7 @@ static int write_all(file_sink_t *s, const void *p, size_t n)
         }
         c += w;
         n -= (size_t)w;
+        sl_writeback_note(&s->wb, s->fd, (size_t)w);
     }
     return 0;
 }
