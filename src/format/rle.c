@@ -89,6 +89,13 @@ static size_t bound(size_t n, int bw)
         while (i < n) {                                                                        \
             T x = v[i];                                                                        \
             size_t j = i + 1;                                                                  \
+            if (sizeof(T) == 1) {                                                              \
+                /* levels: long runs (no nulls) go 8 bytes at a time */                        \
+                uint64_t pat = 0x0101010101010101ULL * (uint64_t)x, w;                         \
+                while (j + 8 <= n && (memcpy(&w, v + j, 8), w == pat)) {                       \
+                    j += 8;                                                                    \
+                }                                                                              \
+            }                                                                                  \
             while (j < n && v[j] == x) {                                                       \
                 j++;                                                                           \
             }                                                                                  \
