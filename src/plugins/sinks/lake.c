@@ -1409,14 +1409,20 @@ static bool same_shape(const shape_t *sh, const sl_value_t *rec)
     if (!sh->valid || rec->len != sh->n) {
         return false;
     }
-    const char *k = sh->keybuf;
+    const sl_member_t *m = rec->u.members;
+    /* types and lengths first: a shape that differs only in which values
+     * are null fails here, before any key is compared */
     for (size_t i = 0; i < sh->n; i++) {
-        const sl_member_t *m = &rec->u.members[i];
-        if (m->klen != sh->klen[i] || m->val.type != sh->types[i] ||
-            !sl_mem_eq(m->key, k, m->klen)) {
+        if (m[i].klen != sh->klen[i] || m[i].val.type != sh->types[i]) {
             return false;
         }
-        k += m->klen;
+    }
+    const char *k = sh->keybuf;
+    for (size_t i = 0; i < sh->n; i++) {
+        if (!sl_mem_eq(m[i].key, k, m[i].klen)) {
+            return false;
+        }
+        k += m[i].klen;
     }
     return true;
 }
