@@ -95,6 +95,9 @@ int sl_pq_writer_flush(sl_pq_writer_t *w, sl_err_t *err);
 uint64_t sl_pq_writer_rows(const sl_pq_writer_t *w);
 uint64_t sl_pq_writer_written(const sl_pq_writer_t *w);
 uint64_t sl_pq_writer_buffered(const sl_pq_writer_t *w);
+/* Whether the file holds max_rows rows, or max_bytes written and buffered
+ * (one call per record for writers that roll files). */
+bool sl_pq_writer_reached(const sl_pq_writer_t *w, uint64_t max_rows, uint64_t max_bytes);
 
 /* Flushes the last row group and writes the footer. */
 int sl_pq_writer_finish(sl_pq_writer_t *w, sl_err_t *err);

@@ -842,13 +842,14 @@ static int add(sl_pq_writer_t *w, const sl_value_t *rec, const int32_t *col, sl_
         } else {
             v = member(rec, ch);
         }
-        w->path[0].node = ch;
+        if (ch->leaf && v && v->type != SL_T_NULL &&
+            sl_pq_leaf_put_fast(ch->leaf, &w->ctx, v)) {
+            continue; /* the common case: a top-level column with a plain value */
+        }
+        w->path[0].node = ch; /* for error messages */
         w->path[0].index = -1;
         if (ch->leaf && v && v->type != SL_T_NULL) {
             /* a top-level column with a value: no recursion */
-            if (sl_pq_leaf_put_fast(ch->leaf, &w->ctx, v)) {
-                continue;
-            }
             const char *why = NULL;
             rc = sl_pq_leaf_value(ch->leaf, &w->ctx, v, 0, &why);
             if (rc == SL_ETYPE) {
@@ -954,6 +955,11 @@ uint64_t sl_pq_writer_written(const sl_pq_writer_t *w)
 uint64_t sl_pq_writer_buffered(const sl_pq_writer_t *w)
 {
     return w->ctx.buffered;
+}
+
+bool sl_pq_writer_reached(const sl_pq_writer_t *w, uint64_t max_rows, uint64_t max_bytes)
+{
+    return w->rows >= max_rows || w->out.flushed + w->ctx.buffered >= max_bytes;
 }
 
 int sl_pq_writer_finish(sl_pq_writer_t *w, sl_err_t *err)

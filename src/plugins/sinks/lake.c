@@ -737,11 +737,8 @@ static int maybe_roll(lake_t *s, part_t *p)
     if (!f || !f->pw) {
         return 0;
     }
-    if (sl_pq_writer_rows(f->pw) >= s->max_file_rows ||
-        sl_pq_writer_written(f->pw) + sl_pq_writer_buffered(f->pw) >= s->max_file_bytes) {
-        return finish_file(s, f);
-    }
-    return 0;
+    return sl_pq_writer_reached(f->pw, s->max_file_rows, s->max_file_bytes) ? finish_file(s, f)
+                                                                             : 0;
 }
 
 /* The schema a new file of p gets (inferred mode). */
@@ -1545,8 +1542,8 @@ static int lake_write(void *self, sl_batch_t *b, const char *key, const char *ch
             }
             continue;
         }
-        part_t *p = NULL;
-        if (partition_dir(s, rec) != 0 || find_part(s, &p) != 0) {
+        part_t *p = s->npkeys == 0 ? s->last : NULL; /* no partitions: one part */
+        if (!p && (partition_dir(s, rec) != 0 || find_part(s, &p) != 0)) {
             return oom(s);
         }
         if (s->declared) {
