@@ -15,7 +15,8 @@
 #define SEC_PER_DAY 86400LL
 #define US_PER_DAY (SEC_PER_DAY * US_PER_SEC)
 
-int64_t sl_days_from_civil(int64_t y, unsigned m, unsigned d)
+/* Inlined into the parsers (one call per timestamp otherwise). */
+static inline int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     int64_t mm = m, dd = d; /* signed: d == 0 must not wrap */
     y -= mm <= 2;
@@ -24,6 +25,11 @@ int64_t sl_days_from_civil(int64_t y, unsigned m, unsigned d)
     int64_t doy = (153 * (mm > 2 ? mm - 3 : mm + 9) + 2) / 5 + dd - 1; /* [0, 365] */
     int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* [0, 146096] */
     return era * 146097 + doe - 719468;
+}
+
+int64_t sl_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    return days_from_civil(y, m, d);
 }
 
 /* Keeps z + 719468 and the era arithmetic inside int64 for any input; the
@@ -83,7 +89,7 @@ static int parse_ymd(const char *s, int64_t *days)
     if (y < 1 || m < 1 || m > 12 || d < 1 || (unsigned)d > days_in_month(y, (unsigned)m)) {
         return SL_EPARSE;
     }
-    *days = sl_days_from_civil(y, (unsigned)m, (unsigned)d);
+    *days = days_from_civil(y, (unsigned)m, (unsigned)d);
     return 0;
 }
 

@@ -69,26 +69,6 @@ sl_value_t *sl_object_get(const sl_value_t *obj, const char *key, size_t klen)
     return NULL;
 }
 
-sl_value_t *sl_object_get_hinted(const sl_value_t *obj, const char *key, size_t klen,
-                                 uint32_t *hint)
-{
-    if (!obj || obj->type != SL_T_OBJECT) {
-        return NULL;
-    }
-    sl_member_t *m = obj->u.members;
-    uint32_t h = *hint;
-    if (h < obj->len && m[h].klen == klen && sl_mem_eq(m[h].key, key, klen)) {
-        return &m[h].val;
-    }
-    for (uint32_t i = 0; i < obj->len; i++) {
-        if (m[i].klen == klen && sl_mem_eq(m[i].key, key, klen)) {
-            *hint = i;
-            return &m[i].val;
-        }
-    }
-    return NULL;
-}
-
 sl_value_t *sl_value_path(const sl_value_t *v, const char *path, size_t plen)
 {
     const sl_value_t *cur = v;
