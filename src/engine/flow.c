@@ -320,8 +320,12 @@ static int run_serial(flow_t *f)
 
 /* Two stages on two threads: the source and transforms fill batches while
  * the sink writes the previous ones. A ring of RING batches bounds memory
- * and gives back-pressure; batches reach the sink in order. */
-#define RING 3
+ * and gives back-pressure; batches reach the sink in order. Eight, not
+ * two or three: a sink pauses now and then for a long stretch (the lake
+ * sink encodes and compresses a whole row group at once), and the
+ * producer keeps going meanwhile instead of waiting on a full ring
+ * (JSONL to Parquet on two threads: 15% faster than with three). */
+#define RING 8
 
 typedef struct {
     sl_arena_t *arena;
