@@ -1,7 +1,7 @@
 /* The flow runner: source -> transforms -> sink in bounded batches.
  *
- * Memory stays flat: one batch arena is reused for every batch, and the
- * source never reads ahead more than one batch. Delivery: the checkpoint of
+ * Memory stays flat: batch arenas are reused, one on one thread, RING on
+ * two, and the source never reads ahead more than that. Delivery: the checkpoint of
  * a batch ({"gen","seq","pos"}) is stored only after the sink has it; a
  * transactional sink stores it with the data, and at start the newer of
  * the state's and the sink's checkpoint wins. Sinks that publish only at
@@ -9,7 +9,7 @@
  *
  * With more than one thread the step runs as two stages: source and
  * transforms on a producer thread, the sink on the calling thread, with a
- * small ring of batches between them. */
+ * ring of batches between them. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
