@@ -198,11 +198,6 @@ static inline uint32_t sl_pq_hash(const void *p, size_t n, int width)
     return (uint32_t)sl_pq_mix64(x ^ sl_pq_mix64(y + (uint64_t)n));
 }
 
-static inline bool sl_pq_bytes_eq(const uint8_t *a, const uint8_t *b, size_t n)
-{
-    return sl_mem_eq(a, b, n);
-}
-
 /* Looks p[0..n) with hash h up. Returns true and sets *idx if present. */
 static inline bool sl_pq_dict_find(const sl_pq_dict_t *d, const void *p, size_t n, uint32_t h,
                                    uint32_t *idx)
@@ -227,7 +222,7 @@ static inline bool sl_pq_dict_find(const sl_pq_dict_t *d, const void *p, size_t 
                 eq = memcmp(d->data + (size_t)e * (size_t)d->width, p, n) == 0;
             } else {
                 const uint8_t *q = d->data + d->offs[e];
-                eq = sl_pq_load32(q) == n && sl_pq_bytes_eq(q + 4, p, n);
+                eq = sl_pq_load32(q) == n && sl_mem_eq(q + 4, p, n);
             }
             if (eq) {
                 *idx = e;

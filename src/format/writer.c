@@ -748,20 +748,7 @@ static int null_fill(sl_pq_writer_t *w, const pqnode_t *n, unsigned def, unsigne
 
 static const sl_value_t *member(const sl_value_t *obj, pqnode_t *n)
 {
-    const sl_member_t *m = obj->u.members;
-    uint32_t h = n->hint;
-    const uint8_t *name = (const uint8_t *)n->name;
-    if (h < obj->len && m[h].klen == n->klen &&
-        sl_pq_bytes_eq((const uint8_t *)m[h].key, name, n->klen)) {
-        return &m[h].val;
-    }
-    for (uint32_t i = 0; i < obj->len; i++) {
-        if (m[i].klen == n->klen && sl_pq_bytes_eq((const uint8_t *)m[i].key, name, n->klen)) {
-            n->hint = i;
-            return &m[i].val;
-        }
-    }
-    return NULL;
+    return sl_object_get_hinted(obj, n->name, n->klen, &n->hint);
 }
 
 static int shred(sl_pq_writer_t *w, pqnode_t *n, const sl_value_t *v, unsigned rep, int depth,

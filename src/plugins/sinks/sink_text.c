@@ -215,32 +215,6 @@ static int new_key_error(const sl_text_enc_t *e, const sl_batch_t *b, size_t i,
                       e->what, rec, (int)SL_MIN(m->klen, 100), m->key, list);
 }
 
-/* Key equality without a memcmp call for the short keys records have. */
-static inline bool key_eq(const char *a, const char *b, size_t n)
-{
-    if (n >= 8 && n <= 16) {
-        uint64_t x1, y1, x2, y2;
-        memcpy(&x1, a, 8);
-        memcpy(&y1, b, 8);
-        memcpy(&x2, a + n - 8, 8);
-        memcpy(&y2, b + n - 8, 8);
-        return ((x1 ^ y1) | (x2 ^ y2)) == 0;
-    }
-    if (n >= 4 && n < 8) {
-        uint32_t x1, y1, x2, y2;
-        memcpy(&x1, a, 4);
-        memcpy(&y1, b, 4);
-        memcpy(&x2, a + n - 4, 4);
-        memcpy(&y2, b + n - 4, 4);
-        return ((x1 ^ y1) | (x2 ^ y2)) == 0;
-    }
-    if (n < 4) {
-        /* Overlapping first/middle/last bytes cover lengths 1..3. */
-        return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
-    }
-    return memcmp(a, b, n) == 0;
-}
-
 static int csv_record(sl_text_enc_t *e, sl_buf_t *out, const sl_batch_t *b, size_t i,
                       sl_err_t *err)
 {
@@ -271,7 +245,7 @@ static int csv_record(sl_text_enc_t *e, sl_buf_t *out, const sl_batch_t *b, size
         const sl_str_t *c = &e->cols[j];
         const sl_value_t *v;
         /* Records usually carry their keys in column order. */
-        if (j < rec->len && m[j].klen == c->len && key_eq(m[j].key, c->ptr, c->len)) {
+        if (j < rec->len && m[j].klen == c->len && sl_mem_eq(m[j].key, c->ptr, c->len)) {
             v = &m[j].val;
         } else {
             v = sl_object_get(rec, c->ptr, c->len);
