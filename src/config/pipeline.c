@@ -58,7 +58,9 @@ static const sl_field_spec_t step_spec[] = {
             "ignore checkpoints"},
     {.name = "rejects", .type = SL_FIELD_STRING, .doc = "file receiving rejected records"},
     {.name = "max_rejects", .type = SL_FIELD_INT, .doc = "rejects tolerated (default 0)"},
-    {.name = "batch_size", .type = SL_FIELD_INT, .doc = "records per batch (default 10000; 1000 on one thread into a file or lake)"},
+    {.name = "batch_size",
+     .type = SL_FIELD_INT,
+     .doc = "records per batch (default 10000; 1000 on one thread into a file or lake)"},
     {.name = NULL},
 };
 

@@ -1,10 +1,10 @@
 /* The flow runner: source -> transforms -> sink in bounded batches.
  *
  * Memory stays flat: batch arenas are reused, one on one thread, RING on
- * two, and the source never reads ahead more than that. Delivery: the checkpoint of
- * a batch ({"gen","seq","pos"}) is stored only after the sink has it; a
- * transactional sink stores it with the data, and at start the newer of
- * the state's and the sink's checkpoint wins. Sinks that publish only at
+ * two, and the source never reads ahead more than that. Delivery: the
+ * checkpoint of a batch ({"gen","seq","pos"}) is stored only after the
+ * sink has it; a transactional sink stores it with the data, and at start
+ * the newer of the state's and the sink's checkpoint wins. Sinks that publish only at
  * commit (files) get their checkpoints and source acks after commit.
  *
  * With more than one thread the step runs as two stages: source and
@@ -364,7 +364,7 @@ static void *producer_main(void *arg)
         if (stop) {
             break;
         }
-        sl_arena_reset(s->arena);
+        /* the slot's arena is new or was reset by the consumer */
         memset(&s->b, 0, sizeof s->b);
         s->b.arena = s->arena;
         s->n_in = 0;
