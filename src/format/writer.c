@@ -829,13 +829,13 @@ static int add(sl_pq_writer_t *w, const sl_value_t *rec, const int32_t *col, sl_
         } else {
             v = member(rec, ch);
         }
-        if (ch->leaf && v && v->type != SL_T_NULL &&
-            sl_pq_leaf_put_fast(ch->leaf, &w->ctx, v)) {
+        bool leaf_value = ch->leaf && v && v->type != SL_T_NULL;
+        if (leaf_value && sl_pq_leaf_put_fast(ch->leaf, &w->ctx, v)) {
             continue; /* the common case: a top-level column with a plain value */
         }
         w->path[0].node = ch; /* for error messages */
         w->path[0].index = -1;
-        if (ch->leaf && v && v->type != SL_T_NULL) {
+        if (leaf_value) {
             /* a top-level column with a value: no recursion */
             const char *why = NULL;
             rc = sl_pq_leaf_value(ch->leaf, &w->ctx, v, 0, &why);
