@@ -39,7 +39,7 @@ UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/unit/runner.o 
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 
-.PHONY: all deps demo test unit e2e fuzz-build fuzz-replay fuzz bench format clean
+.PHONY: all deps demo test unit e2e fuzz-build fuzz-replay fuzz fuzz-merge bench format clean
 all: $(BUILD)/sluice
 
 $(BUILD)/sluice: $(LIB_OBJS) $(MAIN_OBJ)
@@ -82,7 +82,8 @@ e2e: $(BUILD)/sluice
 
 # Fuzz targets need clang's libFuzzer; objects are built separately.
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude $(PKG_CFLAGS) \
-              -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+              -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all \
+              -fno-omit-frame-pointer
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=build/fuzz/obj/%.o)
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -97,11 +98,22 @@ fuzz-build: $(FUZZ_BINS)
 # Replays each target's corpus once (part of make test).
 fuzz-replay: $(FUZZ_BINS)
 	@sh tests/fuzz/replay.sh $(FUZZ_BINS)
+# Any sanitizer report stops the run like a crash (the objects are also
+# built with -fno-sanitize-recover). FUZZ_TARGETS picks targets by name.
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(FUZZ_BINS:build/fuzz/fuzz_%=%)
+FUZZ_ENV := ASAN_OPTIONS=halt_on_error=1:abort_on_error=1 \
+            UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 fuzz: $(FUZZ_BINS)
-	@for b in $(FUZZ_BINS); do n=$$(basename $$b); mkdir -p build/fuzz/new/$$n; \
+	@for n in $(FUZZ_TARGETS); do b=build/fuzz/fuzz_$$n; mkdir -p build/fuzz/new/$$n; \
 	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
-	  $$b -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build/fuzz/new/$$n tests/fuzz/corpus/$${n#fuzz_} || exit 1; done
+	  $(FUZZ_ENV) $$b -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	    build/fuzz/new/$$n tests/fuzz/corpus/$$n || exit 1; done
+# Adds to tests/fuzz/corpus the inputs found by make fuzz that raise coverage.
+fuzz-merge: $(FUZZ_BINS)
+	@for n in $(FUZZ_TARGETS); do [ -d build/fuzz/new/$$n ] || continue; \
+	  $(FUZZ_ENV) build/fuzz/fuzz_$$n -merge=1 tests/fuzz/corpus/$$n build/fuzz/new/$$n \
+	    2>&1 | grep -E '^MERGE-OUTER: [0-9]+ new files' | sed "s/^/$$n: /"; done
 
 bench: deps all
 	@sh bench/run.sh

@@ -107,6 +107,8 @@ double sl_pq_parse_double(const char *s, size_t n)
     return neg ? -x : x;
 }
 
+/* 10^k for 0 <= k <= 38: all of them fit a signed 128-bit integer
+ * (10^38 < 2^127), so no decimal of precision <= 38 overflows. */
 static __int128 pow10_i128(int k)
 {
     __int128 p = 1;
@@ -128,6 +130,8 @@ int sl_pq_decimal_flba_len(int precision)
     }
     return 16;
 }
+
+#define EXP_SATURATED 100000000000000000LL /* 1e17 */
 
 int sl_pq_decimal_parse(const char *s, size_t n, int precision, int scale, __int128 *out,
                         const char **why)
@@ -163,8 +167,11 @@ int sl_pq_decimal_parse(const char *s, size_t n, int precision, int scale, __int
             i++;
         }
         size_t es = i;
+        /* Saturates far beyond any text's length: an exponent that big
+         * leaves no digit within precision 38 either way, so the value is
+         * rejected below just as its exact exponent would be. */
         while (i < n && s[i] >= '0' && s[i] <= '9') {
-            if (e < 100000000) {
+            if (e < EXP_SATURATED) {
                 e = e * 10 + (s[i] - '0');
             }
             i++;
@@ -509,18 +516,19 @@ static int value_double(const sl_value_t *v, double *d)
     return SL_ETYPE;
 }
 
-static int decimal_value(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const sl_value_t *v, __int128 *out,
-                         const char **why)
+int sl_pq_decimal_from_value(const sl_value_t *v, int precision, int scale, sl_buf_t *scratch,
+                             __int128 *out, const char **why)
 {
     switch (v->type) {
     case SL_T_INT: {
-        __int128 x = (__int128)v->u.i * pow10_i128(l->scale);
-        __int128 lim = pow10_i128(l->precision);
-        if (x >= lim || x <= -lim) {
+        /* |i| < 10^(p - s) is the range check; it also keeps the product
+         * below 10^p, so the multiplication cannot overflow */
+        __int128 i = v->u.i, mag = i < 0 ? -i : i;
+        if (mag >= pow10_i128(precision - scale)) {
             *why = "too many digits for the precision";
             return SL_ETYPE;
         }
-        *out = x;
+        *out = i * pow10_i128(scale);
         return 0;
     }
     case SL_T_DOUBLE:
@@ -529,22 +537,44 @@ static int decimal_value(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const sl_value_t *v, _
                 *why = "not a finite number";
                 return SL_ETYPE;
             }
-            sl_buf_clear(&c->scratch);
-            int rc = sl_fmt_double(&c->scratch, v->u.d);
+            /* the shortest text that reads back as the same double: 0.1
+             * is 0.1, not 0.1000000000000000055511151231257827 */
+            sl_buf_clear(scratch);
+            int rc = sl_fmt_double(scratch, v->u.d);
             if (rc) {
                 return rc;
             }
-            return sl_pq_decimal_parse(c->scratch.data, c->scratch.len, l->precision, l->scale,
-                                       out, why);
+            return sl_pq_decimal_parse(scratch->data, scratch->len, precision, scale, out, why);
         }
-        return sl_pq_decimal_parse(v->u.s, v->len, l->precision, l->scale, out, why);
+        return sl_pq_decimal_parse(v->u.s, v->len, precision, scale, out, why);
     case SL_T_BIGNUM:
     case SL_T_STRING:
-        return sl_pq_decimal_parse(v->u.s, v->len, l->precision, l->scale, out, why);
+        return sl_pq_decimal_parse(v->u.s, v->len, precision, scale, out, why);
     default:
         *why = NULL;
         return SL_ETYPE;
     }
+}
+
+size_t sl_pq_decimal_encode(__int128 x, int precision, uint8_t out[16])
+{
+    if (precision <= 9) {
+        int32_t y = (int32_t)x;
+        memcpy(out, &y, sizeof y);
+        return sizeof y;
+    }
+    if (precision <= 18) {
+        int64_t y = (int64_t)x;
+        memcpy(out, &y, sizeof y);
+        return sizeof y;
+    }
+    int width = sl_pq_decimal_flba_len(precision);
+    unsigned __int128 u = (unsigned __int128)x;
+    for (int k = width - 1; k >= 0; k--) {
+        out[k] = (uint8_t)u;
+        u >>= 8;
+    }
+    return (size_t)width;
 }
 
 int sl_pq_leaf_value(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const sl_value_t *v, unsigned rep,
@@ -664,25 +694,13 @@ int sl_pq_leaf_value(sl_pq_leaf_t *l, sl_pq_ctx_t *c, const sl_value_t *v, unsig
     }
     case SL_PQ_DECIMAL: {
         __int128 x;
-        rc = decimal_value(l, c, v, &x, why);
+        rc = sl_pq_decimal_from_value(v, l->precision, l->scale, &c->scratch, &x, why);
         if (rc) {
             return rc;
         }
-        if (l->phys == PQ_INT32) {
-            int32_t y = (int32_t)x;
-            rc = push_fixed(l, c, &y, sizeof y);
-        } else if (l->phys == PQ_INT64) {
-            int64_t y = (int64_t)x;
-            rc = push_fixed(l, c, &y, sizeof y);
-        } else {
-            uint8_t be[16];
-            unsigned __int128 u = (unsigned __int128)x;
-            for (int k = l->width - 1; k >= 0; k--) {
-                be[k] = (uint8_t)u;
-                u >>= 8;
-            }
-            rc = push_fixed(l, c, be, (size_t)l->width);
-        }
+        uint8_t bytes[16];
+        size_t nb = sl_pq_decimal_encode(x, l->precision, bytes);
+        rc = push_fixed(l, c, bytes, nb);
         break;
     }
     default:
@@ -1078,6 +1096,9 @@ static inline size_t value_bits(const sl_pq_leaf_t *l, int mode, int bw, size_t 
 static int plain_values(const sl_pq_leaf_t *l, size_t va, size_t vb, size_t pos0, size_t pos1,
                         sl_buf_t *b)
 {
+    if (va == vb) {
+        return 0; /* a page of nulls: vals may never have been allocated */
+    }
     if (l->phys == PQ_BOOLEAN) {
         return sl_pq_bitpack_bools(b, l->vals + va, vb - va);
     }

@@ -441,6 +441,17 @@ int sl_pq_decimal_parse(const char *s, size_t n, int precision, int scale, __int
                         const char **why);
 /* Bytes of the FIXED_LEN_BYTE_ARRAY for a decimal precision (> 18). */
 int sl_pq_decimal_flba_len(int precision);
+/* The unscaled integer of a value (int, double, big integer or numeric
+ * string) in DECIMAL(precision, scale): exact, never rounded; a value
+ * with more digits than the precision or more fraction digits than the
+ * scale is SL_ETYPE with *why set. scratch holds a double's text. */
+int sl_pq_decimal_from_value(const sl_value_t *v, int precision, int scale, sl_buf_t *scratch,
+                             __int128 *out, const char **why);
+/* The PLAIN bytes of unscaled x for a decimal precision: little-endian
+ * INT32 (p <= 9) or INT64 (p <= 18), else a big-endian two's-complement
+ * FIXED_LEN_BYTE_ARRAY of sl_pq_decimal_flba_len(p) bytes. Returns the
+ * length. */
+size_t sl_pq_decimal_encode(__int128 x, int precision, uint8_t out[16]);
 /* Whether p[0..n) is valid UTF-8 (no overlongs, surrogates or code
  * points beyond U+10FFFF). */
 bool sl_pq_utf8_valid(const void *p, size_t n);

@@ -105,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
              * or after a '&', before any '#') must be masked */
             const char *h = strchr(out.data, '#');
             const char *q = memchr(out.data, '?', h ? (size_t)(h - out.data) : out.len);
-            bool at_start = hit == q + 1 || (hit > out.data && hit[-1] == '&');
+            bool at_start = (q && hit == q + 1) || (hit > out.data && hit[-1] == '&');
             bool in_query = q && hit > q && (!h || hit < h);
             if (at_start && in_query && strncmp(hit + 8, "***", 3) != 0) {
                 die("api_key left visible");

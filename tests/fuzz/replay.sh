@@ -1,6 +1,9 @@
 #!/bin/sh
 # Replays every fuzz target's seed corpus once (no new inputs): each file
 # must run without a sanitizer report. Prints "fuzz: N passed, N failed".
+# A sanitizer report is a failure, as a crash is.
+export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}
 pass=0
 fail=0
 mkdir -p build/fuzz/logs

@@ -395,16 +395,11 @@ SL_TEST(pq_dict_fixed_width)
 
 /* ---- numbers ---- */
 
-static const char *dec(const char *s, int p, int sc)
+static char dec_out[64];
+
+/* v as decimal text in dec_out. */
+static const char *i128_text(__int128 v)
 {
-    static char out[64];
-    __int128 v;
-    const char *why = NULL;
-    int rc = sl_pq_decimal_parse(s, strlen(s), p, sc, &v, &why);
-    if (rc) {
-        snprintf(out, sizeof out, "error: %s", why ? why : "?");
-        return out;
-    }
     char tmp[64];
     int k = 0;
     bool neg = v < 0;
@@ -415,13 +410,40 @@ static const char *dec(const char *s, int p, int sc)
     } while (u);
     int j = 0;
     if (neg) {
-        out[j++] = '-';
+        dec_out[j++] = '-';
     }
     while (k) {
-        out[j++] = tmp[--k];
+        dec_out[j++] = tmp[--k];
     }
-    out[j] = '\0';
-    return out;
+    dec_out[j] = '\0';
+    return dec_out;
+}
+
+/* The unscaled integer of text in decimal(p, sc), or "error: why". */
+static const char *dec(const char *s, int p, int sc)
+{
+    __int128 v;
+    const char *why = NULL;
+    if (sl_pq_decimal_parse(s, strlen(s), p, sc, &v, &why)) {
+        snprintf(dec_out, sizeof dec_out, "error: %s", why ? why : "?");
+        return dec_out;
+    }
+    return i128_text(v);
+}
+
+/* The unscaled integer of a value in decimal(p, sc), or "error: why". */
+static const char *dec_value(sl_value_t v, int p, int sc)
+{
+    __int128 x;
+    const char *why = NULL;
+    sl_buf_t scratch = {0};
+    int rc = sl_pq_decimal_from_value(&v, p, sc, &scratch, &x, &why);
+    sl_buf_free(&scratch);
+    if (rc) {
+        snprintf(dec_out, sizeof dec_out, "error: %s", why ? why : "?");
+        return dec_out;
+    }
+    return i128_text(x);
 }
 
 SL_TEST(pq_decimal_parse_exact)
@@ -459,6 +481,45 @@ SL_TEST(pq_decimal_parse_exact)
     CHECK_INT(sl_pq_decimal_flba_len(19), 9);
     CHECK_INT(sl_pq_decimal_flba_len(30), 13);
     CHECK_INT(sl_pq_decimal_flba_len(38), 16);
+}
+
+SL_TEST(pq_decimal_from_ints_and_doubles_never_overflows)
+{
+    /* int64 * 10^scale beyond 128 bits used to wrap silently */
+    CHECK_STR(dec_value(sl_value_int(1000000000), 38, 30),
+              "error: too many digits for the precision");
+    CHECK_STR(dec_value(sl_value_int(-170141183460469231LL), 38, 30),
+              "error: too many digits for the precision");
+    CHECK_STR(dec_value(sl_value_int(INT64_MIN), 38, 30),
+              "error: too many digits for the precision");
+    CHECK_STR(dec_value(sl_value_int(99999999), 38, 30), "99999999000000000000000000000000000000");
+    CHECK_STR(dec_value(sl_value_int(-99999999), 38, 30),
+              "-99999999000000000000000000000000000000");
+    CHECK_STR(dec_value(sl_value_int(100000000), 38, 30),
+              "error: too many digits for the precision");
+    CHECK_STR(dec_value(sl_value_int(1), 38, 38), "error: too many digits for the precision");
+    CHECK_STR(dec_value(sl_value_int(0), 38, 38), "0");
+    CHECK_STR(dec_value(sl_value_int(INT64_MAX), 19, 0), "9223372036854775807");
+    CHECK_STR(dec_value(sl_value_int(INT64_MIN), 19, 0), "-9223372036854775808");
+    CHECK_STR(dec_value(sl_value_int(INT64_MIN), 18, 0), "error: too many digits for the precision");
+    CHECK_STR(dec_value(sl_value_int(9), 1, 0), "9");
+    CHECK_STR(dec_value(sl_value_int(10), 1, 0), "error: too many digits for the precision");
+    /* a double is its shortest text: 0.1 fits scale 1 */
+    CHECK_STR(dec_value(sl_value_double(0.1), 38, 1), "1");
+    CHECK_STR(dec_value(sl_value_double(-2.5), 3, 1), "-25");
+    CHECK_STR(dec_value(sl_value_double(0.125), 10, 2),
+              "error: more fraction digits than the scale");
+    CHECK_STR(dec_value(sl_value_double(1e300), 38, 0), "error: too many digits for the precision");
+    CHECK_STR(dec_value(sl_value_double(1.0 / 0.0), 38, 0), "error: not a finite number");
+    CHECK_STR(dec_value(sl_value_bool(true), 38, 0), "error: ?");
+
+    uint8_t b[16];
+    CHECK_INT((int)sl_pq_decimal_encode(-2, 9, b), 4);
+    CHECK_INT((int)sl_pq_decimal_encode(-2, 18, b), 8);
+    CHECK_INT((int)sl_pq_decimal_encode(-2, 38, b), 16);
+    CHECK(b[0] == 0xff && b[14] == 0xff && b[15] == 0xfe);
+    CHECK_INT((int)sl_pq_decimal_encode(258, 19, b), 9);
+    CHECK(b[0] == 0 && b[7] == 1 && b[8] == 2);
 }
 
 SL_TEST(pq_parse_double_matches_strtod)
