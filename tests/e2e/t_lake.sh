@@ -125,6 +125,30 @@ YAML
         hive_partitioning=true) ORDER BY id")"
 }
 
+test_lake_decimals_exact_at_every_precision_and_scale() {
+    # decimal(p,s) for 1 <= p <= 38, 0 <= s <= p: the largest value, one
+    # unit beyond, negatives, zero, ints, exponents, extra fraction digits;
+    # DuckDB reads every written value back, every other one is rejected
+    # with its reason (tests/harness/decimal_table.js has the cases)
+    node "$ROOT/tests/harness/decimal_table.js" gen "$T"
+    {
+        echo "name: decimals"
+        echo "steps:"
+        echo "  - name: s"
+        echo "    source: {type: file, url: in.jsonl}"
+        echo "    sink: {type: lake, url: declake, format: parquet, schema: $(cat schema.txt)}"
+        echo "    rejects: rejects.jsonl"
+        echo "    max_rejects: 100000"
+    } > p.yaml
+    sl run p.yaml --state st.db
+    assert_rc 3
+    set -- declake/*.parquet
+    [ $# = 1 ] && [ -f "$1" ] || fail "expected one Parquet file, got: $*"
+    node "$ROOT/tests/harness/decimal_table.js" check "$T" "$1" rejects.jsonl > check.txt 2>&1 ||
+        fail "decimal table: $(cat check.txt)"
+    assert_contains check.txt "checked 11003 values, 6135 rejects"
+}
+
 test_lake_validate_reports_schema_errors() {
     pipeline <<'YAML'
 name: bad
