@@ -13,6 +13,32 @@ PKGS := yaml-0.1 sqlite3 zlib libcrypto libxxhash snappy libzstd libcurl libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
+# A build on a machine without the libraries stops with one line naming the
+# Debian packages, instead of a compiler error about a missing header. The
+# goals that install them first (deps, demo, test, bench) skip the check.
+DEB_yaml-0.1 := libyaml-dev
+DEB_sqlite3 := libsqlite3-dev
+DEB_zlib := zlib1g-dev
+DEB_libcrypto := libssl-dev
+DEB_libxxhash := libxxhash-dev
+DEB_snappy := libsnappy-dev
+DEB_libzstd := libzstd-dev
+DEB_libcurl := libcurl4-openssl-dev
+DEB_libpq := libpq-dev
+ifeq ($(filter deps demo test bench clean format,$(MAKECMDGOALS)),)
+ifeq ($(PKG_LIBS),)
+MISSING_DEBS := $(shell command -v pkg-config >/dev/null 2>&1 || echo pkg-config) \
+    $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) 2>/dev/null && echo y),,$(DEB_$(p))))
+MISSING_DEBS += $(shell command -v $(CC) >/dev/null 2>&1 || echo build-essential)
+$(error missing packages: $(strip $(MISSING_DEBS)); run "make deps" to install them)
+endif
+ifneq ($(filter fuzz fuzz-build fuzz-replay fuzz-merge build/fuzz/%,$(MAKECMDGOALS)),)
+ifeq ($(shell command -v clang),)
+$(error missing packages: clang libclang-rt-14-dev (libFuzzer); run "make deps" to install them)
+endif
+endif
+endif
+
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 ifeq ($(CI),true)
 WARN += -Werror

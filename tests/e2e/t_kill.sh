@@ -15,13 +15,16 @@ make_input() { # files lines_per_file [gzip]
 
 # Kills runs at several moments, then lets one finish.
 kill_and_rerun() { # extra sluice args...
+    landed=0
     for delay in 0.05 0.2 0.35 0.1 0.5 0.8 0.25; do
         "$SLUICE" run p.yaml --no-progress "$@" > /dev/null 2>> kills.log &
         pid=$!
         sleep $delay
-        kill -9 $pid 2> /dev/null || true
+        if kill -9 $pid 2> /dev/null; then landed=$((landed + 1)); fi
         wait $pid 2> /dev/null || true
     done
+    # a kill that came after the run ended tested nothing
+    [ $landed -ge 1 ] || fail "every run ended before it was killed: make the input bigger"
     sl run p.yaml "$@"
     assert_rc 0
 }
@@ -113,18 +116,37 @@ YAML
 }
 
 test_second_run_of_a_pipeline_is_refused() {
-    make_input 4 60000
-    sql_pipeline append "in/*.jsonl"
-    "$SLUICE" run p.yaml --state st.db --no-progress --threads 1 > /dev/null 2> first.err &
-    pid=$!
-    sleep 0.05
-    sl run p.yaml --state st.db
-    wait $pid || fail "the first run failed: $(cat first.err)"
-    if [ "$RC" = 0 ]; then
-        # the first run had already finished: nothing to check
-        return 0
-    fi
-    assert_rc 1
-    assert_contains err.txt "already running"
-    assert_eq "240000|240000" "$(q out.db 'SELECT count(*), count(DISTINCT id) FROM t')"
+    # The second run must start while the first one runs: start it once the
+    # first has recorded itself as running. If the first still finished
+    # before the second looked (the race was lost), try again with four
+    # times the input; three lost races fail the test.
+    lines=60000
+    for try in 1 2 3; do
+        rm -rf in out.db st.db
+        make_input 4 $lines
+        sql_pipeline append "in/*.jsonl"
+        "$SLUICE" run p.yaml --state st.db --no-progress --threads 1 > /dev/null 2> first.err &
+        pid=$!
+        seen=0
+        while kill -0 $pid 2> /dev/null; do
+            n=$(q st.db "SELECT count(*) FROM runs WHERE status = 'running'" 2> /dev/null || true)
+            if [ "$n" = 1 ]; then
+                seen=1
+                break
+            fi
+            sleep 0.01
+        done
+        [ $seen = 1 ] && sl run p.yaml --state st.db
+        wait $pid || fail "the first run failed: $(cat first.err)"
+        if [ $seen = 1 ] && [ "$RC" != 0 ]; then
+            assert_rc 1
+            assert_contains err.txt "already running"
+            assert_eq "$((4 * lines))|$((4 * lines))" \
+                "$(q out.db 'SELECT count(*), count(DISTINCT id) FROM t')"
+            return 0
+        fi
+        echo "try $try: the first run finished before the second started; more input" >&2
+        lines=$((lines * 4))
+    done
+    fail "the first run always finished before the second one started"
 }

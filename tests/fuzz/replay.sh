@@ -1,6 +1,7 @@
 #!/bin/sh
 # Replays every fuzz target's seed corpus once (no new inputs): each file
-# must run without a sanitizer report. Prints "fuzz: N passed, N failed".
+# must run without a sanitizer report. Prints "fuzz: N passed, N failed,
+# 0 skipped".
 # A sanitizer report is a failure, as a crash is.
 export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}
@@ -26,5 +27,9 @@ for bin in "$@"; do
         fail=$((fail + 1))
     fi
 done
-echo "fuzz: $pass passed, $fail failed"
+if [ $((pass + fail)) = 0 ]; then
+    echo "FAIL no fuzz target given"
+    fail=1
+fi
+echo "fuzz: $pass passed, $fail failed, 0 skipped"
 [ "$fail" = 0 ]

@@ -19,6 +19,12 @@
 
 void sl_test_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 3, 4)));
+/* Ends the test as skipped (reported as such, never as passed), with the
+ * reason; for a test that cannot run in this environment. */
+#define SL_TEST_SKIP_EXIT 77
+void sl_test_skip(const char *file, int line, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 3, 4)));
+#define SKIP(...) sl_test_skip(__FILE__, __LINE__, __VA_ARGS__)
 /* A fresh temp dir for this test (removed after it), NUL-terminated. */
 const char *sl_test_tmpdir(void);
 /* Writes data to tmpdir/name and returns the full path (static buffer
