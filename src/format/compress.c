@@ -94,7 +94,9 @@ static int gzip(sl_pq_compressor_t *c, const void *src, size_t n, sl_buf_t *out)
         size_t take = left < slice ? left : slice;
         c->gz.next_in = (Bytef *)(uintptr_t)in;
         c->gz.avail_in = (uInt)take;
-        in += take;
+        if (take) {
+            in += take; /* an empty page may have no buffer at all */
+        }
         left -= take;
         flush = left ? Z_NO_FLUSH : Z_FINISH;
         int zrc;
