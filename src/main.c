@@ -145,7 +145,7 @@ static int load(const cli_t *c, sl_arena_t *a, sl_pipeline_t **p)
         return usage_error("%s needs a pipeline file", c->cmd);
     }
     sl_err_t err = {{0}};
-    if (sl_pipeline_load(a, c->args[0], c->params, c->nparams, p, &err) != 0) {
+    if (sl_pipeline_load(a, c->args[0], p, &err) != 0) {
         sl_log_redact(err.msg);
         fprintf(stderr, "%s\n", err.msg);
         return SL_EXIT_USAGE;
@@ -167,13 +167,17 @@ static int cmd_run(const cli_t *c)
         .full_refresh = c->full_refresh,
         .progress = c->progress,
         .threads = c->threads};
+    sl_run_request_t req = {
+        .pipeline = p, .param_args = c->params, .nparam_args = c->nparams, .trigger = "cli"};
     sl_run_result_t res;
     sl_err_t err = {{0}};
-    if (sl_engine_run(p, &opts, &res, &err) != 0) {
+    rc = sl_engine_run(&req, &opts, &res, &err);
+    if (rc) {
         sl_log_redact(err.msg);
-        fprintf(stderr, "sluice: %s\n", err.msg);
+        /* params that do not fit are a usage error, like a bad file */
+        fprintf(stderr, rc == SL_ECONFIG ? "%s\n" : "sluice: %s\n", err.msg);
         sl_arena_destroy(a);
-        return SL_EXIT_FAILED;
+        return rc == SL_ECONFIG ? SL_EXIT_USAGE : SL_EXIT_FAILED;
     }
     if (c->json_logs) {
         sl_run_result_json(&res, p, stderr);
@@ -192,7 +196,7 @@ static int cmd_validate(const cli_t *c)
     sl_pipeline_t *p;
     int rc = load(c, a, &p);
     sl_err_t err = {{0}};
-    if (rc == 0 && sl_engine_check(p, &err) != 0) {
+    if (rc == 0 && sl_engine_check(p, c->params, c->nparams, &err) != 0) {
         sl_log_redact(err.msg);
         fprintf(stderr, "%s\n", err.msg);
         rc = SL_EXIT_USAGE;
@@ -301,7 +305,7 @@ static const char *pipeline_name(const cli_t *c, const char *arg, sl_arena_t *a,
     if ((n > 5 && strcmp(arg + n - 5, ".yaml") == 0) ||
         (n > 4 && strcmp(arg + n - 4, ".yml") == 0)) {
         sl_err_t err = {{0}};
-        if (sl_pipeline_load(a, arg, c->params, c->nparams, file, &err) != 0) {
+        if (sl_pipeline_load(a, arg, file, &err) != 0) {
             sl_log_redact(err.msg);
             fprintf(stderr, "%s\n", err.msg);
             return NULL;

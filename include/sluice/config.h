@@ -115,13 +115,14 @@ typedef enum {
     SL_PARAM_TIMESTAMP,
 } sl_param_type_t;
 
+/* A declared param. Part of the immutable definition: the values of one
+ * run come from sl_params_resolve. */
 typedef struct {
     const char *name;
     sl_param_type_t type;
-    bool has_default;
-    const sl_node_t *node; /* declaration, for messages */
-    sl_value_t value;      /* default, then overridden by -p */
-    bool set;              /* value present (default or -p) */
+    bool has_default;       /* else every run must give it */
+    const sl_node_t *node;  /* declaration, for messages */
+    sl_value_t default_value;
 } sl_param_t;
 
 typedef struct {
@@ -171,14 +172,23 @@ typedef struct {
 } sl_pipeline_t;
 
 /* Loads a pipeline file and checks its whole shape, including each
- * plugin's config against the registry's specs. overrides are "k=v"
- * strings from -p; an unknown name or a value not of the param's type is
- * an error. All memory comes from a. */
-int sl_pipeline_load(sl_arena_t *a, const char *path, const char *const *overrides,
-                     size_t noverrides, sl_pipeline_t **out, sl_err_t *err);
+ * plugin's config against the registry's specs. The result is the
+ * pipeline's definition: nothing about a particular run (params given,
+ * trigger) is in it, and running it never changes it. All memory comes
+ * from a. */
+int sl_pipeline_load(sl_arena_t *a, const char *path, sl_pipeline_t **out, sl_err_t *err);
 
-/* Builds the `params` object for templates (arena a). */
-int sl_pipeline_params_value(sl_arena_t *a, const sl_pipeline_t *p, sl_value_t *out);
+/* The `params` object of one run (arena a): each param's default, with
+ * args applied in order ("NAME=VALUE" texts from -p or a request; the
+ * last one of a name wins). An unknown name, a value not of the param's
+ * type, or a param without default that no arg gives is SL_ECONFIG with
+ * err saying which. */
+int sl_params_resolve(sl_arena_t *a, const sl_pipeline_t *p, const char *const *args,
+                      size_t nargs, sl_value_t *out, sl_err_t *err);
+/* The same, but a param without default that no arg gives is null rather
+ * than an error (for checks that must work without a run's values). */
+int sl_params_resolve_lenient(sl_arena_t *a, const sl_pipeline_t *p, const char *const *args,
+                              size_t nargs, sl_value_t *out, sl_err_t *err);
 
 /* Parses text as a param of type t ("2026-11-22" for dates, ISO 8601 for
  * timestamps, true/false/yes/no/1/0 for bools). */

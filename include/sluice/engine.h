@@ -10,6 +10,7 @@
 
 #include "sluice/config.h"
 #include "sluice/state.h"
+#include "sluice/status.h"
 
 typedef struct {
     const char *state_url;  /* default ".sluice/state.db" */
@@ -21,7 +22,7 @@ typedef struct {
 
 typedef struct {
     const char *name;
-    const char *status;     /* ok, failed, partial, skipped */
+    sl_status_t status;     /* ok, failed, partial, skipped */
     int64_t records_in, records_out, rejected, bytes_in;
     int64_t started_us, ended_us;
     char error[SL_ERRMSG_MAX];
@@ -29,25 +30,52 @@ typedef struct {
 
 typedef struct {
     char run_id[37];
-    const char *status;     /* ok, failed, partial */
+    sl_status_t status;     /* ok, failed, partial */
     int exit_code;          /* SL_EXIT_* */
     int64_t started_us, ended_us;
     sl_step_result_t *steps; /* nsteps entries, malloc'd */
     size_t nsteps;
 } sl_run_result_t;
 
-/* Runs every step of p in order; stops at the first failed step. Fills
- * res (free with sl_run_result_free). Returns 0 when the run happened (its
- * outcome is in res->exit_code) or an error when it could not start (state
- * store unavailable), with err set. */
-int sl_engine_run(const sl_pipeline_t *p, const sl_engine_opts_t *opts, sl_run_result_t *res,
+/* What one run is asked to do: which pipeline, with which params, started
+ * by whom. The definition is shared and never changed by a run, so a
+ * service holds one and starts many runs of it. */
+typedef struct {
+    const sl_pipeline_t *pipeline;
+    const char *const *param_args; /* "NAME=VALUE" texts (-p, a request), applied in order */
+    size_t nparam_args;
+    const char *trigger;           /* who asked: "cli" (when NULL), "api", "schedule", "call" */
+    const char *parent_run_id;     /* the run whose step started this one, or NULL */
+} sl_run_request_t;
+
+/* A run in progress, between sl_run_begin and sl_run_end. */
+typedef struct sl_engine_run sl_engine_run_t;
+
+/* Starts a run: resolves the request's params (SL_ECONFIG, err naming the
+ * param, when they do not fit the declarations), opens the state store,
+ * takes the pipeline's run lock and records the run as running. Returns 0
+ * with *out, or an error with err set and nothing recorded. */
+int sl_run_begin(const sl_run_request_t *req, const sl_engine_opts_t *opts,
+                 sl_engine_run_t **out, sl_err_t *err);
+/* Runs the steps in order; a failed step stops the ones after it unless
+ * it may fail (on_failure: continue). Outcomes are in the run. */
+void sl_run_steps(sl_engine_run_t *r);
+/* Ends the run: exports checkpoints, records the outcome, fills res (free
+ * with sl_run_result_free) and frees r. */
+void sl_run_end(sl_engine_run_t *r, sl_run_result_t *res);
+
+/* sl_run_begin, sl_run_steps and sl_run_end in one call. Returns 0 when
+ * the run happened (its outcome is in res->exit_code) or the error of
+ * sl_run_begin. */
+int sl_engine_run(const sl_run_request_t *req, const sl_engine_opts_t *opts, sl_run_result_t *res,
                   sl_err_t *err);
 void sl_run_result_free(sl_run_result_t *res);
 
 /* Checks what the config schema cannot: opens and closes every transform
- * (templates, expressions, cast types) without running anything. Returns
- * 0 or SL_ECONFIG with err naming file:line:col. */
-int sl_engine_check(const sl_pipeline_t *p, sl_err_t *err);
+ * (templates, expressions, cast types) without running anything, against
+ * the params that args give (params nobody gave are null here). Returns 0
+ * or SL_ECONFIG with err naming file:line:col. */
+int sl_engine_check(const sl_pipeline_t *p, const char *const *args, size_t nargs, sl_err_t *err);
 
 /* Makes one step of a pipeline start from the beginning at its next run:
  * forgets its ingested files and leaves a reset marker as its checkpoint,

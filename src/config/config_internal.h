@@ -54,18 +54,15 @@ typedef struct {
 } sl_plugin_registry_t;
 
 /* sl_pipeline_load with another registry (NULL: the real one). */
-int sl_pipeline_load_reg(sl_arena_t *a, const char *path, const char *const *overrides,
-                         size_t noverrides, const sl_plugin_registry_t *reg,
+int sl_pipeline_load_reg(sl_arena_t *a, const char *path, const sl_plugin_registry_t *reg,
                          sl_pipeline_t **out, sl_err_t *err);
 /* Checks an already parsed document as a pipeline read from path (used
  * for p->file and p->base_dir only). */
 int sl_pipeline_from_root(sl_arena_t *a, const char *path, const sl_node_t *root,
-                          const char *const *overrides, size_t noverrides,
                           const sl_plugin_registry_t *reg, sl_pipeline_t **out, sl_err_t *err);
 
-/* params.c: reads the `params` map (may be NULL) into p->params, applies
- * the -p overrides and checks every param got a value. */
-int sl_params_load(sl_arena_t *a, sl_pipeline_t *p, const sl_node_t *params,
-                   const char *const *overrides, size_t noverrides, sl_err_t *err);
+/* params.c: reads the `params` map (may be NULL) into p->params: the
+ * declarations and their defaults. */
+int sl_params_load(sl_arena_t *a, sl_pipeline_t *p, const sl_node_t *params, sl_err_t *err);
 
 #endif

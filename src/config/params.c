@@ -1,5 +1,7 @@
-/* Pipeline params: typed declarations with optional defaults, -p key=value
- * overrides, and the `params` object templates read.
+/* Pipeline params: typed declarations with optional defaults (part of the
+ * definition, read once), and the `params` object of one run: the
+ * defaults with the run request's NAME=VALUE overrides (-p, later query
+ * strings) applied. The definition is never changed by a run.
  *
  *   params:
  *     min_amount: {type: float, default: 0}
@@ -175,17 +177,16 @@ static int declare(sl_arena_t *a, const sl_node_t *key, const sl_node_t *decl, s
         return 0;
     }
     p->has_default = true;
-    p->set = true;
     if (def->kind != SL_NODE_SCALAR) {
         char got[128];
         return sl_node_error(err, def, "%s: default must be %s, got %s", what,
                              expected_words(p->type), sl_node_got(def, got, sizeof got));
     }
     if (def->is_null) {
-        p->value = sl_value_null();
+        p->default_value = sl_value_null();
         return 0;
     }
-    rc = parse_value(a, p->type, def->text, &p->value);
+    rc = parse_value(a, p->type, def->text, &p->default_value);
     if (rc == SL_ENOMEM) {
         return sl_err_set(err, SL_ENOMEM, "out of memory");
     }
@@ -207,107 +208,127 @@ static void declared_list(const sl_pipeline_t *p, sl_buf_t *b)
     }
 }
 
-static int apply_override(sl_arena_t *a, sl_pipeline_t *p, const char *kv, sl_err_t *err)
+/* The declared param named kv[0..kn), or NULL with err naming the
+ * declared ones (and the closest, if any). */
+static const sl_param_t *find_param(const sl_pipeline_t *p, const char *kv, size_t kn,
+                                    sl_err_t *err)
 {
-    const char *eq = strchr(kv, '=');
-    if (!eq || eq == kv) {
-        return sl_err_set(err, SL_ECONFIG, "-p '%.200s': expected NAME=VALUE", kv);
-    }
-    size_t kn = (size_t)(eq - kv);
-    sl_param_t *prm = NULL;
     for (size_t i = 0; i < p->nparams; i++) {
         if (strlen(p->params[i].name) == kn && memcmp(p->params[i].name, kv, kn) == 0) {
-            prm = &p->params[i];
+            return &p->params[i];
         }
     }
-    if (!prm) {
-        char name[128];
-        snprintf(name, sizeof name, "%.*s", (int)SL_MIN(kn, sizeof name - 1), kv);
-        const char *names[256];
-        size_t nn = SL_MIN(p->nparams, SL_ARRAY_LEN(names));
-        for (size_t i = 0; i < nn; i++) {
-            names[i] = p->params[i].name;
-        }
-        const char *s = sl_config_suggest(name, names, nn);
-        sl_buf_t b;
-        sl_buf_init(&b, 600);
-        declared_list(p, &b);
-        int rc;
-        if (s) {
-            rc = sl_err_set(err, SL_ECONFIG,
-                            "unknown param '%s' (did you mean '%s'?; declared: %s)", name, s,
-                            b.data ? b.data : "");
-        } else {
-            rc = sl_err_set(err, SL_ECONFIG, "unknown param '%s' (declared: %s)", name,
-                            b.data ? b.data : "");
-        }
-        sl_buf_free(&b);
-        return rc;
+    char name[128];
+    snprintf(name, sizeof name, "%.*s", (int)SL_MIN(kn, sizeof name - 1), kv);
+    const char *names[256];
+    size_t nn = SL_MIN(p->nparams, SL_ARRAY_LEN(names));
+    for (size_t i = 0; i < nn; i++) {
+        names[i] = p->params[i].name;
     }
-    int rc = parse_value(a, prm->type, eq + 1, &prm->value);
-    if (rc == SL_ENOMEM) {
-        return sl_err_set(err, SL_ENOMEM, "out of memory");
+    const char *s = sl_config_suggest(name, names, nn);
+    sl_buf_t b;
+    sl_buf_init(&b, 600);
+    declared_list(p, &b);
+    if (s) {
+        sl_err_set(err, SL_ECONFIG, "unknown param '%s' (did you mean '%s'?; declared: %s)", name,
+                   s, b.data ? b.data : "");
+    } else {
+        sl_err_set(err, SL_ECONFIG, "unknown param '%s' (declared: %s)", name,
+                   b.data ? b.data : "");
     }
-    if (rc) {
-        char msg[256];
-        value_message(msg, sizeof msg, prm->type, rc, eq + 1);
-        return sl_err_set(err, SL_ECONFIG, "param '%s': %s", prm->name, msg);
-    }
-    prm->set = true;
-    return 0;
+    sl_buf_free(&b);
+    return NULL;
 }
 
-int sl_params_load(sl_arena_t *a, sl_pipeline_t *p, const sl_node_t *params,
-                   const char *const *overrides, size_t noverrides, sl_err_t *err)
+int sl_params_load(sl_arena_t *a, sl_pipeline_t *p, const sl_node_t *params, sl_err_t *err)
 {
     p->params = NULL;
     p->nparams = 0;
-    if (params && !params->is_null) {
-        if (params->kind != SL_NODE_MAP) {
-            char got[128];
-            return sl_node_error(err, params, "params must be a map, got %s",
-                                 sl_node_got(params, got, sizeof got));
-        }
-        if (params->n) {
-            p->params = sl_arena_calloc(a, params->n * sizeof *p->params);
-            if (!p->params) {
-                return sl_err_set(err, SL_ENOMEM, "out of memory");
-            }
-        }
-        for (size_t i = 0; i < params->n; i++) {
-            int rc = declare(a, params->pairs[i].key, params->pairs[i].value, &p->params[i], err);
-            if (rc) {
-                return rc;
-            }
-            p->nparams++;
+    if (!params || params->is_null) {
+        return 0;
+    }
+    if (params->kind != SL_NODE_MAP) {
+        char got[128];
+        return sl_node_error(err, params, "params must be a map, got %s",
+                             sl_node_got(params, got, sizeof got));
+    }
+    if (params->n) {
+        p->params = sl_arena_calloc(a, params->n * sizeof *p->params);
+        if (!p->params) {
+            return sl_err_set(err, SL_ENOMEM, "out of memory");
         }
     }
-    for (size_t i = 0; i < noverrides; i++) {
-        int rc = apply_override(a, p, overrides[i], err);
+    for (size_t i = 0; i < params->n; i++) {
+        int rc = declare(a, params->pairs[i].key, params->pairs[i].value, &p->params[i], err);
         if (rc) {
             return rc;
         }
+        p->nparams++;
+    }
+    return 0;
+}
+
+static int resolve(sl_arena_t *a, const sl_pipeline_t *p, const char *const *args, size_t nargs,
+                   bool lenient, sl_value_t *out, sl_err_t *err)
+{
+    /* given[i]: the value of param i, from its default or an argument (the
+     * last one wins) */
+    sl_value_t *vals = p->nparams ? sl_arena_calloc(a, p->nparams * sizeof *vals) : NULL;
+    bool *given = p->nparams ? sl_arena_calloc(a, p->nparams * sizeof *given) : NULL;
+    if (p->nparams && (!vals || !given)) {
+        return sl_err_set(err, SL_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < p->nparams; i++) {
+        vals[i] = p->params[i].default_value;
+        given[i] = p->params[i].has_default;
+    }
+    for (size_t k = 0; k < nargs; k++) {
+        const char *kv = args[k];
+        const char *eq = strchr(kv, '=');
+        if (!eq || eq == kv) {
+            return sl_err_set(err, SL_ECONFIG, "-p '%.200s': expected NAME=VALUE", kv);
+        }
+        const sl_param_t *prm = find_param(p, kv, (size_t)(eq - kv), err);
+        if (!prm) {
+            return SL_ECONFIG;
+        }
+        size_t i = (size_t)(prm - p->params);
+        int rc = parse_value(a, prm->type, eq + 1, &vals[i]);
+        if (rc == SL_ENOMEM) {
+            return sl_err_set(err, SL_ENOMEM, "out of memory");
+        }
+        if (rc) {
+            char msg[256];
+            value_message(msg, sizeof msg, prm->type, rc, eq + 1);
+            return sl_err_set(err, SL_ECONFIG, "param '%s': %s", prm->name, msg);
+        }
+        given[i] = true;
+    }
+    int rc = sl_object_new(a, out, p->nparams);
+    for (size_t i = 0; rc == 0 && i < p->nparams; i++) {
         const sl_param_t *prm = &p->params[i];
-        if (!prm->set) {
+        if (!given[i] && !lenient) {
             return sl_node_error(err, prm->node,
                                  "param '%s' (%s) has no default and was not given: "
                                  "run with -p %s=VALUE",
                                  prm->name, type_names[prm->type - SL_PARAM_STRING], prm->name);
         }
+        rc = sl_object_set(a, out, prm->name, strlen(prm->name), vals[i]);
+    }
+    if (rc) {
+        return sl_err_set(err, rc, "out of memory");
     }
     return 0;
 }
 
-int sl_pipeline_params_value(sl_arena_t *a, const sl_pipeline_t *p, sl_value_t *out)
+int sl_params_resolve(sl_arena_t *a, const sl_pipeline_t *p, const char *const *args,
+                      size_t nargs, sl_value_t *out, sl_err_t *err)
 {
-    int rc = sl_object_new(a, out, p->nparams);
-    for (size_t i = 0; rc == 0 && i < p->nparams; i++) {
-        const sl_param_t *prm = &p->params[i];
-        if (prm->set) {
-            rc = sl_object_set(a, out, prm->name, strlen(prm->name), prm->value);
-        }
-    }
-    return rc;
+    return resolve(a, p, args, nargs, false, out, err);
+}
+
+int sl_params_resolve_lenient(sl_arena_t *a, const sl_pipeline_t *p, const char *const *args,
+                              size_t nargs, sl_value_t *out, sl_err_t *err)
+{
+    return resolve(a, p, args, nargs, true, out, err);
 }

@@ -360,7 +360,6 @@ static int load_connections(loadctx_t *c, sl_pipeline_t *p, const sl_node_t *con
 }
 
 int sl_pipeline_from_root(sl_arena_t *a, const char *path, const sl_node_t *root,
-                          const char *const *overrides, size_t noverrides,
                           const sl_plugin_registry_t *reg, sl_pipeline_t **out, sl_err_t *err)
 {
     loadctx_t c = {a, reg ? reg : &real_registry, err};
@@ -387,7 +386,7 @@ int sl_pipeline_from_root(sl_arena_t *a, const char *path, const sl_node_t *root
     p->root = root;
     p->name = sl_node_get(root, "name")->text;
 
-    rc = sl_params_load(a, p, sl_node_get(root, "params"), overrides, noverrides, err);
+    rc = sl_params_load(a, p, sl_node_get(root, "params"), err);
     if (rc == 0) {
         rc = load_connections(&c, p, sl_node_get(root, "connections"));
     }
@@ -413,8 +412,7 @@ int sl_pipeline_from_root(sl_arena_t *a, const char *path, const sl_node_t *root
     return 0;
 }
 
-int sl_pipeline_load_reg(sl_arena_t *a, const char *path, const char *const *overrides,
-                         size_t noverrides, const sl_plugin_registry_t *reg,
+int sl_pipeline_load_reg(sl_arena_t *a, const char *path, const sl_plugin_registry_t *reg,
                          sl_pipeline_t **out, sl_err_t *err)
 {
     sl_node_t *root;
@@ -423,11 +421,10 @@ int sl_pipeline_load_reg(sl_arena_t *a, const char *path, const char *const *ove
     if (rc) {
         return rc;
     }
-    return sl_pipeline_from_root(a, path, root, overrides, noverrides, reg, out, err);
+    return sl_pipeline_from_root(a, path, root, reg, out, err);
 }
 
-int sl_pipeline_load(sl_arena_t *a, const char *path, const char *const *overrides,
-                     size_t noverrides, sl_pipeline_t **out, sl_err_t *err)
+int sl_pipeline_load(sl_arena_t *a, const char *path, sl_pipeline_t **out, sl_err_t *err)
 {
-    return sl_pipeline_load_reg(a, path, overrides, noverrides, NULL, out, err);
+    return sl_pipeline_load_reg(a, path, NULL, out, err);
 }

@@ -10,14 +10,14 @@
 #include "engine_internal.h"
 #include "sluice/timeutil.h"
 
-int sl_engine_check(const sl_pipeline_t *p, sl_err_t *err)
+int sl_engine_check(const sl_pipeline_t *p, const char *const *args, size_t nargs, sl_err_t *err)
 {
     sl_arena_t *a = sl_arena_create(64 * 1024, 0);
     if (!a) {
         return sl_err_set(err, SL_ENOMEM, "out of memory");
     }
     sl_value_t params, run;
-    int rc = sl_pipeline_params_value(a, p, &params);
+    int rc = sl_params_resolve_lenient(a, p, args, nargs, &params, err);
     if (!rc) {
         rc = sl_run_value(a, "00000000-0000-4000-8000-000000000000", sl_now_us(), p->name, &run);
     }

@@ -13,9 +13,9 @@
 
 #define SL_DEFAULT_STATE ".sluice/state.db"
 
-/* Params as JSON for the run record; values that came from secrets are
- * masked. */
-static void params_json(const sl_pipeline_t *p, sl_buf_t *out)
+/* Params as JSON for the run record; the values of params whose default
+ * came from a secret are masked, whoever gave them. */
+static void params_json(const sl_pipeline_t *p, const sl_value_t *params, sl_buf_t *out)
 {
     sl_buf_putc(out, '{');
     for (size_t i = 0; i < p->nparams; i++) {
@@ -26,10 +26,13 @@ static void params_json(const sl_pipeline_t *p, sl_buf_t *out)
         sl_json_write_string(out, prm->name, strlen(prm->name));
         sl_buf_putc(out, ':');
         const sl_node_t *def = prm->node ? sl_node_get(prm->node, "default") : NULL;
+        const sl_value_t *v = sl_object_get_c(params, prm->name);
         if (def && def->secret) {
             sl_buf_append_c(out, "\"***\"");
+        } else if (v) {
+            sl_json_write(out, v, 0);
         } else {
-            sl_json_write(out, &prm->value, 0);
+            sl_buf_append_c(out, "null");
         }
     }
     sl_buf_putc(out, '}');
@@ -97,21 +100,59 @@ int sl_run_value(sl_arena_t *a, const char *id, int64_t started, const char *pip
     return rc;
 }
 
-int sl_engine_run(const sl_pipeline_t *p, const sl_engine_opts_t *opts, sl_run_result_t *res,
-                  sl_err_t *err)
+struct sl_engine_run {
+    const sl_pipeline_t *p;
+    sl_engine_opts_t opts;
+    sl_state_t *st;
+    sl_arena_t *arena; /* params, run object: lives as long as the run */
+    sl_value_t params, run;
+    sl_run_result_t res;
+    int threads;
+    bool failed, partial;
+};
+
+static void run_free(sl_engine_run_t *r)
 {
-    memset(res, 0, sizeof *res);
-    sl_state_t *st = NULL;
-    const char *url = opts->state_url ? opts->state_url : SL_DEFAULT_STATE;
-    int rc = sl_state_open(url, &st, err);
+    if (r->st) {
+        sl_state_close(r->st);
+    }
+    sl_arena_destroy(r->arena);
+    free(r->res.steps);
+    free(r);
+}
+
+int sl_run_begin(const sl_run_request_t *req, const sl_engine_opts_t *opts,
+                 sl_engine_run_t **out, sl_err_t *err)
+{
+    const sl_pipeline_t *p = req->pipeline;
+    *out = NULL;
+    sl_engine_run_t *r = calloc(1, sizeof *r);
+    if (!r || !(r->arena = sl_arena_create(64 * 1024, 0)) ||
+        !(r->res.steps = calloc(p->nsteps ? p->nsteps : 1, sizeof *r->res.steps))) {
+        if (r) {
+            run_free(r);
+        }
+        return sl_err_set(err, SL_ENOMEM, "out of memory");
+    }
+    r->p = p;
+    r->opts = *opts;
+    r->res.nsteps = p->nsteps;
+    int rc = sl_params_resolve(r->arena, p, req->param_args, req->nparam_args, &r->params, err);
     if (rc) {
+        run_free(r);
+        return rc;
+    }
+    const char *url = opts->state_url ? opts->state_url : SL_DEFAULT_STATE;
+    rc = sl_state_open(url, &r->st, err);
+    if (rc) {
+        run_free(r);
         return rc;
     }
     int interrupted = 0;
-    rc = sl_state_lock_pipeline(st, p->name, sl_now_us(), &interrupted);
+    rc = sl_state_lock_pipeline(r->st, p->name, sl_now_us(), &interrupted);
     if (rc) {
-        sl_err_set(err, rc, "%s", sl_state_errmsg(st));
-        sl_state_close(st);
+        sl_err_set(err, rc, "%s", sl_state_errmsg(r->st));
+        run_free(r);
         return rc;
     }
     if (interrupted > 0) {
@@ -119,131 +160,149 @@ int sl_engine_run(const sl_pipeline_t *p, const sl_engine_opts_t *opts, sl_run_r
                 "marked interrupted, this run resumes from their checkpoints",
                 p->name, interrupted);
     }
-    sl_arena_t *a = sl_arena_create(64 * 1024, 0);
-    res->steps = calloc(p->nsteps ? p->nsteps : 1, sizeof *res->steps);
-    if (!a || !res->steps) {
-        sl_state_close(st);
-        sl_arena_destroy(a);
-        return sl_err_set(err, SL_ENOMEM, "out of memory");
-    }
-    res->nsteps = p->nsteps;
-    sl_uuid4(res->run_id);
-    res->started_us = sl_now_us();
-
-    sl_value_t params, run;
+    sl_uuid4(r->res.run_id);
+    r->res.started_us = sl_now_us();
+    rc = sl_run_value(r->arena, r->res.run_id, r->res.started_us, p->name, &r->run);
     sl_buf_t pj = SL_BUF_INIT;
-    params_json(p, &pj);
-    rc = sl_pipeline_params_value(a, p, &params);
-    if (!rc) {
-        rc = sl_run_value(a, res->run_id, res->started_us, p->name, &run);
-    }
-    sl_run_t rec = {.id = res->run_id,
+    params_json(p, &r->params, &pj);
+    sl_run_t rec = {.id = r->res.run_id,
                     .pipeline = p->name,
                     .params_json = pj.data ? pj.data : "{}",
-                    .started_us = res->started_us,
-                    .status = "running"};
-    if (!rc) {
-        rc = sl_state_run_begin(st, &rec);
-        if (rc) {
-            sl_err_set(err, rc, "state store: %s", sl_state_errmsg(st));
-        }
+                    .started_us = r->res.started_us,
+                    .status = sl_status_name(SL_STATUS_RUNNING)};
+    if (rc) {
+        sl_err_set(err, rc, "out of memory");
+    } else if ((rc = sl_state_run_begin(r->st, &rec)) != 0) {
+        sl_err_set(err, rc, "state store: %s", sl_state_errmsg(r->st));
     }
     sl_buf_free(&pj);
     if (rc) {
-        sl_state_close(st);
-        sl_arena_destroy(a);
-        free(res->steps);
-        res->steps = NULL;
+        run_free(r);
         return rc;
     }
-    sl_info("Starting: pipeline %s (run %s)", p->name, res->run_id);
-
-    int threads = opts->threads;
-    if (threads <= 0) {
-        threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
+    r->threads = opts->threads;
+    if (r->threads <= 0) {
+        r->threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
     }
-    bool failed = false, partial = false;
-    for (size_t i = 0; i < p->nsteps; i++) {
-        const sl_step_cfg_t *step = &p->steps[i];
-        sl_step_result_t *sr = &res->steps[i];
-        sr->name = step->name;
-        if (failed) {
-            sr->status = "skipped";
+    sl_info("Starting: pipeline %s (run %s)", p->name, r->res.run_id);
+    *out = r;
+    return 0;
+}
+
+/* Runs step i of the run and records it. */
+static void run_step(sl_engine_run_t *r, size_t i)
+{
+    const sl_pipeline_t *p = r->p;
+    const sl_step_cfg_t *step = &p->steps[i];
+    sl_step_result_t *sr = &r->res.steps[i];
+    sl_step_ctx_t ctx;
+    sl_step_ctx_init(&ctx, p, step, &r->params, &r->run, r->res.run_id);
+    ctx.run_started_us = r->res.started_us;
+    ctx.state = r->st;
+    ctx.full_refresh = r->opts.full_refresh;
+    const char *rej = step->rejects && ctx.arena
+                          ? sl_resolve_path(ctx.arena, p->base_dir, step->rejects)
+                          : NULL;
+    ctx.rejects = sl_rejects_new(rej, step->max_rejects, step->name);
+    sr->started_us = sl_now_us();
+    sl_info("Starting: %s", step->name);
+    int rc = ctx.arena && ctx.rejects ? step_full_refresh(&ctx, &r->params, &r->run) : SL_ENOMEM;
+    if (rc == 0) {
+        rc = step->sql ? sl_sql_step_run(&ctx, sr)
+                       : sl_flow_run(&ctx, sr, r->threads, r->opts.progress);
+    }
+    sr->ended_us = sl_now_us();
+    sr->rejected = sl_rejects_count(ctx.rejects);
+    if (rc) {
+        /* on_failure: continue keeps going; the run ends partial */
+        r->failed = r->failed || !step->continue_on_failure;
+        r->partial = r->partial || step->continue_on_failure;
+        sr->status = SL_STATUS_FAILED;
+        snprintf(sr->error, sizeof sr->error, "%s",
+                 ctx.err.msg[0] ? ctx.err.msg : sl_strerror(rc));
+        sl_log_redact(sr->error); /* kept in the run history and printed */
+        sl_error("Failed: %s: %s", step->name, sr->error);
+    } else {
+        sr->status = sr->rejected ? SL_STATUS_PARTIAL : SL_STATUS_OK;
+        r->partial = r->partial || sr->rejected > 0;
+        if (!step->sql) {
+            sl_info("Processing %s: Extracted %lld records", step->name,
+                    (long long)sr->records_in);
+        }
+        sl_info("Completed: %s", step->name);
+    }
+    sl_step_run_t srec = {.run_id = r->res.run_id,
+                          .step = step->name,
+                          .status = sl_status_name(sr->status),
+                          .records_in = sr->records_in,
+                          .records_out = sr->records_out,
+                          .rejected = sr->rejected,
+                          .bytes_in = sr->bytes_in,
+                          .started_us = sr->started_us,
+                          .ended_us = sr->ended_us,
+                          .error = rc ? sr->error : NULL};
+    if (sl_state_step_put(r->st, &srec) != 0) {
+        sl_warn("state store: cannot record step %s: %s", step->name, sl_state_errmsg(r->st));
+    }
+    sl_rejects_free(ctx.rejects);
+    sl_arena_destroy(ctx.arena);
+}
+
+void sl_run_steps(sl_engine_run_t *r)
+{
+    for (size_t i = 0; i < r->p->nsteps; i++) {
+        r->res.steps[i].name = r->p->steps[i].name;
+        if (r->failed) {
+            r->res.steps[i].status = SL_STATUS_SKIPPED;
             continue;
         }
-        sl_step_ctx_t ctx;
-        sl_step_ctx_init(&ctx, p, step, &params, &run, res->run_id);
-        ctx.run_started_us = res->started_us;
-        ctx.state = st;
-        ctx.full_refresh = opts->full_refresh;
-        const char *rej = step->rejects ? sl_resolve_path(ctx.arena, p->base_dir, step->rejects)
-                                        : NULL;
-        ctx.rejects = sl_rejects_new(rej, step->max_rejects, step->name);
-        sr->started_us = sl_now_us();
-        sl_info("Starting: %s", step->name);
-        rc = ctx.arena && ctx.rejects ? step_full_refresh(&ctx, &params, &run) : SL_ENOMEM;
-        if (rc == 0) {
-            rc = step->sql ? sl_sql_step_run(&ctx, sr)
-                           : sl_flow_run(&ctx, sr, threads, opts->progress);
-        }
-        sr->ended_us = sl_now_us();
-        sr->rejected = sl_rejects_count(ctx.rejects);
-        if (rc) {
-            /* on_failure: continue keeps going; the run ends partial */
-            failed = !step->continue_on_failure;
-            partial = partial || step->continue_on_failure;
-            sr->status = "failed";
-            snprintf(sr->error, sizeof sr->error, "%s",
-                     ctx.err.msg[0] ? ctx.err.msg : sl_strerror(rc));
-            sl_log_redact(sr->error); /* kept in the run history and printed */
-            sl_error("Failed: %s: %s", step->name, sr->error);
-        } else {
-            sr->status = sr->rejected ? "partial" : "ok";
-            partial = partial || sr->rejected > 0;
-            if (!step->sql) {
-                sl_info("Processing %s: Extracted %lld records", step->name,
-                        (long long)sr->records_in);
-            }
-            sl_info("Completed: %s", step->name);
-        }
-        sl_step_run_t srec = {.run_id = res->run_id,
-                              .step = step->name,
-                              .status = sr->status,
-                              .records_in = sr->records_in,
-                              .records_out = sr->records_out,
-                              .rejected = sr->rejected,
-                              .bytes_in = sr->bytes_in,
-                              .started_us = sr->started_us,
-                              .ended_us = sr->ended_us,
-                              .error = rc ? sr->error : NULL};
-        if (sl_state_step_put(st, &srec) != 0) {
-            sl_warn("state store: cannot record step %s: %s", step->name, sl_state_errmsg(st));
-        }
-        sl_rejects_free(ctx.rejects);
-        sl_arena_destroy(ctx.arena);
+        run_step(r, i);
     }
+}
+
+void sl_run_end(sl_engine_run_t *r, sl_run_result_t *res)
+{
     sl_err_t xerr = {{0}};
-    if (sl_export_checkpoints(p, st, res, &params, &run, &xerr) != 0) {
+    if (sl_export_checkpoints(r->p, r->st, &r->res, &r->params, &r->run, &xerr) != 0) {
         sl_log_redact(xerr.msg);
         sl_error("export_checkpoints: %s", xerr.msg);
-        partial = true; /* the data landed; the copy of the checkpoints did not */
+        r->partial = true; /* the data landed; the copy of the checkpoints did not */
     }
-    res->ended_us = sl_now_us();
-    res->status = failed ? "failed" : partial ? "partial" : "ok";
-    res->exit_code = failed ? SL_EXIT_FAILED : partial ? SL_EXIT_PARTIAL : SL_EXIT_OK;
+    r->res.ended_us = sl_now_us();
+    r->res.status = r->failed    ? SL_STATUS_FAILED
+                    : r->partial ? SL_STATUS_PARTIAL
+                                 : SL_STATUS_OK;
+    r->res.exit_code = r->failed    ? SL_EXIT_FAILED
+                       : r->partial ? SL_EXIT_PARTIAL
+                                    : SL_EXIT_OK;
     const char *first_error = NULL;
-    for (size_t i = 0; i < res->nsteps; i++) {
-        if (res->steps[i].error[0]) {
-            first_error = res->steps[i].error;
+    for (size_t i = 0; i < r->res.nsteps; i++) {
+        if (r->res.steps[i].error[0]) {
+            first_error = r->res.steps[i].error;
             break;
         }
     }
-    if (sl_state_run_end(st, res->run_id, res->status, res->ended_us, first_error) != 0) {
-        sl_warn("state store: cannot record the end of run %s: %s", res->run_id,
-                sl_state_errmsg(st));
+    if (sl_state_run_end(r->st, r->res.run_id, sl_status_name(r->res.status), r->res.ended_us,
+                         first_error) != 0) {
+        sl_warn("state store: cannot record the end of run %s: %s", r->res.run_id,
+                sl_state_errmsg(r->st));
     }
-    sl_state_close(st);
-    sl_arena_destroy(a);
+    *res = r->res;
+    r->res.steps = NULL; /* now the caller's */
+    run_free(r);
+}
+
+int sl_engine_run(const sl_run_request_t *req, const sl_engine_opts_t *opts, sl_run_result_t *res,
+                  sl_err_t *err)
+{
+    memset(res, 0, sizeof *res);
+    sl_engine_run_t *r;
+    int rc = sl_run_begin(req, opts, &r, err);
+    if (rc) {
+        return rc;
+    }
+    sl_run_steps(r);
+    sl_run_end(r, res);
     return 0;
 }
 
@@ -263,7 +322,8 @@ void sl_run_result_json(const sl_run_result_t *res, const sl_pipeline_t *p, void
                   ts, res->run_id);
     sl_json_write_string(&b, p->name, strlen(p->name));
     sl_buf_printf(&b, ",\"status\":\"%s\",\"exit_code\":%d,\"seconds\":%.3f,\"steps\":[",
-                  res->status, res->exit_code, (double)(res->ended_us - res->started_us) / 1e6);
+                  sl_status_name(res->status), res->exit_code,
+                  (double)(res->ended_us - res->started_us) / 1e6);
     for (size_t i = 0; i < res->nsteps; i++) {
         const sl_step_result_t *st = &res->steps[i];
         sl_buf_append_c(&b, i ? ",{\"step\":" : "{\"step\":");
@@ -271,7 +331,8 @@ void sl_run_result_json(const sl_run_result_t *res, const sl_pipeline_t *p, void
         sl_buf_printf(&b,
                       ",\"status\":\"%s\",\"records_in\":%lld,\"records_out\":%lld,"
                       "\"rejected\":%lld,\"bytes_in\":%lld,\"seconds\":%.3f",
-                      st->status, (long long)st->records_in, (long long)st->records_out,
+                      sl_status_name(st->status), (long long)st->records_in,
+                      (long long)st->records_out,
                       (long long)st->rejected, (long long)st->bytes_in,
                       st->ended_us > st->started_us
                           ? (double)(st->ended_us - st->started_us) / 1e6
@@ -305,7 +366,8 @@ void sl_run_result_print(const sl_run_result_t *res, const sl_pipeline_t *p, voi
 {
     FILE *f = fp;
     double secs = (double)(res->ended_us - res->started_us) / 1e6;
-    fprintf(f, "run %s (%s): %s in %.2fs\n", res->run_id, p->name, res->status, secs);
+    fprintf(f, "run %s (%s): %s in %.2fs\n", res->run_id, p->name, sl_status_name(res->status),
+            secs);
     fprintf(f, "  %-20s %-8s %12s %12s %10s %10s %9s\n", "step", "status", "in", "out",
             "rejected", "bytes", "seconds");
     for (size_t i = 0; i < res->nsteps; i++) {
@@ -313,7 +375,8 @@ void sl_run_result_print(const sl_run_result_t *res, const sl_pipeline_t *p, voi
         char bytes[32];
         human_bytes(s->bytes_in, bytes, sizeof bytes);
         double ss = s->ended_us > s->started_us ? (double)(s->ended_us - s->started_us) / 1e6 : 0;
-        fprintf(f, "  %-20s %-8s %12lld %12lld %10lld %10s %9.2f\n", s->name, s->status,
+        fprintf(f, "  %-20s %-8s %12lld %12lld %10lld %10s %9.2f\n", s->name,
+                sl_status_name(s->status),
                 (long long)s->records_in, (long long)s->records_out, (long long)s->rejected,
                 bytes, ss);
         if (s->error[0]) {

@@ -104,9 +104,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)sl_config_check(root, spec, "fuzz", &err);
         const char *ov[] = {"since=2024-01-01", "n=5"};
         sl_pipeline_t *p = NULL;
-        if (sl_pipeline_from_root(a, "dir/fuzz.yaml", root, ov, 2, &reg, &p, &err) == 0) {
+        if (sl_pipeline_from_root(a, "dir/fuzz.yaml", root, &reg, &p, &err) == 0) {
             sl_value_t params;
-            (void)sl_pipeline_params_value(a, p, &params);
+            (void)sl_params_resolve(a, p, ov, 2, &params, &err);
+            (void)sl_params_resolve_lenient(a, p, NULL, 0, &params, &err);
         }
     }
     sl_arena_destroy(a);

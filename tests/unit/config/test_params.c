@@ -60,7 +60,10 @@ SL_TEST(config_params_parse_errors)
     sl_arena_destroy(a);
 }
 
-/* Loads `params:` text through sl_params_load. */
+static sl_value_t resolved; /* the params object of the last load() */
+
+/* Loads `params:` text through sl_params_load (the declarations), then
+ * resolves one run's values with the overrides into `resolved`. */
 static int load(const char *params_yaml, const char *const *ov, size_t nov, sl_pipeline_t *p,
                 sl_err_t *err)
 {
@@ -71,7 +74,17 @@ static int load(const char *params_yaml, const char *const *ov, size_t nov, sl_p
     }
     memset(p, 0, sizeof *p);
     err->msg[0] = '\0';
-    return sl_params_load(a, p, sl_node_get(root, "params"), ov, nov, err);
+    int rc = sl_params_load(a, p, sl_node_get(root, "params"), err);
+    return rc ? rc : sl_params_resolve(a, p, ov, nov, &resolved, err);
+}
+
+static const sl_value_t *param(const char *name)
+{
+    const sl_value_t *v = sl_object_get_c(&resolved, name);
+    if (!v) {
+        sl_test_fail(__FILE__, __LINE__, "no param '%s' in the params object", name);
+    }
+    return v;
 }
 
 static const char *all_params = "params:\n"
@@ -94,53 +107,60 @@ SL_TEST(config_params_defaults_and_overrides)
     CHECK_STR(p.params[0].name, "min_amount");
     CHECK_INT(p.params[0].type, SL_PARAM_FLOAT);
     CHECK(p.params[0].has_default);
-    CHECK_DBL(p.params[0].value.u.d, 12.5);
     CHECK_STR(p.params[1].name, "since");
     CHECK(!p.params[1].has_default);
-    CHECK(p.params[1].set);
-    CHECK_INT(p.params[1].value.type, SL_T_DATE);
-    CHECK_INT(p.params[1].value.u.i, 19753);
     CHECK_INT(p.params[1].node->line, 3);
-    CHECK_INT(p.params[2].value.type, SL_T_STRING);
-    CHECK_STRN(p.params[2].value.u.s, p.params[2].value.len, "a=b");
-    CHECK_INT(p.params[3].value.type, SL_T_INT);
-    CHECK_INT(p.params[3].value.u.i, 8);
-    CHECK_INT(p.params[4].value.type, SL_T_BOOL);
-    CHECK_INT(p.params[4].value.u.i, 1);
-    CHECK_INT(p.params[5].value.type, SL_T_TIMESTAMP);
-    CHECK_INT(p.params[5].value.u.i, 1795343400000000LL);
-    CHECK_INT(p.params[6].value.type, SL_T_NULL);
-    CHECK(p.params[6].set);
+    CHECK_INT(resolved.type, SL_T_OBJECT);
+    CHECK_INT(resolved.len, 7);
+    CHECK_DBL(param("min_amount")->u.d, 12.5);
+    CHECK_INT(param("since")->type, SL_T_DATE);
+    CHECK_INT(param("since")->u.i, 19753);
+    CHECK_INT(param("label")->type, SL_T_STRING);
+    CHECK_STRN(param("label")->u.s, param("label")->len, "a=b");
+    CHECK_INT(param("limit")->type, SL_T_INT);
+    CHECK_INT(param("limit")->u.i, 8);
+    CHECK_INT(param("dry")->type, SL_T_BOOL);
+    CHECK_INT(param("dry")->u.i, 1);
+    CHECK_INT(param("at")->type, SL_T_TIMESTAMP);
+    CHECK_INT(param("at")->u.i, 1795343400000000LL);
+    CHECK_INT(param("opt")->type, SL_T_NULL);
 
     /* Defaults alone (since given). */
     const char *ov2[] = {"since=2024-01-31"};
     CHECK_INT(load(all_params, ov2, 1, &p, &err), 0);
-    CHECK_INT(p.params[0].value.type, SL_T_DOUBLE);
-    CHECK_DBL(p.params[0].value.u.d, 0.0);
-    CHECK_STRN(p.params[2].value.u.s, p.params[2].value.len, "42");
-    CHECK_INT(p.params[3].value.u.i, 100);
-    CHECK_INT(p.params[4].value.u.i, 0);
+    CHECK_INT(param("min_amount")->type, SL_T_DOUBLE);
+    CHECK_DBL(param("min_amount")->u.d, 0.0);
+    CHECK_STRN(param("label")->u.s, param("label")->len, "42");
+    CHECK_INT(param("limit")->u.i, 100);
+    CHECK_INT(param("dry")->u.i, 0);
 }
 
-SL_TEST(config_params_value_object)
+SL_TEST(config_params_resolving_never_changes_the_definition)
 {
-    const char *ov[] = {"since=2024-01-31"};
-    sl_pipeline_t p;
-    sl_err_t err;
-    CHECK_INT(load(all_params, ov, 1, &p, &err), 0);
+    /* one definition, two runs with different values */
     sl_arena_t *a = sl_arena_create(0, 0);
-    sl_value_t obj;
-    CHECK_INT(sl_pipeline_params_value(a, &p, &obj), 0);
-    CHECK_INT(obj.type, SL_T_OBJECT);
-    CHECK_INT(obj.len, 7);
-    sl_value_t *since = sl_object_get_c(&obj, "since");
-    CHECK(since != NULL);
-    CHECK_INT(since->type, SL_T_DATE);
-    CHECK_INT(since->u.i, 19753);
-    sl_value_t *limit = sl_object_get_c(&obj, "limit");
-    CHECK_INT(limit->type, SL_T_INT);
-    CHECK_INT(limit->u.i, 100);
-    CHECK_INT(sl_object_get_c(&obj, "opt")->type, SL_T_NULL);
+    sl_node_t *root = NULL;
+    sl_err_t err;
+    CHECK_INT(sl_config_parse(a, "pipeline.yaml", all_params, strlen(all_params), NULL, &root,
+                              &err),
+              0);
+    sl_pipeline_t p;
+    memset(&p, 0, sizeof p);
+    CHECK_INT(sl_params_load(a, &p, sl_node_get(root, "params"), &err), 0);
+    const char *run1[] = {"since=2024-01-31", "limit=7"};
+    const char *run2[] = {"since=2025-02-01"};
+    sl_value_t v1, v2;
+    CHECK_INT(sl_params_resolve(a, &p, run1, 2, &v1, &err), 0);
+    CHECK_INT(sl_params_resolve(a, &p, run2, 1, &v2, &err), 0);
+    CHECK_INT(sl_object_get_c(&v1, "limit")->u.i, 7);
+    CHECK_INT(sl_object_get_c(&v2, "limit")->u.i, 100);
+    CHECK_INT(sl_object_get_c(&v2, "since")->u.i, 20120);
+    CHECK_INT(p.params[3].default_value.u.i, 100);
+    /* lenient: a param nobody gave is null instead of an error */
+    CHECK_INT(sl_params_resolve(a, &p, NULL, 0, &v1, &err), SL_ECONFIG);
+    CHECK_INT(sl_params_resolve_lenient(a, &p, NULL, 0, &v1, &err), 0);
+    CHECK_INT(sl_object_get_c(&v1, "since")->type, SL_T_NULL);
+    CHECK_INT(sl_object_get_c(&v1, "limit")->u.i, 100);
     sl_arena_destroy(a);
 }
 

@@ -101,13 +101,18 @@ static const char *quickstart =
     "    source: {type: generate, anything: [goes]}\n"
     "    sink: {type: stdout}\n";
 
+static sl_value_t resolved; /* params of the last load_text() */
+
+/* Loads a pipeline (the definition), then resolves a run's params with the
+ * overrides ov into `resolved`, as a run would. */
 static int load_text(const char *name, const char *text, const char *const *ov, size_t nov,
                      sl_pipeline_t **p, sl_err_t *err)
 {
     const char *path = sl_test_write_file(name, text, strlen(text));
     sl_arena_t *a = sl_arena_create(0, 0);
     err->msg[0] = '\0';
-    return sl_pipeline_load_reg(a, path, ov, nov, &reg, p, err);
+    int rc = sl_pipeline_load_reg(a, path, &reg, p, err);
+    return rc ? rc : sl_params_resolve(a, *p, ov, nov, &resolved, err);
 }
 
 /* Loads a file named pipeline.yaml from the cwd-independent temp dir and
@@ -139,7 +144,8 @@ SL_TEST(config_pipeline_full_valid)
     CHECK_CONTAINS(p->file, "/quick.yaml");
     CHECK_STR(sl_node_get(p->root, "schedule")->text, "0 * * * *");
     CHECK_INT(p->nparams, 2);
-    CHECK_INT(p->params[1].value.type, SL_T_DATE);
+    CHECK_INT(p->params[1].type, SL_PARAM_DATE);
+    CHECK_INT(sl_object_get_c(&resolved, "since")->type, SL_T_DATE);
     CHECK_INT(p->nconnections, 2);
     CHECK_STR(p->connections[0].name, "lake");
     const sl_node_t *ep = sl_node_get(p->connections[0].node, "endpoint");
@@ -188,7 +194,7 @@ SL_TEST(config_pipeline_base_dir_relative_path)
     sl_arena_t *a = sl_arena_create(0, 0);
     sl_pipeline_t *p = NULL;
     sl_err_t err;
-    CHECK_INT(sl_pipeline_load_reg(a, "bare.yaml", NULL, 0, &reg, &p, &err), 0);
+    CHECK_INT(sl_pipeline_load_reg(a, "bare.yaml", &reg, &p, &err), 0);
     CHECK_STR(p->base_dir, ".");
     CHECK_STR(p->file, "bare.yaml");
     CHECK(path != NULL);
@@ -304,7 +310,8 @@ SL_TEST(config_pipeline_params)
     CHECK_STR(err.msg, "unknown param 'x' (declared: min_amount, since)");
     const char *good[] = {"since=2024-01-31", "min_amount=5"};
     CHECK_INT(load_text("q.yaml", quickstart, good, 2, &p, &err), 0);
-    CHECK_DBL(p->params[0].value.u.d, 5.0);
+    CHECK_DBL(sl_object_get_c(&resolved, "min_amount")->u.d, 5.0);
+    CHECK_DBL(p->params[0].default_value.u.d, 0.0); /* the definition keeps its default */
 }
 
 SL_TEST(config_pipeline_secrets_not_in_messages)
