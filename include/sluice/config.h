@@ -131,9 +131,13 @@ typedef struct {
     const sl_node_t *node; /* the plugin's config map (includes "type") */
 } sl_plugin_cfg_t;
 
+struct sl_step_kind;
+
 typedef struct {
     const char *name;
     const sl_node_t *node;
+    const struct sl_step_kind *kind; /* flow, sql (step.h) */
+    /* flow steps */
     sl_plugin_cfg_t source;
     sl_plugin_cfg_t *transforms;
     size_t ntransforms;
@@ -141,10 +145,9 @@ typedef struct {
     const char *rejects;  /* path/URL or NULL */
     int64_t max_rejects;  /* default 0: any reject fails the step */
     int64_t batch_size;   /* records per batch; 0: not set (see sl_flow_run) */
-    /* A `sql` step runs statements instead of moving records: its map
-     * (url or connection, statements or file); source and sink are then
-     * empty. */
+    /* sql steps: the map (url or connection, statements or file) */
     const sl_node_t *sql;
+    /* every kind */
     /* on_failure: continue: a failure of this step does not stop the
      * steps after it (the run ends partial, exit code 3). */
     bool continue_on_failure;

@@ -20,7 +20,7 @@ typedef struct {
                                more than one core) */
 } sl_engine_opts_t;
 
-typedef struct {
+typedef struct sl_step_result {
     const char *name;
     sl_status_t status;     /* ok, failed, partial, skipped */
     int64_t records_in, records_out, rejected, bytes_in;

@@ -32,6 +32,8 @@ typedef struct sl_step_ctx {
      * this step (by the state or by a transactional sink), or NULL. */
     const char *resume;
     bool full_refresh;        /* ignore checkpoints */
+    int threads;              /* a flow's stages: 1 on the calling thread, else two */
+    bool progress;            /* a progress line on a terminal */
     sl_err_t err;             /* message for the last error */
 } sl_step_ctx_t;
 

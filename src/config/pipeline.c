@@ -9,8 +9,7 @@
 
 #include "config_internal.h"
 #include "sluice/buf.h"
-
-#define MAX_BATCH_SIZE 1000000
+#include "sluice/step.h"
 
 static const sl_field_spec_t export_spec[] = {
     {.name = "url", .type = SL_FIELD_STRING, .required = true,
@@ -33,38 +32,17 @@ static const sl_field_spec_t top_spec[] = {
 
 static const char *const on_failure_choices[] = {"stop", "continue", NULL};
 
-static const sl_field_spec_t sql_step_spec[] = {
-    {.name = "url", .type = SL_FIELD_STRING, .doc = "postgres://... or sqlite:///path.db"},
-    {.name = "connection", .type = SL_FIELD_STRING, .doc = "a connection's name (instead of url)"},
-    {.name = "statements", .type = SL_FIELD_STRING_LIST, .doc = "SQL statements, run in order"},
-    {.name = "file", .type = SL_FIELD_STRING, .doc = "a .sql file (relative to the pipeline)"},
-    {.name = "transaction", .type = SL_FIELD_BOOL,
-     .doc = "run everything in one transaction (default true)"},
-    {.name = NULL},
-};
-
+/* Keys of every step, whatever its kind; each kind adds its own (step.h). */
 static const sl_field_spec_t step_spec[] = {
     {.name = "name", .type = SL_FIELD_STRING, .required = true, .doc = "unique step name"},
     {.name = "description", .type = SL_FIELD_STRING, .doc = "what the step does"},
-    {.name = "source", .type = SL_FIELD_MAP, .doc = "where records come from"},
-    {.name = "transforms", .type = SL_FIELD_LIST, .doc = "transforms applied in order"},
-    {.name = "sink", .type = SL_FIELD_MAP, .doc = "where records go"},
-    {.name = "sql", .type = SL_FIELD_MAP,
-     .doc = "instead of source and sink: statements (or a .sql file) run on a database"},
     {.name = "on_failure", .type = SL_FIELD_STRING, .choices = on_failure_choices,
      .doc = "stop (default): later steps are skipped; continue: they run, the run is partial"},
     {.name = "full_refresh", .type = SL_FIELD_ANY,
      .doc = "true, or an expression over params and run, e.g. \"params.load_type == 'FULL'\": "
             "ignore checkpoints"},
-    {.name = "rejects", .type = SL_FIELD_STRING, .doc = "file receiving rejected records"},
-    {.name = "max_rejects", .type = SL_FIELD_INT, .doc = "rejects tolerated (default 0)"},
-    {.name = "batch_size",
-     .type = SL_FIELD_INT,
-     .doc = "records per batch (default 10000; 1000 on one thread into a file or lake)"},
     {.name = NULL},
 };
-
-typedef enum { KIND_SOURCE, KIND_TRANSFORM, KIND_SINK } plugin_kind_t;
 
 static const char *const kind_names[] = {"source", "transform", "sink"};
 
@@ -77,11 +55,22 @@ static const sl_plugin_registry_t real_registry = {
     .sinks = sl_sinks,
 };
 
-typedef struct {
+struct sl_step_loader {
     sl_arena_t *a;
     const sl_plugin_registry_t *reg;
     sl_err_t *err;
-} loadctx_t;
+};
+typedef sl_step_loader_t loadctx_t;
+
+sl_arena_t *sl_step_loader_arena(sl_step_loader_t *l)
+{
+    return l->a;
+}
+
+sl_err_t *sl_step_loader_err(sl_step_loader_t *l)
+{
+    return l->err;
+}
 
 static int nomem(sl_err_t *err)
 {
@@ -89,15 +78,15 @@ static int nomem(sl_err_t *err)
 }
 
 /* Names of the registered plugins of one kind, in table order. */
-static size_t plugin_names(const sl_plugin_registry_t *reg, plugin_kind_t kind,
+static size_t plugin_names(const sl_plugin_registry_t *reg, sl_plugin_kind_t kind,
                            const char **names, size_t max)
 {
     size_t n = 0;
     for (size_t i = 0; n < max; i++) {
         const char *name = NULL;
-        if (kind == KIND_SOURCE) {
+        if (kind == SL_PLUGIN_SOURCE) {
             name = reg->sources[i] ? reg->sources[i]->name : NULL;
-        } else if (kind == KIND_TRANSFORM) {
+        } else if (kind == SL_PLUGIN_TRANSFORM) {
             name = reg->transforms[i] ? reg->transforms[i]->name : NULL;
         } else {
             name = reg->sinks[i] ? reg->sinks[i]->name : NULL;
@@ -110,7 +99,7 @@ static size_t plugin_names(const sl_plugin_registry_t *reg, plugin_kind_t kind,
     return n;
 }
 
-static int unknown_type(loadctx_t *c, plugin_kind_t kind, const sl_node_t *type)
+static int unknown_type(loadctx_t *c, sl_plugin_kind_t kind, const sl_node_t *type)
 {
     const char *names[128];
     size_t n = plugin_names(c->reg, kind, names, SL_ARRAY_LEN(names));
@@ -136,8 +125,8 @@ static int unknown_type(loadctx_t *c, plugin_kind_t kind, const sl_node_t *type)
     return rc;
 }
 
-static int load_plugin(loadctx_t *c, plugin_kind_t kind, const sl_node_t *map,
-                       sl_plugin_cfg_t *out)
+int sl_step_load_plugin(sl_step_loader_t *c, sl_plugin_kind_t kind, const sl_node_t *map,
+                        sl_plugin_cfg_t *out)
 {
     const char *kname = kind_names[kind];
     char got[128];
@@ -154,13 +143,13 @@ static int load_plugin(loadctx_t *c, plugin_kind_t kind, const sl_node_t *map,
                              sl_node_got(type, got, sizeof got));
     }
     const sl_field_spec_t *spec = NULL;
-    if (kind == KIND_SOURCE) {
+    if (kind == SL_PLUGIN_SOURCE) {
         const sl_source_type_t *t = c->reg->source(type->text);
         spec = t ? t->config : NULL;
         if (!t) {
             return unknown_type(c, kind, type);
         }
-    } else if (kind == KIND_TRANSFORM) {
+    } else if (kind == SL_PLUGIN_TRANSFORM) {
         const sl_transform_type_t *t = c->reg->transform(type->text);
         spec = t ? t->config : NULL;
         if (!t) {
@@ -202,6 +191,109 @@ static bool step_name_ok(const sl_node_t *n)
     return true;
 }
 
+static bool spec_has_key_of(const sl_field_spec_t *spec, const sl_node_t *node)
+{
+    for (size_t i = 0; spec && spec[i].name; i++) {
+        if (sl_node_get(node, spec[i].name)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The step's kind: the one whose key it has (*other: a second one, an
+ * error), else the first whose other keys it has (so its loader says
+ * what is missing), else NULL. */
+static const sl_step_kind_t *step_kind(const sl_node_t *node, const sl_step_kind_t **other)
+{
+    const sl_step_kind_t *kind = NULL;
+    *other = NULL;
+    for (size_t i = 0; sl_step_kinds[i]; i++) {
+        if (sl_node_get(node, sl_step_kinds[i]->key)) {
+            if (!kind) {
+                kind = sl_step_kinds[i];
+            } else if (!*other) {
+                *other = sl_step_kinds[i];
+            }
+        }
+    }
+    for (size_t i = 0; !kind && sl_step_kinds[i]; i++) {
+        if (spec_has_key_of(sl_step_kinds[i]->spec, node)) {
+            kind = sl_step_kinds[i];
+        }
+    }
+    return kind;
+}
+
+/* The key node of key in map (for messages pointing at the key). */
+static const sl_node_t *key_node(const sl_node_t *map, const char *key)
+{
+    for (size_t i = 0; i < map->n; i++) {
+        if (strcmp(map->pairs[i].key->text, key) == 0) {
+            return map->pairs[i].key;
+        }
+    }
+    return map;
+}
+
+static bool spec_lists(const sl_field_spec_t *spec, const char *key)
+{
+    for (size_t i = 0; spec && spec[i].name; i++) {
+        if (strcmp(spec[i].name, key) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A key of node that only another kind takes (*other gets that kind), or
+ * NULL. */
+static const char *foreign_key(const sl_step_kind_t *kind, const sl_node_t *node,
+                               const sl_step_kind_t **other)
+{
+    for (size_t i = 0; sl_step_kinds[i]; i++) {
+        const sl_step_kind_t *k = sl_step_kinds[i];
+        for (size_t j = 0; k != kind && k->spec && k->spec[j].name; j++) {
+            if (sl_node_get(node, k->spec[j].name) && !spec_lists(kind->spec, k->spec[j].name)) {
+                *other = k;
+                return k->spec[j].name;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* The common keys and the kind's, as one spec for sl_config_check (so a
+ * misspelled key is matched against both). */
+static const sl_field_spec_t *step_spec_for(loadctx_t *c, const sl_step_kind_t *kind)
+{
+    size_t nc = SL_ARRAY_LEN(step_spec) - 1, nk = 0;
+    while (kind->spec && kind->spec[nk].name) {
+        nk++;
+    }
+    sl_field_spec_t *spec = sl_arena_calloc(c->a, (nc + nk + 1) * sizeof *spec);
+    if (spec) {
+        memcpy(spec, step_spec, nc * sizeof *spec);
+        if (nk) {
+            memcpy(spec + nc, kind->spec, nk * sizeof *spec);
+        }
+    }
+    return spec;
+}
+
+static int no_kind(loadctx_t *c, const sl_node_t *node, const char *label)
+{
+    sl_buf_t b;
+    sl_buf_init(&b, 300);
+    for (size_t i = 0; sl_step_kinds[i]; i++) {
+        sl_buf_printf(&b, "%s'%s' (%s)", i ? ", " : "", sl_step_kinds[i]->key,
+                      sl_step_kinds[i]->doc);
+    }
+    int rc = sl_node_error(c->err, node, "%s: give one of %s", label, b.data ? b.data : "");
+    sl_buf_free(&b);
+    return rc;
+}
+
 static int load_step(loadctx_t *c, const sl_node_t *node, size_t index, sl_step_cfg_t *steps,
                      sl_step_cfg_t *st)
 {
@@ -218,7 +310,19 @@ static int load_step(loadctx_t *c, const sl_node_t *node, size_t index, sl_step_
     } else {
         snprintf(label, sizeof label, "step %zu", index + 1);
     }
-    int rc = sl_config_check(node, step_spec, label, c->err);
+    const sl_step_kind_t *other = NULL, *kind = step_kind(node, &other);
+    const char *foreign = kind ? foreign_key(kind, node, &other) : NULL;
+    if (foreign) {
+        return sl_node_error(c->err, key_node(node, foreign),
+                             "%s: a step is of one kind: '%s' makes it a step that %s, but '%s' "
+                             "belongs to a step that %s",
+                             label, kind->key, kind->doc, foreign, other->doc);
+    }
+    const sl_field_spec_t *spec = kind ? step_spec_for(c, kind) : step_spec;
+    if (!spec) {
+        return nomem(c->err);
+    }
+    int rc = sl_config_check(node, spec, label, c->err);
     if (rc) {
         return rc;
     }
@@ -234,8 +338,12 @@ static int load_step(loadctx_t *c, const sl_node_t *node, size_t index, sl_step_
                                  name->text, (unsigned)steps[i].node->line);
         }
     }
+    if (!kind) {
+        return no_kind(c, node, label);
+    }
     st->name = name->text;
     st->node = node;
+    st->kind = kind;
 
     const char *on_failure = NULL;
     rc = sl_cfg_str(node, "on_failure", "stop", &on_failure, c->err);
@@ -248,82 +356,7 @@ static int load_step(loadctx_t *c, const sl_node_t *node, size_t index, sl_step_
         return sl_node_error(c->err, st->full_refresh,
                              "%s: full_refresh must be true, false or an expression", label);
     }
-    const sl_node_t *sql = sl_node_get(node, "sql");
-    const sl_node_t *src = sl_node_get(node, "source"), *snk = sl_node_get(node, "sink");
-    if (sql) {
-        const sl_node_t *other = src ? src : snk ? snk : sl_node_get(node, "transforms");
-        if (other) {
-            return sl_node_error(c->err, other,
-                                 "%s: a sql step runs statements; it has no source, transforms "
-                                 "or sink", label);
-        }
-        char what[200];
-        snprintf(what, sizeof what, "%s: sql", label);
-        rc = sl_config_check(sql, sql_step_spec, what, c->err);
-        if (rc) {
-            return rc;
-        }
-        if (!sl_node_get(sql, "url") == !sl_node_get(sql, "connection")) {
-            return sl_node_error(c->err, sql, "%s: give the database as url or connection "
-                                 "(one of the two)", what);
-        }
-        if (!sl_node_get(sql, "statements") == !sl_node_get(sql, "file")) {
-            return sl_node_error(c->err, sql, "%s: give statements or file (one of the two)",
-                                 what);
-        }
-        st->sql = sql;
-        return 0;
-    }
-    if (!src || !snk) {
-        return sl_node_error(c->err, node, "%s: missing required key '%s' (or give 'sql' for a "
-                             "step that runs statements)", label, src ? "sink" : "source");
-    }
-    rc = load_plugin(c, KIND_SOURCE, src, &st->source);
-    if (rc) {
-        return rc;
-    }
-    const sl_node_t *tr = sl_node_get(node, "transforms");
-    if (tr && tr->n) {
-        st->transforms = sl_arena_calloc(c->a, tr->n * sizeof *st->transforms);
-        if (!st->transforms) {
-            return nomem(c->err);
-        }
-        for (size_t i = 0; i < tr->n; i++) {
-            rc = load_plugin(c, KIND_TRANSFORM, tr->items[i], &st->transforms[i]);
-            if (rc) {
-                return rc;
-            }
-            st->ntransforms++;
-        }
-    }
-    rc = load_plugin(c, KIND_SINK, sl_node_get(node, "sink"), &st->sink);
-    if (rc) {
-        return rc;
-    }
-
-    rc = sl_cfg_str(node, "rejects", NULL, &st->rejects, c->err);
-    if (rc == 0) {
-        rc = sl_cfg_int(node, "max_rejects", 0, &st->max_rejects, c->err);
-    }
-    if (rc == 0) {
-        /* 0: not set, the engine picks (sl_flow_run) */
-        rc = sl_cfg_int(node, "batch_size", 0, &st->batch_size, c->err);
-    }
-    if (rc) {
-        return rc;
-    }
-    if (st->max_rejects < 0) {
-        return sl_node_error(c->err, sl_node_get(node, "max_rejects"),
-                             "%s: max_rejects must be 0 or more, got %lld", label,
-                             (long long)st->max_rejects);
-    }
-    if (sl_node_get(node, "batch_size") &&
-        (st->batch_size < 1 || st->batch_size > MAX_BATCH_SIZE)) {
-        return sl_node_error(c->err, sl_node_get(node, "batch_size"),
-                             "%s: batch_size must be between 1 and %d, got %lld", label,
-                             MAX_BATCH_SIZE, (long long)st->batch_size);
-    }
-    return 0;
+    return kind->load(c, node, label, st);
 }
 
 static int load_connections(loadctx_t *c, sl_pipeline_t *p, const sl_node_t *conns)

@@ -4,6 +4,10 @@
 
 #include "sluice/engine.h"
 #include "sluice/plugin.h"
+#include "sluice/step.h"
+
+/* The step kinds of step_kinds.c. */
+extern const sl_step_kind_t sl_step_flow, sl_step_sql;
 
 /* Rejected records of one step: a JSON Lines file (appended to, created
  * with its folders on first use) or, without a location, the log. */
@@ -24,8 +28,8 @@ void sl_step_ctx_init(sl_step_ctx_t *ctx, const sl_pipeline_t *p, const sl_step_
 int sl_run_value(sl_arena_t *a, const char *id, int64_t started, const char *pipeline,
                  sl_value_t *out);
 
-/* Runs one flow step; threads 1 runs it on the calling thread only. */
-int sl_flow_run(sl_step_ctx_t *ctx, sl_step_result_t *res, int threads, bool progress);
+/* Runs one flow step (on one thread when ctx->threads is 1). */
+int sl_flow_run(sl_step_ctx_t *ctx, sl_step_result_t *res);
 
 /* Writes the pipeline's export_checkpoints file, if it has one, after the
  * steps ran (see export.c). Returns 0 or an error with err set. */

@@ -181,7 +181,7 @@ int sl_export_checkpoints(const sl_pipeline_t *p, sl_state_t *st, const sl_run_r
     int64_t now = sl_now_us();
     for (size_t i = 0; rc == 0 && i < res->nsteps; i++) {
         const sl_step_result_t *sr = &res->steps[i];
-        if (p->steps[i].sql ||
+        if (p->steps[i].kind != &sl_step_flow ||
             (sr->status != SL_STATUS_OK && sr->status != SL_STATUS_PARTIAL)) {
             continue;
         }

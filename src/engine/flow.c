@@ -479,8 +479,9 @@ static int ack_after_commit(flow_t *f)
     return rc;
 }
 
-int sl_flow_run(sl_step_ctx_t *ctx, sl_step_result_t *res, int threads, bool progress)
+int sl_flow_run(sl_step_ctx_t *ctx, sl_step_result_t *res)
 {
+    int threads = ctx->threads;
     const sl_step_cfg_t *step = ctx->step;
     flow_t f;
     memset(&f, 0, sizeof f);
@@ -551,7 +552,7 @@ int sl_flow_run(sl_step_ctx_t *ctx, sl_step_result_t *res, int threads, bool pro
         xf_open++;
     }
 
-    f.tty = progress && isatty(2);
+    f.tty = ctx->progress && isatty(2);
     rc = threads == 1 ? run_serial(&f) : run_threaded(&f);
     if (rc) {
         goto done;

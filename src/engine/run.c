@@ -200,6 +200,8 @@ static void run_step(sl_engine_run_t *r, size_t i)
     ctx.run_started_us = r->res.started_us;
     ctx.state = r->st;
     ctx.full_refresh = r->opts.full_refresh;
+    ctx.threads = r->threads;
+    ctx.progress = r->opts.progress;
     const char *rej = step->rejects && ctx.arena
                           ? sl_resolve_path(ctx.arena, p->base_dir, step->rejects)
                           : NULL;
@@ -208,8 +210,7 @@ static void run_step(sl_engine_run_t *r, size_t i)
     sl_info("Starting: %s", step->name);
     int rc = ctx.arena && ctx.rejects ? step_full_refresh(&ctx, &r->params, &r->run) : SL_ENOMEM;
     if (rc == 0) {
-        rc = step->sql ? sl_sql_step_run(&ctx, sr)
-                       : sl_flow_run(&ctx, sr, r->threads, r->opts.progress);
+        rc = step->kind->run(&ctx, sr);
     }
     sr->ended_us = sl_now_us();
     sr->rejected = sl_rejects_count(ctx.rejects);
@@ -225,7 +226,7 @@ static void run_step(sl_engine_run_t *r, size_t i)
     } else {
         sr->status = sr->rejected ? SL_STATUS_PARTIAL : SL_STATUS_OK;
         r->partial = r->partial || sr->rejected > 0;
-        if (!step->sql) {
+        if (step->kind == &sl_step_flow) {
             sl_info("Processing %s: Extracted %lld records", step->name,
                     (long long)sr->records_in);
         }

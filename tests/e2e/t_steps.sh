@@ -69,7 +69,7 @@ steps:
 YAML
     sl validate p.yaml
     assert_rc 2
-    assert_contains err.txt "a sql step runs statements; it has no source, transforms or sink"
+    assert_contains err.txt "p.yaml:5:5: step 'schema': a step is of one kind: 'sql' makes it a step that runs statements, but 'sink' belongs to a step that moves records from a source through transforms into a sink"
     pipeline <<'YAML'
 name: steps
 steps:

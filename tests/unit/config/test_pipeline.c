@@ -7,6 +7,7 @@
 
 #include "../test.h"
 #include "../../../src/config/config_internal.h"
+#include "sluice/step.h"
 
 static const char *const formats[] = {"jsonl", "json", "csv", NULL};
 static const char *const modes[] = {"append", "upsert", "replace", NULL};
@@ -333,4 +334,39 @@ SL_TEST(config_pipeline_missing_env_names_variable)
     unsetenv("SL_T_NOPE");
     expect("name: x\nconnections:\n  db: {url: \"pg://u:${env:SL_T_NOPE}@h/db\"}\nsteps: [x]\n",
            "pipeline.yaml:3:13: environment variable 'SL_T_NOPE' is not set");
+}
+
+SL_TEST(config_pipeline_step_kinds)
+{
+    /* the kind comes from the step's key, and its loader reads the rest */
+    sl_pipeline_t *p = NULL;
+    sl_err_t err;
+    CHECK_INT(load_text("k.yaml",
+                        "name: x\nsteps:\n  - name: f\n    source: {type: generate}\n"
+                        "    sink: {type: stdout}\n"
+                        "  - name: q\n    sql: {url: \"sqlite:///a.db\", statements: [\"SELECT 1\"]}\n",
+                        NULL, 0, &p, &err),
+              0);
+    CHECK_STR(p->steps[0].kind->name, "flow");
+    CHECK_STR(p->steps[1].kind->name, "sql");
+    CHECK(p->steps[1].sql != NULL);
+    CHECK(p->steps[1].source.type == NULL);
+    /* a step of no kind names every kind */
+    expect("name: x\nsteps:\n  - name: a\n    description: nothing\n",
+           "pipeline.yaml:3:5: step 'a': give one of 'source' (moves records from a source "
+           "through transforms into a sink), 'sql' (runs statements)");
+    /* keys of two kinds, pointing at the foreign key */
+    expect("name: x\nsteps:\n  - name: a\n    source: {type: generate}\n"
+           "    sql: {url: \"sqlite:///a.db\", statements: [x]}\n",
+           "pipeline.yaml:5:5: step 'a': a step is of one kind: 'source' makes it a step that "
+           "moves records from a source through transforms into a sink, but 'sql' belongs to a "
+           "step that runs statements");
+    /* a flow key without its kind key: the flow loader says what is missing */
+    expect("name: x\nsteps:\n  - name: a\n    sink: {type: stdout}\n",
+           "pipeline.yaml:3:5: step 'a': missing required key 'source' (or give 'sql' for a "
+           "step that runs statements)");
+    /* a misspelled key is matched against the common and the kind's keys */
+    expect("name: x\nsteps:\n  - name: a\n    source: {type: generate}\n"
+           "    sink: {type: stdout}\n    on_failur: continue\n",
+           "pipeline.yaml:6:5: step 'a': unknown key 'on_failur' (did you mean 'on_failure'?)");
 }
