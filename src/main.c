@@ -144,7 +144,7 @@ static int load(const cli_t *c, sl_arena_t *a, sl_pipeline_t **p)
     if (c->nargs < 1) {
         return usage_error("%s needs a pipeline file", c->cmd);
     }
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     if (sl_pipeline_load(a, c->args[0], p, &err) != 0) {
         sl_log_redact(err.msg);
         fprintf(stderr, "%s\n", err.msg);
@@ -170,7 +170,7 @@ static int cmd_run(const cli_t *c)
     sl_run_request_t req = {
         .pipeline = p, .param_args = c->params, .nparam_args = c->nparams, .trigger = "cli"};
     sl_run_result_t res;
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     rc = sl_engine_run(&req, &opts, &res, &err);
     if (rc) {
         sl_log_redact(err.msg);
@@ -195,7 +195,7 @@ static int cmd_validate(const cli_t *c)
     sl_arena_t *a = sl_arena_create(64 * 1024, 0);
     sl_pipeline_t *p;
     int rc = load(c, a, &p);
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     if (rc == 0 && sl_engine_check(p, c->params, c->nparams, &err) != 0) {
         sl_log_redact(err.msg);
         fprintf(stderr, "%s\n", err.msg);
@@ -211,7 +211,7 @@ static int cmd_validate(const cli_t *c)
 
 static int open_state(const cli_t *c, sl_state_t **st)
 {
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     if (sl_state_open(c->state ? c->state : DEFAULT_STATE, st, &err) != 0) {
         fprintf(stderr, "sluice: %s\n", err.msg);
         return SL_EXIT_FAILED;
@@ -304,7 +304,7 @@ static const char *pipeline_name(const cli_t *c, const char *arg, sl_arena_t *a,
     *file = NULL;
     if ((n > 5 && strcmp(arg + n - 5, ".yaml") == 0) ||
         (n > 4 && strcmp(arg + n - 4, ".yml") == 0)) {
-        sl_err_t err = {{0}};
+        sl_err_t err = {0};
         if (sl_pipeline_load(a, arg, file, &err) != 0) {
             sl_log_redact(err.msg);
             fprintf(stderr, "%s\n", err.msg);
@@ -385,7 +385,7 @@ static int cmd_state(const cli_t *c)
             }
         }
     } else if (strcmp(c->args[0], "reset") == 0) {
-        sl_err_t err = {{0}};
+        sl_err_t err = {0};
         if (key) {
             /* A step name (or "step:NAME"): that step starts over. */
             const char *step = strncmp(key, "step:", 5) == 0 ? key + 5 : key;

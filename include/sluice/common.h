@@ -125,10 +125,12 @@ enum {
 #define SL_ERRMSG_MAX 1024
 typedef struct {
     char msg[SL_ERRMSG_MAX];
+    int code; /* the SL_E* code it was set with (0 if never set) */
 } sl_err_t;
 
-/* Formats into err->msg (truncating) and returns code, so callers can write
- * `return sl_err_set(err, SL_EPARSE, "%s:%zu: ...", ...)`. err may be NULL. */
+/* Formats into err->msg (truncating), records code and returns it, so
+ * callers can write `return sl_err_set(err, SL_EPARSE, "%s:%zu: ...",
+ * ...)`. err may be NULL. */
 int sl_err_set(sl_err_t *err, int code, const char *fmt, ...) SL_PRINTF(3, 4);
 
 /* Prefixes err->msg with a formatted context ("while X: old message"). */

@@ -31,6 +31,22 @@ void sl_log_add_secret(const char *s, size_t n);
  * messages that leave through other ways than the log: run summaries, the
  * run history, stderr). */
 void sl_log_redact(char *s);
+/* The unit of work a thread is running, attached to every line it logs
+ * (plugins need not say where they are): JSON lines get "run", "step" and
+ * "item" fields; text lines get "[step item] " once an item is set (units
+ * running side by side), and nothing for a plain step, whose lines already
+ * name it. Strings are borrowed: they must outlive the scope. */
+typedef struct {
+    const char *run;  /* run id */
+    const char *step; /* step path, "per_date/extract" inside a map */
+    const char *item; /* item label, e.g. "2026-12-07" or "#17", or NULL */
+} sl_log_scope_t;
+
+/* Sets the calling thread's scope (NULL: none) and returns the previous
+ * one, for the caller to restore. */
+const sl_log_scope_t *sl_log_scope_set(const sl_log_scope_t *scope);
+const sl_log_scope_t *sl_log_scope(void);
+
 void sl_log(sl_log_level_t level, const char *fmt, ...) SL_PRINTF(2, 3);
 /* With structured fields for JSON output: pairs of key, value strings,
  * terminated by NULL. Text output appends them as key=value. */

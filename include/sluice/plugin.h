@@ -11,12 +11,29 @@
 
 #include "sluice/arena.h"
 #include "sluice/config.h"
+#include "sluice/log.h"
 #include "sluice/value.h"
 
 struct sl_state;
 struct sl_rejects;
 
-/* What a step's plugins share at run time. Owned by the engine. */
+struct sl_cancel;
+
+/* The context of one unit of work (a step, or a map item's step): what
+ * its plugins share at run time. Owned by the engine; each unit has its
+ * own, so units running side by side share nothing through it.
+ *
+ * Which callbacks may run concurrently:
+ *  - Different instances may run at the same time on different threads
+ *    (the branches of a parallel step, the items of a map): plugins keep
+ *    no mutable global state.
+ *  - One instance is never entered by two threads for the same callback.
+ *    open and close run on the unit's thread. In a two-stage flow (threads
+ *    > 1) the source's next and the transforms' process run on a producer
+ *    thread, while the sink's callbacks and the source's ack run on the
+ *    unit's thread: a source's ack may run while its next runs, so the two
+ *    share only what is safe to share (the state store, immutable config).
+ *  - Log lines carry the unit's scope on every thread it uses (log.h). */
 typedef struct sl_step_ctx {
     const sl_pipeline_t *pipeline;
     const sl_step_cfg_t *step;
@@ -34,7 +51,12 @@ typedef struct sl_step_ctx {
     bool full_refresh;        /* ignore checkpoints */
     int threads;              /* a flow's stages: 1 on the calling thread, else two */
     bool progress;            /* a progress line on a terminal */
-    sl_err_t err;             /* message for the last error */
+    const sl_value_t *item;   /* the map item this unit runs for, or NULL */
+    /* Cancellation and the deadline of this unit (and of its run): checked
+     * at batch boundaries; NULL when nothing can stop it. */
+    struct sl_cancel *cancel;
+    sl_log_scope_t scope;     /* run/step/item on this unit's log lines */
+    sl_err_t err;             /* message and code of the last error */
 } sl_step_ctx_t;
 
 typedef struct sl_batch {

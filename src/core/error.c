@@ -27,6 +27,7 @@ int sl_err_set(sl_err_t *err, int code, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        err->code = code;
     }
     return code;
 }
@@ -52,6 +53,7 @@ int sl_err_prefix(sl_err_t *err, int code, const char *fmt, ...)
         err->msg[pl] = ':';
         err->msg[pl + 1] = ' ';
         err->msg[pl + 2 + ol] = '\0';
+        err->code = code;
     }
     return code;
 }

@@ -23,6 +23,28 @@ static size_t nsecrets;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
+static _Thread_local const sl_log_scope_t *thread_scope;
+
+const sl_log_scope_t *sl_log_scope_set(const sl_log_scope_t *scope)
+{
+    const sl_log_scope_t *old = thread_scope;
+    thread_scope = scope;
+    return old;
+}
+
+const sl_log_scope_t *sl_log_scope(void)
+{
+    return thread_scope;
+}
+
+static void json_field(sl_buf_t *line, const char *k, const char *v)
+{
+    sl_buf_putc(line, ',');
+    sl_json_write_string(line, k, strlen(k));
+    sl_buf_putc(line, ':');
+    sl_json_write_string(line, v, strlen(v));
+}
+
 void sl_log_setup(sl_log_level_t level, sl_log_format_t format)
 {
     min_level = level;
@@ -126,11 +148,18 @@ static void emit(sl_log_level_t level, const char *const *kv, const char *fmt, v
         sl_buf_append_c(&line, level_names[level]);
         sl_buf_append_c(&line, "\",\"msg\":");
         sl_json_write_string(&line, msg.data ? msg.data : "", msg.len);
+        const sl_log_scope_t *sc = thread_scope;
+        if (sc && sc->run) {
+            json_field(&line, "run", sc->run);
+        }
+        if (sc && sc->step) {
+            json_field(&line, "step", sc->step);
+        }
+        if (sc && sc->item) {
+            json_field(&line, "item", sc->item);
+        }
         for (size_t i = 0; kv && kv[i] && kv[i + 1]; i += 2) {
-            sl_buf_putc(&line, ',');
-            sl_json_write_string(&line, kv[i], strlen(kv[i]));
-            sl_buf_putc(&line, ':');
-            sl_json_write_string(&line, kv[i + 1], strlen(kv[i + 1]));
+            json_field(&line, kv[i], kv[i + 1]);
         }
         sl_buf_append_c(&line, "}\n");
     } else {
@@ -140,6 +169,10 @@ static void emit(sl_log_level_t level, const char *const *kv, const char *fmt, v
         sl_buf_printf(&line, "[%s] ", ts);
         if (level != SL_LOG_INFO) {
             sl_buf_printf(&line, "%s: ", level_names[level]);
+        }
+        const sl_log_scope_t *sc = thread_scope;
+        if (sc && sc->item) {
+            sl_buf_printf(&line, "[%s %s] ", sc->step ? sc->step : "", sc->item);
         }
         sl_buf_append(&line, msg.data ? msg.data : "", msg.len);
         for (size_t i = 0; kv && kv[i] && kv[i + 1]; i += 2) {

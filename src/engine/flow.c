@@ -353,6 +353,7 @@ typedef struct {
 static void *producer_main(void *arg)
 {
     ring_t *r = arg;
+    sl_log_scope_set(&r->f->ctx->scope); /* this thread works for the same unit */
     for (size_t i = 0;; i = (i + 1) % RING) {
         slot_t *s = &r->slots[i];
         pthread_mutex_lock(&r->mu);

@@ -202,6 +202,8 @@ static void run_step(sl_engine_run_t *r, size_t i)
     ctx.full_refresh = r->opts.full_refresh;
     ctx.threads = r->threads;
     ctx.progress = r->opts.progress;
+    ctx.scope = (sl_log_scope_t){.run = r->res.run_id, .step = step->name};
+    const sl_log_scope_t *outer = sl_log_scope_set(&ctx.scope);
     const char *rej = step->rejects && ctx.arena
                           ? sl_resolve_path(ctx.arena, p->base_dir, step->rejects)
                           : NULL;
@@ -245,6 +247,7 @@ static void run_step(sl_engine_run_t *r, size_t i)
     if (sl_state_step_put(r->st, &srec) != 0) {
         sl_warn("state store: cannot record step %s: %s", step->name, sl_state_errmsg(r->st));
     }
+    sl_log_scope_set(outer);
     sl_rejects_free(ctx.rejects);
     sl_arena_destroy(ctx.arena);
 }
@@ -263,7 +266,7 @@ void sl_run_steps(sl_engine_run_t *r)
 
 void sl_run_end(sl_engine_run_t *r, sl_run_result_t *res)
 {
-    sl_err_t xerr = {{0}};
+    sl_err_t xerr = {0};
     if (sl_export_checkpoints(r->p, r->st, &r->res, &r->params, &r->run, &xerr) != 0) {
         sl_log_redact(xerr.msg);
         sl_error("export_checkpoints: %s", xerr.msg);

@@ -408,7 +408,7 @@ int sl_state_pg_open(const char *url, sl_state_t **out, sl_err_t *err)
         return sl_err_set(err, SL_ENOMEM, "state store %s: out of memory", where);
     }
     s->base.ops = &pg_ops;
-    sl_err_t cerr = {{0}};
+    sl_err_t cerr = {0};
     int rc = sl_pg_connect(url, &s->conn, &cerr);
     if (rc) {
         /* "postgres URL: reason" -> "state store URL: reason" */

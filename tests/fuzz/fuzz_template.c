@@ -66,7 +66,7 @@ static sl_tmpl_ctx_t *fixture(void)
 static void check_template(sl_arena_t *a, const char *src, size_t n)
 {
     sl_template_t *t;
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     int rc = sl_template_compile(a, src, n, &t, &err);
     if (rc) {
         if (!err.msg[0]) {
@@ -75,7 +75,7 @@ static void check_template(sl_arena_t *a, const char *src, size_t n)
         return;
     }
     sl_buf_t r = SL_BUF_INIT, e = SL_BUF_INIT;
-    sl_err_t rerr = {{0}}, eerr = {{0}};
+    sl_err_t rerr = {0}, eerr = {0};
     int rrc = sl_template_render(t, fixture(), &r, &rerr);
     sl_value_t v;
     int erc = sl_template_eval(t, fixture(), a, &v, &eerr);
@@ -100,7 +100,7 @@ static void check_template(sl_arena_t *a, const char *src, size_t n)
 static void check_expr(sl_arena_t *a, const char *src, size_t n)
 {
     sl_expr_t *x;
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     bool res;
     if (sl_expr_compile(a, src, n, &x, &err) == 0) {
         sl_expr_eval(x, fixture(), &res, &err);

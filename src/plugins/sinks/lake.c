@@ -653,7 +653,7 @@ static int finish_file(lake_t *s, lfile_t *f)
     if (!f->pw) {
         return 0;
     }
-    sl_err_t werr = {{0}};
+    sl_err_t werr = {0};
     s->io_err.msg[0] = '\0';
     int rc = sl_pq_writer_finish(f->pw, &werr);
     if (rc) {
@@ -691,7 +691,7 @@ static int open_file(lake_t *s, part_t *p, const sl_pq_node_t *schema)
     s->files[s->nfiles++] = f;
     f->lake = s;
     f->part = p;
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     /* A name that exists is skipped: never overwrite anyone's object. */
     for (;;) {
         free(f->key);
@@ -811,7 +811,7 @@ static int flush_part(lake_t *s, part_t *p, bool end_rg)
     }
     free_rows(p);
     if (p->cur && end_rg) {
-        sl_err_t werr = {{0}};
+        sl_err_t werr = {0};
         s->io_err.msg[0] = '\0';
         rc = sl_pq_writer_flush(p->cur->pw, &werr);
         if (rc) {
@@ -857,7 +857,7 @@ static int enforce_budget(lake_t *s)
         if (big->nrows > 0) {
             rc = flush_part(s, big, true);
         } else {
-            sl_err_t werr = {{0}};
+            sl_err_t werr = {0};
             s->io_err.msg[0] = '\0';
             rc = sl_pq_writer_flush(big->cur->pw, &werr);
             if (rc) {
@@ -1034,7 +1034,7 @@ static int resolve_marker(lake_t *s, const char *json, bool ours)
             }
             char *fk = sl_arena_strndup(a, f->u.s, f->len);
             sl_obj_info_t info;
-            sl_err_t err = {{0}};
+            sl_err_t err = {0};
             int hr = fk ? sl_objstore_head(s->st, fk, &info, &err) : SL_ENOMEM;
             if (hr == SL_ENOTFOUND) {
                 continue;
@@ -1273,7 +1273,7 @@ static void lake_close(void *self);
 static int open_store(lake_t *s, const char *url, const sl_s3_opts_t *s3, bool have_s3)
 {
     sl_step_ctx_t *ctx = s->ctx;
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     char *prefix = NULL;
     const char *loc = url;
     bool is_s3 = strncmp(url, "s3://", 5) == 0;
@@ -1736,7 +1736,7 @@ static int lake_commit(void *self)
     uint64_t rows = 0, bytes = 0;
     for (size_t i = 0; i < s->nfiles; i++) {
         lfile_t *f = s->files[i];
-        sl_err_t err = {{0}};
+        sl_err_t err = {0};
         rc = sl_objwriter_commit(f->ow, &err);
         if (rc) {
             return sl_err_set(&s->ctx->err, rc, "lake sink: cannot publish %s/%s: %s", s->where,

@@ -39,7 +39,7 @@ static int filter_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
         return sl_err_set(&ctx->err, SL_ENOMEM, "filter: out of memory");
     }
     sl_tmpl_ctx_t tc = {.record = NULL, .params = ctx->params, .run = ctx->run, .item = NULL};
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     int rc = sl_expr_compile_templated(ctx->arena, where->text, where->len, &tc, &f->expr, &err);
     if (rc) {
         if (where->secret) {

@@ -101,7 +101,7 @@ static int set_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
             x->kind = V_CONST;
             continue;
         }
-        sl_err_t err = {{0}};
+        sl_err_t err = {0};
         int rc = sl_template_compile(ctx->arena, v->text, v->len, &x->t, &err);
         if (rc) {
             if (v->secret) {

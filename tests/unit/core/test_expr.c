@@ -52,7 +52,7 @@ static sl_tmpl_ctx_t *ctx(void)
 static sl_expr_t *compile(const char *src)
 {
     sl_expr_t *e = NULL;
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     if (sl_expr_compile(arena(), src, strlen(src), &e, &err) != 0) {
         sl_test_fail(__FILE__, __LINE__, "compile %s: %s", src, err.msg);
     }
@@ -62,7 +62,7 @@ static sl_expr_t *compile(const char *src)
 static bool T(const char *src)
 {
     bool r = false;
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     int rc = sl_expr_eval(compile(src), ctx(), &r, &err);
     if (rc != 0) {
         sl_test_fail(__FILE__, __LINE__, "eval %s: %s", src, err.msg);
@@ -269,7 +269,7 @@ SL_TEST(expr_params)
     sl_tmpl_ctx_t c = *ctx();
     c.params = NULL;
     bool r = true;
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     CHECK_INT(sl_expr_eval(compile("params.min is null"), &c, &r, &err), 0);
     CHECK(r);
 }
@@ -317,7 +317,7 @@ SL_TEST(expr_compile_errors)
 static bool TT(const char *src)
 {
     sl_expr_t *e = NULL;
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     if (sl_expr_compile_templated(arena(), src, strlen(src), ctx(), &e, &err) != 0) {
         sl_test_fail(__FILE__, __LINE__, "compile %s: %s", src, err.msg);
     }
@@ -347,7 +347,7 @@ SL_TEST(expr_templated)
     sl_value_t p = J("{\"evil\": \"x' or 'a' == 'a\"}");
     sl_tmpl_ctx_t c = {.params = &p};
     sl_expr_t *e;
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     CHECK_INT(sl_expr_compile_templated(arena(), "status == {{ params.evil }}", 27, &c, &e, &err),
               0);
     bool r = true;
@@ -358,7 +358,7 @@ SL_TEST(expr_templated)
 SL_TEST(expr_templated_errors)
 {
     sl_expr_t *e;
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     const char *src = "amount >= {{ record.min }}";
     CHECK_INT(sl_expr_compile_templated(arena(), src, strlen(src), ctx(), &e, &err), SL_EPARSE);
     CHECK_CONTAINS(err.msg, "{{ record... }} cannot be used in an expression");
@@ -381,7 +381,7 @@ SL_TEST(expr_many_evals)
     sl_expr_t *e = compile("customer.tier | lower == 'gold' and status | upper == 'PAID'");
     for (int i = 0; i < 20000; i++) {
         bool r = false;
-        sl_err_t err = {{0}};
+        sl_err_t err = {0};
         CHECK_INT(sl_expr_eval(e, ctx(), &r, &err), 0);
         CHECK(r);
     }

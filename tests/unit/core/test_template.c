@@ -53,7 +53,7 @@ static sl_tmpl_ctx_t *ctx(void)
 static sl_template_t *compile(const char *src)
 {
     sl_template_t *t = NULL;
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     int rc = sl_template_compile(arena(), src, strlen(src), &t, &err);
     if (rc != 0) {
         sl_test_fail(__FILE__, __LINE__, "compile %s: %s", src, err.msg);
@@ -65,7 +65,7 @@ static const char *render(const char *src)
 {
     sl_template_t *t = compile(src);
     sl_buf_t b = SL_BUF_INIT;
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     sl_buf_append_c(&b, "");
     int rc = sl_template_render(t, ctx(), &b, &err);
     if (rc != 0) {
@@ -80,7 +80,7 @@ static sl_value_t eval(const char *src)
 {
     sl_template_t *t = compile(src);
     sl_value_t v;
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     if (sl_template_eval(t, ctx(), arena(), &v, &err) != 0) {
         sl_test_fail(__FILE__, __LINE__, "eval %s: %s", src, err.msg);
     }
@@ -110,7 +110,7 @@ static const char *eval_error(const char *src)
     }
     /* Rendering reports the same problem. */
     sl_buf_t b = SL_BUF_INIT;
-    sl_err_t err2 = {{0}};
+    sl_err_t err2 = {0};
     if (sl_template_render(compile(src), ctx(), &b, &err2) != SL_ETYPE ||
         strcmp(err.msg, err2.msg) != 0) {
         sl_test_fail(__FILE__, __LINE__, "render %s: different error '%s'", src, err2.msg);
@@ -164,7 +164,7 @@ SL_TEST(template_missing_paths)
     /* No context at all: every path is missing. */
     sl_template_t *t = compile("[{{ record.id }}{{ params.x }}]");
     sl_buf_t b = SL_BUF_INIT;
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     CHECK_INT(sl_template_render(t, NULL, &b, &err), 0);
     CHECK_STRN(b.data, b.len, "[]");
     sl_buf_free(&b);
@@ -300,7 +300,7 @@ SL_TEST(template_env)
     sl_template_t *t = compile("{{ env.SL_TEMPLATE_TEST_VAR | upper }}");
     setenv("SL_TEMPLATE_TEST_VAR", "changed", 1);
     sl_buf_t b = SL_BUF_INIT;
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     CHECK_INT(sl_template_render(t, ctx(), &b, &err), 0);
     CHECK_STRN(b.data, b.len, "CHANGED");
     sl_buf_free(&b);
@@ -386,7 +386,7 @@ SL_TEST(template_render_appends)
 {
     sl_template_t *t = compile("{{ record.id }}-{{ record.customer.tier | lower }}");
     sl_buf_t b = SL_BUF_INIT;
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     sl_buf_append_c(&b, "prefix:");
     for (int i = 0; i < 1000; i++) {
         b.len = 7;
@@ -400,7 +400,7 @@ SL_TEST(template_value_convert)
 {
     sl_arena_t *a = arena();
     sl_value_t out;
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     sl_value_t s = sl_value_str(" -7 ", 4);
     CHECK_INT(sl_value_convert(a, &s, SL_T_INT, &out, &err), 0);
     CHECK_INT(out.u.i, -7);

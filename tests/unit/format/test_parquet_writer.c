@@ -84,7 +84,7 @@ static void open_pq(pqf_t *o, const char *name, const sl_pq_node_t *root, const 
     snprintf(o->path, sizeof o->path, "%s/%s", sl_test_tmpdir(), name);
     o->f = fopen(o->path, "wb");
     CHECK(o->f != NULL);
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     int rc = sl_pq_writer_new(root, opts, to_file, o->f, &o->w, &err);
     if (rc) {
         sl_test_fail(__FILE__, __LINE__, "writer_new: %s", err.msg);
@@ -93,7 +93,7 @@ static void open_pq(pqf_t *o, const char *name, const sl_pq_node_t *root, const 
 
 static void add_ok(pqf_t *o, const char *json)
 {
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     sl_value_t v = rec(json);
     if (sl_pq_writer_add(o->w, &v, &err)) {
         sl_test_fail(__FILE__, __LINE__, "add %s: %s", json, err.msg);
@@ -115,7 +115,7 @@ static const char *add_bad(pqf_t *o, const char *json, int code)
 
 static const char *close_pq(pqf_t *o)
 {
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     if (sl_pq_writer_finish(o->w, &err)) {
         sl_test_fail(__FILE__, __LINE__, "finish: %s", err.msg);
     }
@@ -271,7 +271,7 @@ SL_TEST(pq_add_mapped_matches_add)
     sl_pq_node_t root = ROOT(cols);
     pqf_t o;
     open_pq(&o, "mapped.parquet", &root, NULL);
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     sl_value_t v = rec("{\"c\":1.5,\"x\":true,\"a\":7,\"b\":\"s\"}");
     const int32_t m1[] = {2, 3, 0};
     CHECK_INT(sl_pq_writer_add_mapped(o.w, &v, m1, &err), 0);

@@ -284,7 +284,7 @@ static const sl_node_t *yaml_map(sl_arena_t *a, const char *text)
 static const char *parse_ok(sl_arena_t *a, const char *yaml)
 {
     sl_pq_node_t *root = NULL;
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     int rc = sl_pq_schema_parse(a, yaml_map(a, yaml), "sink 'lake': schema", &root, &err);
     if (rc) {
         sl_test_fail(__FILE__, __LINE__, "parse: %s", err.msg);

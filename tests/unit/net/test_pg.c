@@ -36,7 +36,7 @@ SL_TEST(pg_connect_exec_and_errors)
 {
     const char *url = sl_pg_harness_db("t_pg_connect");
     CHECK(url != NULL);
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     PGconn *c = NULL;
     CHECK_INT(sl_pg_connect(url, &c, &err), 0);
     CHECK_INT(sl_pg_exec(c, "CREATE TABLE t (id int PRIMARY KEY)", "create", &err), 0);

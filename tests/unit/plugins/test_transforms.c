@@ -62,7 +62,7 @@ static void setup(fixture_t *f, int64_t max_rejects)
 static int open_tf(fixture_t *f, const sl_transform_type_t *type, const char *yaml)
 {
     sl_node_t *root;
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     if (sl_config_parse(f->ctx.arena, "t.yaml", yaml, strlen(yaml), NULL, &root, &err) != 0) {
         sl_test_fail(__FILE__, __LINE__, "bad test YAML: %s", err.msg);
     }
@@ -98,7 +98,7 @@ static const char *dump(fixture_t *f)
 
 static const char *rejects_text(fixture_t *f)
 {
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     if (sl_rejects_flush(f->rejects, &err) != 0) {
         sl_test_fail(__FILE__, __LINE__, "flush: %s", err.msg);
     }

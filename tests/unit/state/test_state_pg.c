@@ -51,7 +51,7 @@ static const char *db_url(const char *name)
 
 static sl_state_t *open_store(const char *name)
 {
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     sl_state_t *st = NULL;
     if (sl_state_open(db_url(name), &st, &err) != 0) {
         sl_test_fail(__FILE__, __LINE__, "open: %s", err.msg);
@@ -187,7 +187,7 @@ SL_TEST(statepg_open_urls_and_redaction)
     const char *url = db_url("urls"); /* postgresql://sluice@127.0.0.1:PORT/db */
     const char *rest = strstr(url, "://") + 3;
     char u[400];
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     sl_state_t *st = NULL;
     snprintf(u, sizeof u, "postgres://%s", rest);
     CHECK_INT(sl_state_open(u, &st, &err), 0);
@@ -212,7 +212,7 @@ SL_TEST(statepg_open_urls_and_redaction)
 /* Nothing else holds the port. */
 SL_TEST(statepg_open_wrong_port)
 {
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     sl_state_t *st = NULL;
     CHECK_INT(sl_state_open("postgresql://sluice:hunter2@127.0.0.1:1/state", &st, &err), SL_ESTATE);
     CHECK(st == NULL);
@@ -249,7 +249,7 @@ SL_TEST(statepg_open_wrong_password)
              "SELECT pg_reload_conf()",
              hba);
     free(hba);
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     CHECK_INT(sl_pg_exec(c, sql, "setting up password auth", &err), 0);
     PQfinish(c);
     const char *hostdb = strchr(url, '@') + 1;
@@ -319,7 +319,7 @@ SL_TEST(statepg_concurrent_open_of_a_fresh_database)
             if (read(go[0], &c, 1) != 0) { /* EOF: the parent closed it */
                 _exit(2);
             }
-            sl_err_t err = {{0}};
+            sl_err_t err = {0};
             sl_state_t *st = NULL;
             if (sl_state_open(url, &st, &err) != 0) {
                 fprintf(stderr, "    child %d: %s\n", i, err.msg);

@@ -21,7 +21,7 @@ static const char *db_path(const char *name)
 
 static sl_state_t *open_store(const char *name)
 {
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     sl_state_t *st = NULL;
     int rc = sl_state_open(db_path(name), &st, &err);
     if (rc) {
@@ -128,7 +128,7 @@ SL_TEST(state_open_urls)
     char old[512];
     CHECK(getcwd(old, sizeof old) != NULL);
     CHECK_INT(chdir(sl_test_tmpdir()), 0);
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     sl_state_t *st = NULL;
     /* Three slashes: relative to the current folder. */
     CHECK_INT(sl_state_open("sqlite:///rel/dir/s.db", &st, &err), 0);
@@ -161,7 +161,7 @@ SL_TEST(state_unwritable_path_error)
 {
     /* A regular file where a folder should be: fails even for root. */
     sl_test_write_file("blocker", "x", 1);
-    sl_err_t err = {{0}};
+    sl_err_t err = {0};
     sl_state_t *st = NULL;
     const char *p = db_path("blocker/sub/state.db");
     CHECK_INT(sl_state_open(p, &st, &err), SL_ESTATE);
