@@ -154,6 +154,11 @@ typedef struct {
     /* full_refresh: a bool, or an expression over params and run
      * ("params.load_type == 'FULL'"), evaluated when the step starts. */
     const sl_node_t *full_refresh;
+    /* when: an expression over params, run, item and steps; a false one
+     * skips the step (status skipped). NULL: always runs. */
+    const sl_node_t *when;
+    /* output: a map of NAME: template added to the step's output. */
+    const sl_node_t *output;
 } sl_step_cfg_t;
 
 typedef struct {

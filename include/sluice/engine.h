@@ -26,6 +26,7 @@ typedef struct sl_step_result {
     int64_t records_in, records_out, rejected, bytes_in;
     int64_t started_us, ended_us;
     char error[SL_ERRMSG_MAX];
+    char *output_json;      /* the step's output object as JSON, malloc'd, or NULL */
 } sl_step_result_t;
 
 typedef struct {

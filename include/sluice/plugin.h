@@ -52,10 +52,15 @@ typedef struct sl_step_ctx {
     int threads;              /* a flow's stages: 1 on the calling thread, else two */
     bool progress;            /* a progress line on a terminal */
     const sl_value_t *item;   /* the map item this unit runs for, or NULL */
+    const sl_value_t *steps;  /* {NAME: {status, output}} of the steps run before */
     /* Cancellation and the deadline of this unit (and of its run): checked
      * at batch boundaries; NULL when nothing can stop it. */
     struct sl_cancel *cancel;
     sl_log_scope_t scope;     /* run/step/item on this unit's log lines */
+    /* The step's output object (sl_step_output_put), in out_arena, which
+     * outlives the step. */
+    sl_arena_t *out_arena;
+    sl_value_t output;
     sl_err_t err;             /* message and code of the last error */
 } sl_step_ctx_t;
 
@@ -179,8 +184,15 @@ extern const sl_source_type_t *const sl_sources[];
 extern const sl_transform_type_t *const sl_transforms[];
 extern const sl_sink_type_t *const sl_sinks[];
 
+/* Adds key (copied) = v (deep-copied) to the step's output object, which
+ * later steps read as {{ steps.NAME.output.KEY }}: e.g. a sink lists the
+ * files it published under "files". Returns 0 or SL_ENOMEM. */
+int sl_step_output_put(sl_step_ctx_t *ctx, const char *key, const sl_value_t *v);
+int sl_step_output_int(sl_step_ctx_t *ctx, const char *key, int64_t n);
+
 /* Renders a config string once, at open: "{{ params.x }}", "{{ run.id }}",
- * "{{ env.X }}" (never record, which differs per record). Returns 0 with
+ * "{{ env.X }}", "{{ item }}", "{{ steps.NAME.output.x }}" (never record,
+ * which differs per record). Returns 0 with
  * *out in ctx->arena, SL_ECONFIG for a bad template (terr says why, with
  * its column), or SL_EINVAL when it uses record; callers phrase the
  * messages with their plugin and key. */

@@ -22,7 +22,9 @@ typedef struct {
     const sl_value_t *record;
     const sl_value_t *params;
     const sl_value_t *run;
-    const sl_value_t *item;
+    const sl_value_t *item;  /* a map item */
+    const sl_value_t *steps; /* {NAME: {status, output}} of the steps that ran */
+    const sl_value_t *error; /* {class, message, step} in a catch's target */
 } sl_tmpl_ctx_t;
 
 /* Compiles src[0..n) into a (the template borrows nothing from src).

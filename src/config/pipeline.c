@@ -9,7 +9,9 @@
 
 #include "config_internal.h"
 #include "sluice/buf.h"
+#include "sluice/expr.h"
 #include "sluice/step.h"
+#include "sluice/template.h"
 
 static const sl_field_spec_t export_spec[] = {
     {.name = "url", .type = SL_FIELD_STRING, .required = true,
@@ -41,6 +43,11 @@ static const sl_field_spec_t step_spec[] = {
     {.name = "full_refresh", .type = SL_FIELD_ANY,
      .doc = "true, or an expression over params and run, e.g. \"params.load_type == 'FULL'\": "
             "ignore checkpoints"},
+    {.name = "when", .type = SL_FIELD_STRING,
+     .doc = "run only when this expression over params, run, item and steps is true "
+            "(else skipped), e.g. \"steps.load.output.records_out > 0\""},
+    {.name = "output", .type = SL_FIELD_STRING_MAP,
+     .doc = "NAME: template pairs added to the step's output (steps.NAME.output.KEY)"},
     {.name = NULL},
 };
 
@@ -294,6 +301,37 @@ static int no_kind(loadctx_t *c, const sl_node_t *node, const char *label)
     return rc;
 }
 
+/* `when` must compile as an expression and each `output` value as a
+ * template, so validate finds their mistakes before a run. */
+static int load_when_and_output(loadctx_t *c, const sl_node_t *node, const char *label,
+                                sl_step_cfg_t *st)
+{
+    sl_err_t e;
+    st->when = sl_node_get(node, "when");
+    if (st->when) {
+        sl_expr_t *x = NULL;
+        if (st->when->is_null ||
+            sl_expr_compile(c->a, st->when->text, st->when->len, &x, &e) != 0) {
+            return sl_node_error(c->err, st->when, "%s: when: %s", label,
+                                 st->when->is_null ? "expected an expression" : e.msg);
+        }
+    }
+    st->output = sl_node_get(node, "output");
+    for (size_t i = 0; st->output && i < st->output->n; i++) {
+        const sl_node_t *k = st->output->pairs[i].key, *v = st->output->pairs[i].value;
+        sl_template_t *t = NULL;
+        if (v->is_null || sl_template_compile(c->a, v->text, v->len, &t, &e) != 0) {
+            return sl_node_error(c->err, v, "%s: output '%s': %s", label, k->text,
+                                 v->is_null ? "expected a template" : e.msg);
+        }
+        if (sl_template_uses_record(t)) {
+            return sl_node_error(c->err, v, "%s: output '%s': an output is computed once, "
+                                 "after the step: it cannot use record", label, k->text);
+        }
+    }
+    return 0;
+}
+
 static int load_step(loadctx_t *c, const sl_node_t *node, size_t index, sl_step_cfg_t *steps,
                      sl_step_cfg_t *st)
 {
@@ -355,6 +393,10 @@ static int load_step(loadctx_t *c, const sl_node_t *node, size_t index, sl_step_
     if (st->full_refresh && st->full_refresh->kind != SL_NODE_SCALAR) {
         return sl_node_error(c->err, st->full_refresh,
                              "%s: full_refresh must be true, false or an expression", label);
+    }
+    rc = load_when_and_output(c, node, label, st);
+    if (rc) {
+        return rc;
     }
     return kind->load(c, node, label, st);
 }

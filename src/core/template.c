@@ -358,7 +358,8 @@ static const char *const filter_names[] = {
 
 static const char *const root_names[] = {
     [SL_ROOT_RECORD] = "record", [SL_ROOT_PARAMS] = "params", [SL_ROOT_RUN] = "run",
-    [SL_ROOT_ITEM] = "item",     [SL_ROOT_ENV] = "env",
+    [SL_ROOT_ITEM] = "item",     [SL_ROOT_ENV] = "env",       [SL_ROOT_STEPS] = "steps",
+    [SL_ROOT_ERROR] = "error",
 };
 
 static size_t ident_len(const sl_lexer_t *lx, size_t pos)
@@ -586,9 +587,10 @@ int sl_operand_parse(sl_lexer_t *lx, bool bare_fields, sl_operand_t *op)
         sl_seg_t *segs = NULL;
         size_t nsegs = 0, cap = 0;
         if (bare_fields) {
-            /* Expressions: record.x and params.x are roots; anything else
-             * is a field of the record. */
-            if (dotted && (root == SL_ROOT_RECORD || root == SL_ROOT_PARAMS)) {
+            /* Expressions: record.x, params.x, run.x, item.x, steps.x and
+             * error.x are roots; anything else (and those names alone) is
+             * a field of the record. */
+            if (dotted && root >= 0 && root != SL_ROOT_ENV) {
                 op->root = (uint8_t)root;
             } else {
                 if (is_reserved(lx, start)) {
@@ -606,7 +608,7 @@ int sl_operand_parse(sl_lexer_t *lx, bool bare_fields, sl_operand_t *op)
             if (root < 0) {
                 return sl_lex_error(lx, SL_EPARSE, start,
                                     "unknown root '%.*s' (expected record, params, run, item, "
-                                    "env)", (int)SL_MIN(len, 40), name);
+                                    "env, steps, error)", (int)SL_MIN(len, 40), name);
             }
             op->root = (uint8_t)root;
         }
@@ -869,6 +871,12 @@ int sl_operand_eval(const sl_operand_t *op, const sl_tmpl_ctx_t *ctx, sl_arena_t
         break;
     case SL_ROOT_ITEM:
         v = ctx ? walk(op, ctx->item) : NULL;
+        break;
+    case SL_ROOT_STEPS:
+        v = ctx ? walk(op, ctx->steps) : NULL;
+        break;
+    case SL_ROOT_ERROR:
+        v = ctx ? walk(op, ctx->error) : NULL;
         break;
     case SL_ROOT_ENV: {
         const char *e = getenv(op->env);

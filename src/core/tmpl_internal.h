@@ -17,6 +17,8 @@ typedef enum {
     SL_ROOT_RUN,
     SL_ROOT_ITEM,
     SL_ROOT_ENV,
+    SL_ROOT_STEPS,
+    SL_ROOT_ERROR,
     SL_ROOT_LITERAL,
 } sl_root_t;
 

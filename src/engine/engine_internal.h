@@ -36,6 +36,15 @@ int sl_flow_run(sl_step_ctx_t *ctx, sl_step_result_t *res);
 int sl_export_checkpoints(const sl_pipeline_t *p, struct sl_state *st, const sl_run_result_t *res,
                           const sl_value_t *params, const sl_value_t *run, sl_err_t *err);
 
+/* Sets steps[name] = {status, output} (arena a), creating steps. */
+int sl_steps_record(sl_arena_t *a, sl_value_t *steps, const char *name, sl_status_t status,
+                    const sl_value_t *output);
+/* Adds the step's declared `output:` templates (decl may be NULL) to its
+ * output; they see the output so far as steps.NAME.output. */
+int sl_step_output_declared(sl_step_ctx_t *ctx, const sl_node_t *decl);
+/* The output object as JSON ("{}" when there is none). */
+int sl_step_output_json(const sl_value_t *output, sl_buf_t *out);
+
 /* Runs a `sql` step (statements or a .sql file on a database). */
 int sl_sql_step_run(sl_step_ctx_t *ctx, sl_step_result_t *res);
 

@@ -480,6 +480,33 @@ static int ack_after_commit(flow_t *f)
     return rc;
 }
 
+/* The step's output: its counts and the position it reached (the sink
+ * adds what it wrote, e.g. files, when it commits). */
+static int flow_output(flow_t *f)
+{
+    sl_step_ctx_t *ctx = f->ctx;
+    int rc = sl_step_output_int(ctx, "records_in", f->res->records_in);
+    if (!rc) {
+        rc = sl_step_output_int(ctx, "records_out", f->res->records_out);
+    }
+    if (!rc) {
+        rc = sl_step_output_int(ctx, "rejected", sl_rejects_count(ctx->rejects));
+    }
+    if (!rc) {
+        rc = sl_step_output_int(ctx, "bytes_in", f->res->bytes_in);
+    }
+    wrapped_cp_t cp;
+    if (!rc && f->last_cp && unwrap_checkpoint(f->last_cp, &cp) && cp.pos) {
+        sl_value_t v;
+        sl_json_error_t jerr;
+        if (sl_json_parse(ctx->arena, cp.pos, strlen(cp.pos), NULL, &v, &jerr) == 0) {
+            rc = sl_step_output_put(ctx, "checkpoint", &v);
+        }
+        free(cp.pos);
+    }
+    return rc;
+}
+
 int sl_flow_run(sl_step_ctx_t *ctx, sl_step_result_t *res)
 {
     int threads = ctx->threads;
@@ -568,6 +595,9 @@ int sl_flow_run(sl_step_ctx_t *ctx, sl_step_result_t *res)
         }
     }
     rc = ack_after_commit(&f);
+    if (rc == 0) {
+        rc = flow_output(&f);
+    }
 
 done:
     if (rc) {

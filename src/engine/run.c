@@ -106,6 +106,7 @@ struct sl_engine_run {
     sl_state_t *st;
     sl_arena_t *arena; /* params, run object: lives as long as the run */
     sl_value_t params, run;
+    sl_value_t steps; /* {NAME: {status, output}} of the steps that ran, for templates */
     sl_run_result_t res;
     int threads;
     bool failed, partial;
@@ -117,8 +118,31 @@ static void run_free(sl_engine_run_t *r)
         sl_state_close(r->st);
     }
     sl_arena_destroy(r->arena);
-    free(r->res.steps);
+    sl_run_result_free(&r->res);
     free(r);
+}
+
+/* Evaluates a step's `when` against params, run and the steps so far:
+ * *yes false skips it. Errors go to ctx->err. */
+static int step_when(sl_step_ctx_t *ctx, bool *yes)
+{
+    const sl_node_t *n = ctx->step->when;
+    *yes = true;
+    if (!n) {
+        return 0;
+    }
+    sl_tmpl_ctx_t tc = {
+        .params = ctx->params, .run = ctx->run, .item = ctx->item, .steps = ctx->steps};
+    sl_expr_t *e = NULL;
+    sl_err_t err;
+    int rc = sl_expr_compile(ctx->arena, n->text, n->len, &e, &err);
+    if (rc == 0) {
+        rc = sl_expr_eval(e, &tc, yes, &err);
+    }
+    if (rc) {
+        return sl_node_error(&ctx->err, n, "step '%s': when: %s", ctx->step->name, err.msg);
+    }
+    return 0;
 }
 
 int sl_run_begin(const sl_run_request_t *req, const sl_engine_opts_t *opts,
@@ -189,6 +213,33 @@ int sl_run_begin(const sl_run_request_t *req, const sl_engine_opts_t *opts,
     return 0;
 }
 
+/* Records a finished step: its output where templates see it and in the
+ * result, its row in the state store. */
+static void record_step(sl_engine_run_t *r, sl_step_ctx_t *ctx, sl_step_result_t *sr, int rc)
+{
+    const sl_step_cfg_t *step = ctx->step;
+    sl_buf_t out = SL_BUF_INIT;
+    if (sl_steps_record(r->arena, &r->steps, step->name, sr->status, &ctx->output) != 0 ||
+        sl_step_output_json(&ctx->output, &out) != 0) {
+        sl_warn("step %s: out of memory recording its output", step->name);
+    }
+    free(sr->output_json);
+    sr->output_json = out.data; /* taken over */
+    sl_step_run_t srec = {.run_id = r->res.run_id,
+                          .step = step->name,
+                          .status = sl_status_name(sr->status),
+                          .records_in = sr->records_in,
+                          .records_out = sr->records_out,
+                          .rejected = sr->rejected,
+                          .bytes_in = sr->bytes_in,
+                          .started_us = sr->started_us,
+                          .ended_us = sr->ended_us,
+                          .error = rc ? sr->error : NULL};
+    if (sl_state_step_put(r->st, &srec) != 0) {
+        sl_warn("state store: cannot record step %s: %s", step->name, sl_state_errmsg(r->st));
+    }
+}
+
 /* Runs step i of the run and records it. */
 static void run_step(sl_engine_run_t *r, size_t i)
 {
@@ -203,16 +254,35 @@ static void run_step(sl_engine_run_t *r, size_t i)
     ctx.threads = r->threads;
     ctx.progress = r->opts.progress;
     ctx.scope = (sl_log_scope_t){.run = r->res.run_id, .step = step->name};
+    ctx.steps = &r->steps;
+    ctx.out_arena = r->arena;
     const sl_log_scope_t *outer = sl_log_scope_set(&ctx.scope);
     const char *rej = step->rejects && ctx.arena
                           ? sl_resolve_path(ctx.arena, p->base_dir, step->rejects)
                           : NULL;
     ctx.rejects = sl_rejects_new(rej, step->max_rejects, step->name);
     sr->started_us = sl_now_us();
-    sl_info("Starting: %s", step->name);
-    int rc = ctx.arena && ctx.rejects ? step_full_refresh(&ctx, &r->params, &r->run) : SL_ENOMEM;
+    bool yes = true;
+    int rc = ctx.arena && ctx.rejects ? step_when(&ctx, &yes) : SL_ENOMEM;
+    if (rc == 0 && !yes) {
+        sl_info("Skipped: %s (when: %s is false)", step->name, step->when->text);
+        sr->status = SL_STATUS_SKIPPED;
+        sr->ended_us = sr->started_us;
+        record_step(r, &ctx, sr, 0);
+        sl_log_scope_set(outer);
+        sl_rejects_free(ctx.rejects);
+        sl_arena_destroy(ctx.arena);
+        return;
+    }
+    if (rc == 0) {
+        sl_info("Starting: %s", step->name);
+        rc = step_full_refresh(&ctx, &r->params, &r->run);
+    }
     if (rc == 0) {
         rc = step->kind->run(&ctx, sr);
+    }
+    if (rc == 0) {
+        rc = sl_step_output_declared(&ctx, step->output);
     }
     sr->ended_us = sl_now_us();
     sr->rejected = sl_rejects_count(ctx.rejects);
@@ -234,19 +304,7 @@ static void run_step(sl_engine_run_t *r, size_t i)
         }
         sl_info("Completed: %s", step->name);
     }
-    sl_step_run_t srec = {.run_id = r->res.run_id,
-                          .step = step->name,
-                          .status = sl_status_name(sr->status),
-                          .records_in = sr->records_in,
-                          .records_out = sr->records_out,
-                          .rejected = sr->rejected,
-                          .bytes_in = sr->bytes_in,
-                          .started_us = sr->started_us,
-                          .ended_us = sr->ended_us,
-                          .error = rc ? sr->error : NULL};
-    if (sl_state_step_put(r->st, &srec) != 0) {
-        sl_warn("state store: cannot record step %s: %s", step->name, sl_state_errmsg(r->st));
-    }
+    record_step(r, &ctx, sr, rc);
     sl_log_scope_set(outer);
     sl_rejects_free(ctx.rejects);
     sl_arena_destroy(ctx.arena);
@@ -293,6 +351,7 @@ void sl_run_end(sl_engine_run_t *r, sl_run_result_t *res)
     }
     *res = r->res;
     r->res.steps = NULL; /* now the caller's */
+    r->res.nsteps = 0;
     run_free(r);
 }
 
@@ -312,6 +371,9 @@ int sl_engine_run(const sl_run_request_t *req, const sl_engine_opts_t *opts, sl_
 
 void sl_run_result_free(sl_run_result_t *res)
 {
+    for (size_t i = 0; res->steps && i < res->nsteps; i++) {
+        free(res->steps[i].output_json);
+    }
     free(res->steps);
     res->steps = NULL;
 }
@@ -344,6 +406,10 @@ void sl_run_result_json(const sl_run_result_t *res, const sl_pipeline_t *p, void
         if (st->error[0]) {
             sl_buf_append_c(&b, ",\"error\":");
             sl_json_write_string(&b, st->error, strlen(st->error));
+        }
+        if (st->output_json) {
+            sl_buf_append_c(&b, ",\"output\":");
+            sl_buf_append_c(&b, st->output_json);
         }
         sl_buf_putc(&b, '}');
     }

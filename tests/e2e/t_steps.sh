@@ -234,3 +234,70 @@ if (JSON.stringify(c.beta) !== JSON.stringify(a.beta)) process.exit(1);
 if (c.alpha.record_count !== 1 || c.alpha.updated_at === a.alpha.updated_at) process.exit(2);
 ' "$F" || fail "checkpoints.json after a failure: $(cat $F)"
 }
+
+test_step_outputs_templates_and_when() {
+    mkdir -p in
+    printf '{"id":1,"v":"a"}\n{"id":2,"v":"b"}\n{"id":3,"v":"c"}\n' > in/a.jsonl
+    pipeline <<'YAML'
+name: outs
+params:
+  day: {type: string, default: "2026-12-07"}
+steps:
+  - name: extract
+    source: {type: file, url: in/a.jsonl}
+    sink: {type: file, url: "raw/{{ params.day }}.jsonl"}
+    output: {day: "{{ params.day }}", kept: "{{ steps.extract.output.records_out }}"}
+  - name: load
+    source: {type: file, url: "{{ steps.extract.output.files[0] }}", format: jsonl}
+    sink: {type: sql, url: "sqlite:///out.db", table: t, mode: upsert, key: [id]}
+  - name: only_when_empty
+    when: "steps.load.output.records_out == 0"
+    source: {type: file, url: in/a.jsonl}
+    sink: {type: sql, url: "sqlite:///out.db", table: never, mode: append}
+  - name: when_loaded
+    when: "steps.load.output.records_out == 3 and steps.extract.output.day == '2026-12-07'"
+    sql: {url: "sqlite:///out.db", statements: ["CREATE TABLE done (x INT)"]}
+YAML
+    sl run p.yaml --state st.db --log-format json
+    assert_rc 0
+    assert_eq 3 "$(q out.db 'SELECT count(*) FROM t')"
+    assert_eq 0 "$(q out.db "SELECT count(*) FROM sqlite_master WHERE name = 'never'")"
+    assert_eq 1 "$(q out.db "SELECT count(*) FROM sqlite_master WHERE name = 'done'")"
+    node -e '
+const lines = require("fs").readFileSync("err.txt", "utf8").split("\n").filter(Boolean).map(JSON.parse);
+const s = lines.find(o => o.msg === "run summary");
+const by = Object.fromEntries(s.steps.map(x => [x.step, x]));
+const want = (c, m) => { if (!c) { console.error(m, JSON.stringify(s)); process.exit(1); } };
+want(by.extract.output.records_out === 3 && by.extract.output.kept === 3, "extract counts");
+want(by.extract.output.day === "2026-12-07", "declared output");
+want(by.extract.output.files.length === 1 && by.extract.output.files[0].endsWith("raw/2026-12-07.jsonl"), "files");
+want(by.load.output.records_in === 3 && by.load.output.checkpoint !== undefined, "load output");
+want(by.only_when_empty.status === "skipped", "skipped by when");
+want(by.when_loaded.status === "ok", "ran by when");
+const skipLog = lines.find(o => /Skipped: only_when_empty/.test(o.msg));
+want(skipLog && skipLog.step === "only_when_empty", "log scope on the skip line");
+' || fail "outputs: $(grep 'run summary' err.txt)"
+}
+
+test_step_when_and_output_errors_at_validate() {
+    pipeline <<'YAML'
+name: bad
+steps:
+  - name: a
+    when: "steps.x.output.n >"
+    sql: {url: "sqlite:///out.db", statements: ["SELECT 1"]}
+YAML
+    sl validate p.yaml
+    assert_rc 2
+    assert_contains err.txt "p.yaml:4:11: step 'a': when: "
+    pipeline <<'YAML'
+name: bad
+steps:
+  - name: a
+    sql: {url: "sqlite:///out.db", statements: ["SELECT 1"]}
+    output: {n: "{{ record.x }}"}
+YAML
+    sl validate p.yaml
+    assert_rc 2
+    assert_contains err.txt "p.yaml:5:17: step 'a': output 'n': an output is computed once, after the step: it cannot use record"
+}

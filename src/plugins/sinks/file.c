@@ -392,11 +392,22 @@ static int commit_object(file_sink_t *s)
     return 0;
 }
 
+/* The step's output lists the file, for later steps to read it
+ * ({{ steps.NAME.output.files[0] }}). */
+static int output_files(file_sink_t *s)
+{
+    sl_value_t list = {.type = SL_T_ARRAY, .len = 1};
+    sl_value_t path = sl_value_str(s->path, strlen(s->path));
+    list.u.items = &path;
+    return sl_step_output_put(s->ctx, "files", &list);
+}
+
 static int file_sink_commit(void *self)
 {
     file_sink_t *s = self;
     if (s->ow) {
-        return commit_object(s);
+        int rc = commit_object(s);
+        return rc ? rc : output_files(s);
     }
     if (s->fd < 0) {
         return sl_err_set(&s->ctx->err, SL_EIO, "file sink: %s is not open", s->path);
@@ -447,7 +458,7 @@ static int file_sink_commit(void *self)
     }
     remove_stale_temps(dir, name);
     free(dir);
-    return rc;
+    return rc ? rc : output_files(s);
 }
 
 static void file_sink_close(void *self)

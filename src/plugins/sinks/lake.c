@@ -1694,6 +1694,24 @@ static int cmp_file(const void *a, const void *b)
     return strcmp((*(lfile_t *const *)a)->key, (*(lfile_t *const *)b)->key);
 }
 
+/* The step's output lists the files published ({{ steps.NAME.output.files }}). */
+static int output_files(lake_t *s)
+{
+    sl_value_t list = {.type = SL_T_ARRAY, .len = (uint32_t)s->nfiles};
+    list.u.items = sl_arena_calloc(s->ctx->arena, (s->nfiles ? s->nfiles : 1) * sizeof(sl_value_t));
+    if (!list.u.items) {
+        return SL_ENOMEM;
+    }
+    for (size_t i = 0; i < s->nfiles; i++) {
+        char *loc = sl_arena_sprintf(s->ctx->arena, "%s/%s", s->where, rel(s, s->files[i]->key));
+        if (!loc) {
+            return SL_ENOMEM;
+        }
+        list.u.items[i] = sl_value_str(loc, strlen(loc));
+    }
+    return sl_step_output_put(s->ctx, "files", &list);
+}
+
 static int lake_commit(void *self)
 {
     lake_t *s = self;
@@ -1752,6 +1770,10 @@ static int lake_commit(void *self)
                  (unsigned long long)f->bytes);
     }
     s->committed = true;
+    rc = output_files(s);
+    if (rc) {
+        return rc;
+    }
     char nrows[40];
     human_count(nrows, sizeof nrows, rows);
     sl_info("lake sink: published %zu file%s, %s row%s, %.1f MB under %s", s->nfiles,

@@ -321,7 +321,8 @@ SL_TEST(template_compile_errors)
     CHECK_STR(compile_error("{{ record.x | lower"), "template '{{ record.x | lower': 1:1: "
               "unterminated '{{'");
     CHECK_STR(compile_error("{{ recrd.x }}"), "template '{{ recrd.x }}': 1:4: unknown root "
-              "'recrd' (expected record, params, run, item, env)");
+              "'recrd' (expected record, params, run, item, env, steps, "
+              "error)");
     CHECK_STR(compile_error("line1\n  {{ record.x | upper(1) }}"),
               "template 'line1   {{ record.x | upper(1) }}': 2:22: filter 'upper' takes no "
               "argument");
