@@ -26,6 +26,13 @@ size_t sl_timestamp_format(int64_t us, char *buf);
 /* Formats "YYYY-MM-DD"; buf >= 16. */
 size_t sl_date_format(int64_t days, char *buf);
 
+/* Parses a duration into microseconds: one or more <number><unit> ("500ms",
+ * "2s", "1.5m", "1h30m"; units us, ms, s, m, h), or a plain number of
+ * seconds ("2", "0.25"). Fractions below a microsecond are dropped.
+ * Returns 0, SL_EPARSE (not a duration: empty, negative, unknown unit) or
+ * SL_ELIMIT (beyond int64 microseconds). */
+int sl_duration_parse(const char *s, size_t n, int64_t *us);
+
 /* Current UTC time in microseconds. */
 int64_t sl_now_us(void);
 /* Monotonic clock in microseconds (for durations). */

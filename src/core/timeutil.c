@@ -303,3 +303,80 @@ int64_t sl_mono_us(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * US_PER_SEC + ts.tv_nsec / 1000;
 }
+
+/* ---- durations ---- */
+
+/* The unit at s[0..n) and its length, or 0 when none matches. */
+static size_t duration_unit(const char *s, size_t n, int64_t *unit_us)
+{
+    static const struct {
+        const char *name;
+        size_t len;
+        int64_t us;
+    } units[] = {
+        /* "ms" before "m": the first match wins */
+        {"us", 2, 1},
+        {"ms", 2, 1000},
+        {"s", 1, US_PER_SEC},
+        {"m", 1, 60 * US_PER_SEC},
+        {"h", 1, 3600 * US_PER_SEC},
+    };
+    for (size_t i = 0; i < SL_ARRAY_LEN(units); i++) {
+        if (n >= units[i].len && memcmp(s, units[i].name, units[i].len) == 0) {
+            *unit_us = units[i].us;
+            return units[i].len;
+        }
+    }
+    return 0;
+}
+
+int sl_duration_parse(const char *s, size_t n, int64_t *us)
+{
+    /* 128-bit sums: a whole part near INT64_MAX times an hour still fits,
+     * so overflow is one comparison at the end of each part. */
+    unsigned __int128 total = 0;
+    size_t i = 0;
+    int parts = 0;
+    while (i < n) {
+        uint64_t whole = 0, frac = 0, scale = 1;
+        size_t digits = 0;
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+            if (whole > (UINT64_MAX - 9) / 10) {
+                return SL_ELIMIT;
+            }
+            whole = whole * 10 + (uint64_t)(s[i] - '0');
+        }
+        if (i < n && s[i] == '.') {
+            for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
+                if (scale < 1000000000000000000ull) { /* 18 digits; the rest is noise */
+                    frac = frac * 10 + (uint64_t)(s[i] - '0');
+                    scale *= 10;
+                }
+            }
+        }
+        if (digits == 0) {
+            return SL_EPARSE;
+        }
+        int64_t unit = 0;
+        size_t ulen = duration_unit(s + i, n - i, &unit);
+        if (ulen == 0) {
+            if (i == n && parts == 0) {
+                unit = US_PER_SEC; /* a plain number: seconds */
+            } else {
+                return SL_EPARSE;
+            }
+        }
+        i += ulen;
+        parts++;
+        total += (unsigned __int128)whole * (uint64_t)unit +
+                 (unsigned __int128)frac * (uint64_t)unit / scale;
+        if (total > INT64_MAX) {
+            return SL_ELIMIT;
+        }
+    }
+    if (parts == 0) {
+        return SL_EPARSE;
+    }
+    *us = (int64_t)total;
+    return 0;
+}

@@ -47,4 +47,11 @@ int sl_http_perform(sl_http_t *h, const sl_http_req_t *req, sl_http_resp_t *resp
 bool sl_http_resp_header(const sl_http_resp_t *r, const char *name, char *out, size_t cap);
 void sl_http_resp_free(sl_http_resp_t *r);
 
+/* Parses a Retry-After value: delay-seconds ("120") or an HTTP-date
+ * (IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT", the obsolete RFC 850 and
+ * asctime forms too), against now_us (UTC microseconds). Returns the wait
+ * in milliseconds (0 for a date in the past), or -1 when the value is
+ * neither form. */
+int64_t sl_http_retry_after_ms(const char *value, size_t n, int64_t now_us);
+
 #endif

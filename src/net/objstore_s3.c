@@ -1,9 +1,10 @@
 /* The s3:// object store: any S3-compatible server over HTTP(S).
  *
  * Requests are signed with Signature V4 (sigv4.c) with the payload's
- * SHA-256 always sent as x-amz-content-sha256, and retried with full
- * jitter backoff (base 100 ms, cap 10 s) on transport failures, timeouts,
- * 5xx and 429; other 4xx fail at once with S3's own error code and message
+ * SHA-256 always sent as x-amz-content-sha256, and retried by the shared
+ * retry module (full jitter, base 100 ms, cap 10 s, at least a Retry-After
+ * within the cap) on transport failures, timeouts, 5xx and 429; other 4xx
+ * fail at once with S3's own error code and message
  * naming the bucket and key. Writers upload parts of part_size as they
  * fill (multipart upload, completed on commit, aborted otherwise) and use
  * one PUT when the object fits in one part. Readers fetch 8 MiB ranges,
@@ -13,7 +14,6 @@
  * S3 answers in XML; the few elements read here (Key, Size, LastModified,
  * ETag, IsTruncated, NextContinuationToken, UploadId, Code, Message) are
  * picked out by a small extractor with entity decoding. */
-#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,14 +24,16 @@
 #include "xml.h"
 #include "objstore_internal.h"
 #include "sigv4.h"
+#include "sluice/cancel.h"
 #include "sluice/log.h"
+#include "sluice/retry.h"
 #include "sluice/timeutil.h"
 
 #define READ_CHUNK (8u << 20)
 #define MIN_PART (5u << 20)
 #define DEFAULT_PART (8u << 20)
-#define BACKOFF_BASE_MS 100
-#define BACKOFF_CAP_MS 10000
+#define BACKOFF_BASE_US 100000LL
+#define BACKOFF_CAP_US 10000000LL
 
 typedef struct {
     sl_objstore_t base;
@@ -43,7 +45,8 @@ typedef struct {
     char *access_key;
     char *secret_key;
     char *session_token;
-    int max_retries;
+    sl_retry_policy_t retry; /* max_retries + 1 attempts, base 100 ms, cap 10 s */
+    uint64_t rng;            /* jitter of the retry delays */
     int timeout_ms;
     bool insecure_tls;
     bool path_style;
@@ -135,33 +138,18 @@ static void err_suffix(sl_err_t *err, const char *fmt, ...)
     va_end(ap);
 }
 
-static void sleep_ms(int64_t ms)
+/* What kind of failure a request was (hrc from sl_http_perform, 0 or
+ * SL_ERETRY, when no 2xx came): transport failures and every 5xx are
+ * transient, 429 is rate limiting, other statuses are fatal. */
+static sl_error_class_t failure_class(int hrc, const sl_http_resp_t *resp)
 {
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
+    if (hrc == SL_ERETRY) {
+        return resp->timed_out ? SL_ECLASS_TIMEOUT : SL_ECLASS_TRANSIENT;
     }
-}
-
-/* Full jitter: a uniform wait in [0, min(cap, base * 2^attempt)], at
- * least what a Retry-After header asked for (within the cap). */
-static int64_t backoff_ms(int attempt, int64_t retry_after_ms)
-{
-    int64_t ceil = BACKOFF_BASE_MS;
-    for (int i = 0; i < attempt && ceil < BACKOFF_CAP_MS; i++) {
-        ceil *= 2;
+    if (resp->status == 429) {
+        return SL_ECLASS_RATE_LIMITED;
     }
-    if (ceil > BACKOFF_CAP_MS) {
-        ceil = BACKOFF_CAP_MS;
-    }
-    uint32_t r = 0;
-    if (RAND_bytes((unsigned char *)&r, sizeof r) != 1) {
-        r = (uint32_t)sl_mono_us();
-    }
-    int64_t ms = (int64_t)(r % (uint32_t)(ceil + 1));
-    if (retry_after_ms > ms) {
-        ms = SL_MIN(retry_after_ms, (int64_t)BACKOFF_CAP_MS);
-    }
-    return ms;
+    return resp->status >= 500 ? SL_ECLASS_TRANSIENT : SL_ECLASS_FATAL;
 }
 
 static const char *reason_phrase(long status)
@@ -282,7 +270,7 @@ static int s3_request(s3_t *s, const s3_req_t *r, sl_err_t *err)
         sl_buf_free(&path);
         return sl_err_set(err, SL_ENOMEM, "out of memory");
     }
-    for (int attempt = 0;; attempt++) {
+    for (int attempt = 1;; attempt++) {
         char date[17];
         sl_sigv4_amz_date(sl_now_us(), date);
         sl_sigv4_input_t in = {
@@ -361,10 +349,10 @@ static int s3_request(s3_t *s, const s3_req_t *r, sl_err_t *err)
         const char *k = r->key ? r->key : "";
         sl_debug("s3: %s %s%s%s -> %ld (%lld ms)", r->method, s->base.where, r->key ? "/" : "",
                  k, s->resp.status, (long long)((sl_mono_us() - t0) / 1000));
-        bool retry;
-        int64_t retry_after_ms = 0;
+        bool retry = false;
+        int64_t retry_after_ms = -1;
         if (hrc == SL_ERETRY) {
-            retry = true;
+            retry = sl_retry_should(&s->retry, failure_class(hrc, &s->resp), attempt);
             rc = sl_err_set(err, SL_EIO, "%s%s%s: %s", s->base.where, r->key ? "/" : "", k,
                             herr.msg);
         } else if (hrc) {
@@ -375,17 +363,16 @@ static int s3_request(s3_t *s, const s3_req_t *r, sl_err_t *err)
             rc = 0;
             break;
         } else {
-            long st = s->resp.status;
-            retry = st >= 500 || st == 429;
+            retry = sl_retry_should(&s->retry, failure_class(hrc, &s->resp), attempt);
             rc = s3_status_error(s, r, err);
-            char ra[32];
+            char ra[64];
             if (retry && sl_http_resp_header(&s->resp, "Retry-After", ra, sizeof ra)) {
-                retry_after_ms = strtoll(ra, NULL, 10) * 1000;
+                retry_after_ms = sl_http_retry_after_ms(ra, strlen(ra), sl_now_us());
             }
         }
-        if (!retry || attempt >= s->max_retries) {
-            if (attempt > 0) {
-                err_suffix(err, " (after %d attempts)", attempt + 1);
+        if (!retry) {
+            if (attempt > 1) {
+                err_suffix(err, " (after %d attempts)", attempt);
             }
             break;
         }
@@ -395,10 +382,18 @@ static int s3_request(s3_t *s, const s3_req_t *r, sl_err_t *err)
                 r->sink->data[sink_len0] = '\0';
             }
         }
-        int64_t wait = backoff_ms(attempt, retry_after_ms);
-        sl_warn("%s; retrying in %lld ms (attempt %d of %d)", err->msg, (long long)wait,
-                attempt + 2, s->max_retries + 1);
-        sleep_ms(wait);
+        int64_t wait = sl_retry_delay_us(
+            &s->retry, attempt, retry_after_ms >= 0 ? retry_after_ms * 1000 : -1, &s->rng);
+        sl_warn("%s; retrying in %lld ms (attempt %d of %d)", err->msg, (long long)(wait / 1000),
+                attempt + 1, s->retry.max_attempts);
+        /* No token reaches object stores yet: NULL until the engine hands
+         * the step's token down with the request. */
+        int crc = sl_cancel_sleep(NULL, wait);
+        if (crc) {
+            err_suffix(err, " (%s while waiting to retry)", sl_strerror(crc));
+            rc = crc;
+            break;
+        }
         s->retries++;
     }
     if (rc && r->sink && r->sink->len > sink_len0) {
@@ -1080,9 +1075,16 @@ int sl_objstore_s3_open(const char *bucket, const sl_s3_opts_t *opts, sl_objstor
         s3_close(&s->base);
         return rc;
     }
-    s->max_retries = opts->max_retries > 0 ? opts->max_retries
-                     : opts->max_retries < 0 ? 0
-                                             : 5;
+    int max_retries = opts->max_retries > 0 ? opts->max_retries
+                      : opts->max_retries < 0 ? 0
+                                              : 5;
+    s->retry = sl_retry_policy_default(); /* on: transient, timeout, rate_limited */
+    s->retry.max_attempts = SL_MIN(max_retries, INT32_MAX - 1) + 1;
+    s->retry.interval_us = BACKOFF_BASE_US;
+    s->retry.backoff = 2.0;
+    s->retry.max_delay_us = BACKOFF_CAP_US;
+    s->retry.jitter = true;
+    s->rng = sl_retry_seed(s);
     s->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 30000;
     s->insecure_tls = opts->insecure_tls;
     sl_debug("%s: endpoint %s, region %s, %s-style", s->base.where, s->origin, s->region,

@@ -18,15 +18,18 @@
  * "<table>__sluice_staging" and swaps it in at commit, in one
  * transaction, with the last checkpoint. A transaction the driver reports
  * as worth retrying (SL_RETRY: deadlock, serialization failure) is rolled
- * back and run again from the batch, which is still at hand. */
+ * back and run again from the batch, which is still at hand, after a wait
+ * from the shared retry module (src/core/retry.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "sluice/cancel.h"
 #include "sluice/connection.h"
 #include "sluice/fsutil.h"
 #include "sluice/log.h"
+#include "sluice/retry.h"
 #include "sluice/template.h"
 #include "sluice/timeutil.h"
 #include "sql_internal.h"
@@ -112,6 +115,7 @@ typedef struct {
     size_t ncells, capcells;
 
     char *pending_key, *pending_cp; /* replace: checkpoint stored at the swap */
+    uint64_t rng;                   /* jitter of the transaction retries */
 } sql_sink_t;
 
 static sl_sql_reject_fn reject_fn = sl_reject_record;
@@ -594,25 +598,39 @@ static void name_table(const sql_sink_t *s, sl_err_t *err)
     snprintf(err->msg + n, sizeof err->msg - n, " (writing table \"%s\")", s->table);
 }
 
-/* Attempts of a transaction that fails with SL_RETRY (deadlock,
- * serialization failure) before the step fails. */
-#define TX_ATTEMPTS 5
+/* A transaction that fails with SL_RETRY (deadlock, serialization
+ * failure) runs again: 5 attempts in all, waiting up to 50, 100, 200 and
+ * 400 ms before them (full jitter, so colliding writers drift apart). */
+static const sl_retry_policy_t tx_retry = {
+    .max_attempts = 5,
+    .interval_us = 50000,
+    .backoff = 2.0,
+    .max_delay_us = 1000000,
+    .jitter = true,
+    .on = SL_RETRY_ON(SL_ECLASS_TRANSIENT),
+};
 
-/* Sleeps before attempt `attempt` (2, 3, ...): 50 ms doubling, plus up to
- * as much again at random so colliding writers drift apart. */
-static void backoff(int attempt)
+/* Whether a transaction that failed with rc after attempt attempts runs
+ * again. Only SL_RETRY is transient here: a driver's SL_EIO is a broken
+ * connection, which another transaction on it will not mend. */
+static bool tx_again(int rc, int attempt)
 {
-    static _Thread_local uint64_t x;
-    if (!x) {
-        x = (uint64_t)sl_now_us() | 1;
+    return sl_retry_should(&tx_retry, rc == SL_RETRY ? SL_ECLASS_TRANSIENT : SL_ECLASS_FATAL,
+                           attempt);
+}
+
+/* Waits before the transaction's attempt + 1. Returns 0, or the cancel
+ * reason with err saying so. */
+static int tx_wait(sql_sink_t *s, int attempt, sl_err_t *err)
+{
+    /* NULL until the engine hands the step's token down through ctx. */
+    int rc = sl_cancel_sleep(NULL, sl_retry_delay_us(&tx_retry, attempt, -1, &s->rng));
+    if (rc) {
+        size_t n = strlen(err->msg);
+        snprintf(err->msg + n, sizeof err->msg - n, " (%s while waiting to retry)",
+                 sl_strerror(rc));
     }
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    uint64_t ms = 50u << (attempt - 2);
-    ms += x % (ms + 1);
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+    return rc;
 }
 
 /* Prefixes err with the place of batch row r. */
@@ -730,20 +748,20 @@ static int sql_write(void *self, sl_batch_t *b, const char *key, const char *che
     }
     for (int attempt = 1; !rc; attempt++) {
         rc = write_tx(s, b, key, checkpoint, &in_tx);
-        if (rc != SL_RETRY || attempt == TX_ATTEMPTS) {
+        if (!rc || !tx_again(rc, attempt)) {
             break;
         }
         sl_warn("step %s: %s; running the batch's transaction again (attempt %d of %d)",
-                step_name(s), err->msg, attempt + 1, TX_ATTEMPTS);
+                step_name(s), err->msg, attempt + 1, tx_retry.max_attempts);
         s->drv->rollback(s->conn);
         in_tx = false;
         replay_reset(s, ncols_before, existed);
-        backoff(attempt + 1);
-        rc = 0;
+        rc = tx_wait(s, attempt, err);
     }
     if (rc == SL_RETRY) {
         size_t n = strlen(err->msg);
-        snprintf(err->msg + n, sizeof err->msg - n, " (gave up after %d attempts)", TX_ATTEMPTS);
+        snprintf(err->msg + n, sizeof err->msg - n, " (gave up after %d attempts)",
+                 tx_retry.max_attempts);
         rc = SL_ESINK;
     }
     if (rc) {
@@ -878,6 +896,7 @@ static int sql_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
         return sl_err_set(&ctx->err, SL_ENOMEM, "sql sink: out of memory");
     }
     s->ctx = ctx;
+    s->rng = sl_retry_seed(s);
     const char *url = NULL, *table = NULL, *mode = NULL;
     const sl_node_t *url_node = cfg;
     int rc = sl_connection_db_url(ctx, cfg, "sink 'sql'", &url, &url_node);
@@ -976,12 +995,15 @@ static int sql_commit(void *self)
             break;
         }
         s->drv->rollback(s->conn);
-        if (rc != SL_RETRY || attempt == TX_ATTEMPTS) {
+        if (!tx_again(rc, attempt)) {
             return rc == SL_RETRY ? SL_ESINK : rc;
         }
-        sl_warn("step %s: %s; swapping again (attempt %d of %d)", step_name(s),
-                err->msg, attempt + 1, TX_ATTEMPTS);
-        backoff(attempt + 1);
+        sl_warn("step %s: %s; swapping again (attempt %d of %d)", step_name(s), err->msg,
+                attempt + 1, tx_retry.max_attempts);
+        rc = tx_wait(s, attempt, err);
+        if (rc) {
+            return rc;
+        }
     }
     s->committed = true;
     sl_info("step %s: sql sink: replaced table \"%s\" in %s", step_name(s), s->table,

@@ -5,7 +5,8 @@
  * a dotted path of the response. Pagination follows a cursor from the
  * body, a next link from the body or the Link header, page numbers, or
  * offsets. Transient failures (429, 5xx, timeouts, resets) are retried
- * with full-jitter backoff and Retry-After; a token bucket spaces
+ * by the shared retry module (src/core/retry.c: full-jitter backoff, at
+ * least a Retry-After); a token bucket spaces
  * requests; a budget (pages, seconds) ends a run cleanly.
  *
  * Incremental loads: the `since` value sent is the high-water mark of the
@@ -30,9 +31,11 @@
 
 #include "../../net/http.h"
 #include "http_internal.h"
+#include "sluice/cancel.h"
 #include "sluice/json.h"
 #include "sluice/log.h"
 #include "sluice/plugin.h"
+#include "sluice/retry.h"
 #include "sluice/strset.h"
 #include "sluice/timeutil.h"
 
@@ -220,7 +223,7 @@ typedef struct {
     int64_t start, size, limit;
     const char *since_param, *cursor_field, *key_field;
     bool incremental, filter;
-    int64_t retry_max, backoff_ms, max_backoff_ms;
+    sl_retry_policy_t retry; /* from retry.max, backoff_ms, max_backoff_ms */
     sl_http_bucket_t bucket;
     bool rate_on;
     int64_t timeout_ms, max_bytes;
@@ -243,7 +246,7 @@ typedef struct {
     char *shown;     /* redacted URL of the current page (malloc'd) */
     int64_t started_us;
     uint64_t run_pages, run_records;
-    uint32_t rng;
+    uint64_t rng; /* jitter of the retry delays */
     sl_http_source_stats_t stats;
 } http_src_t;
 
@@ -312,53 +315,13 @@ static int pos_copy(pos_t *dst, const pos_t *src)
     return 0;
 }
 
-static void sleep_ms(int64_t ms)
+/* The token that ends the source's waits (rate limit, retry backoff).
+ * None reaches sources yet: NULL until the engine hands the step's token
+ * down through sl_step_ctx_t. */
+static const sl_cancel_t *cancel_token(const http_src_t *s)
 {
-    if (ms <= 0) {
-        return;
-    }
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
-static void sleep_us(int64_t us)
-{
-    if (us <= 0) {
-        return;
-    }
-    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
-static uint32_t next_rand(http_src_t *s)
-{
-    /* xorshift32: jitter only needs to differ between clients */
-    uint32_t x = s->rng;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    s->rng = x ? x : 0x9e3779b9u;
-    return s->rng;
-}
-
-/* Full jitter: uniform in [0, min(cap, base * 2^attempt)], and at least a
- * Retry-After (within the cap). */
-static int64_t backoff(http_src_t *s, int attempt, int64_t retry_after_ms)
-{
-    int64_t ceil = s->backoff_ms > 0 ? s->backoff_ms : 0;
-    for (int i = 0; i < attempt && ceil < s->max_backoff_ms; i++) {
-        ceil *= 2;
-    }
-    if (ceil > s->max_backoff_ms) {
-        ceil = s->max_backoff_ms;
-    }
-    int64_t ms = ceil > 0 ? (int64_t)(next_rand(s) % (uint32_t)(ceil + 1)) : 0;
-    if (retry_after_ms > ms) {
-        ms = SL_MIN(retry_after_ms, s->max_backoff_ms);
-    }
-    return ms;
+    SL_UNUSED(s);
+    return NULL;
 }
 
 /* A URL as messages show it: credentials masked. */
@@ -856,6 +819,32 @@ static void parse_resume(http_src_t *s, const char *text)
     sl_arena_destroy(a);
 }
 
+/* retry: {max, backoff_ms, max_backoff_ms} as a policy: max retries after
+ * the first attempt, a ceiling of backoff_ms * 2^(retry - 1) with full
+ * jitter, max_backoff_ms capping it and any Retry-After. */
+static int open_retry(http_src_t *s, const sl_node_t *cfg)
+{
+    const sl_node_t *r = sl_node_get(cfg, "retry");
+    int64_t max = 0, base_ms = 0, cap_ms = 0;
+    int rc = get_int(s, r, "max", 5, 0, &max);
+    if (!rc) {
+        rc = get_int(s, r, "backoff_ms", 200, 0, &base_ms);
+    }
+    if (!rc) {
+        rc = get_int(s, r, "max_backoff_ms", 10000, 0, &cap_ms);
+    }
+    if (rc) {
+        return rc;
+    }
+    s->retry = sl_retry_policy_default(); /* on: transient, timeout, rate_limited */
+    s->retry.max_attempts = (int)SL_MIN(max, (int64_t)INT32_MAX - 1) + 1;
+    s->retry.interval_us = SL_MIN(base_ms, INT64_MAX / 1000) * 1000;
+    s->retry.backoff = 2.0;
+    s->retry.max_delay_us = SL_MIN(cap_ms, INT64_MAX / 1000) * 1000;
+    s->retry.jitter = true;
+    return 0;
+}
+
 static int http_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
 {
     http_src_t *s = calloc(1, sizeof *s);
@@ -864,7 +853,7 @@ static int http_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
     }
     *self = s;
     s->ctx = ctx;
-    s->rng = (uint32_t)sl_mono_us() ^ ((uint32_t)getpid() << 16);
+    s->rng = sl_retry_seed(s);
     s->stats.last_retry_after_ms = -1;
     const sl_node_t *url = sl_node_get(cfg, "url");
     int rc = render(ctx, url, "url", &s->url);
@@ -897,15 +886,8 @@ static int http_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
     if (!rc) {
         rc = open_incremental(s, cfg);
     }
-    const sl_node_t *r = sl_node_get(cfg, "retry");
     if (!rc) {
-        rc = get_int(s, r, "max", 5, 0, &s->retry_max);
-    }
-    if (!rc) {
-        rc = get_int(s, r, "backoff_ms", 200, 0, &s->backoff_ms);
-    }
-    if (!rc) {
-        rc = get_int(s, r, "max_backoff_ms", 10000, 0, &s->max_backoff_ms);
+        rc = open_retry(s, cfg);
     }
     const sl_node_t *rl = sl_node_get(cfg, "rate_limit");
     if (!rc && rl) {
@@ -1018,21 +1000,40 @@ static int page_url(http_src_t *s, const pos_t *p, sl_buf_t *out)
     return rc;
 }
 
-static void rate_wait(http_src_t *s)
+/* Waits for the rate limiter's token. Returns 0, or the cancel reason. */
+static int rate_wait(http_src_t *s)
 {
     if (!s->rate_on) {
-        return;
+        return 0;
     }
     int64_t w = sl_http_bucket_take(&s->bucket, sl_mono_us());
     if (w > 0) {
         s->stats.rate_waits++;
-        sleep_us(w);
+        return sl_cancel_sleep(cancel_token(s), w);
     }
+    return 0;
 }
 
-static bool retryable_status(long st)
+/* What kind of failure a request that did not get a 2xx was (rc from
+ * sl_http_perform, 0 or SL_ERETRY): transport failures and 5xx (but 501
+ * and 505, which another try will not change) are transient, timeouts and
+ * 408 are timeouts, 429 is rate limiting; other statuses are fatal. */
+static sl_error_class_t failure_class(int rc, const sl_http_resp_t *resp)
 {
-    return st == 429 || st == 408 || (st >= 500 && st <= 599 && st != 501 && st != 505);
+    if (rc == SL_ERETRY) {
+        return resp->timed_out ? SL_ECLASS_TIMEOUT : SL_ECLASS_TRANSIENT;
+    }
+    long st = resp->status;
+    if (st == 429) {
+        return SL_ECLASS_RATE_LIMITED;
+    }
+    if (st == 408) {
+        return SL_ECLASS_TIMEOUT;
+    }
+    if (st >= 500 && st <= 599 && st != 501 && st != 505) {
+        return SL_ECLASS_TRANSIENT;
+    }
+    return SL_ECLASS_FATAL;
 }
 
 /* Sends the request for url (shown redacted in messages), retrying
@@ -1040,10 +1041,13 @@ static bool retryable_status(long st)
  * headers in s->resp. */
 static int fetch(http_src_t *s, const char *url, const char *shown)
 {
-    for (int attempt = 0;; attempt++) {
-        rate_wait(s);
+    for (int attempt = 1;; attempt++) {
+        int rc = rate_wait(s);
+        if (rc) {
+            return fail(s, rc, "%s %s: %s", s->method, shown, sl_strerror(rc));
+        }
         s->stats.requests++;
-        if (attempt > 0) {
+        if (attempt > 1) {
             s->stats.retries++;
         }
         sl_buf_clear(&s->body_buf);
@@ -1059,7 +1063,7 @@ static int fetch(http_src_t *s, const char *url, const char *shown)
         };
         sl_err_t herr;
         herr.msg[0] = '\0';
-        int rc = sl_http_perform(s->http, &req, &s->resp, &herr);
+        rc = sl_http_perform(s->http, &req, &s->resp, &herr);
         char why[400];
         int64_t ra = -1;
         if (rc == SL_ELIMIT) {
@@ -1073,14 +1077,12 @@ static int fetch(http_src_t *s, const char *url, const char *shown)
         if (rc == 0 && s->resp.status >= 200 && s->resp.status < 300) {
             return 0;
         }
-        bool retry;
+        bool retry = sl_retry_should(&s->retry, failure_class(rc, &s->resp), attempt);
         if (rc == SL_ERETRY) {
-            retry = true;
             snprintf(why, sizeof why, "%s", herr.msg);
         } else {
             char ex[204];
             excerpt(&s->resp.body, ex, sizeof ex);
-            retry = retryable_status(s->resp.status);
             snprintf(why, sizeof why, "HTTP %ld%s%s", s->resp.status, ex[0] ? ": " : "", ex);
             char loc[300];
             if (s->resp.status >= 300 && s->resp.status < 400 &&
@@ -1099,25 +1101,29 @@ static int fetch(http_src_t *s, const char *url, const char *shown)
                 ra = sl_http_retry_after_ms(hv, strlen(hv), sl_now_us());
             }
         }
-        if (!retry || attempt >= s->retry_max) {
-            if (attempt > 0) {
+        if (!retry) {
+            if (attempt > 1) {
                 return fail(s, SL_EIO, "%s %s: %s (after %d attempts)", s->method, shown, why,
-                            attempt + 1);
+                            attempt);
             }
             return fail(s, SL_EIO, "%s %s: %s", s->method, shown, why);
         }
-        int64_t wait = backoff(s, attempt, ra);
+        int64_t wait = sl_retry_delay_us(&s->retry, attempt, ra >= 0 ? ra * 1000 : -1, &s->rng);
         if (ra >= 0) {
             s->stats.last_retry_after_ms = ra;
         }
-        s->stats.waited_ms += wait;
+        s->stats.waited_ms += wait / 1000;
         char line[SL_ERRMSG_MAX];
-        snprintf(line, sizeof line, "step %s: %s %s: %s; retrying in %lld ms (attempt %d of %lld)",
-                 s->ctx->step->name, s->method, shown, why, (long long)wait, attempt + 2,
-                 (long long)s->retry_max + 1);
+        snprintf(line, sizeof line, "step %s: %s %s: %s; retrying in %lld ms (attempt %d of %d)",
+                 s->ctx->step->name, s->method, shown, why, (long long)(wait / 1000),
+                 attempt + 1, s->retry.max_attempts);
         sl_log_redact(line);
         sl_warn("%s", line);
-        sleep_ms(wait);
+        rc = sl_cancel_sleep(cancel_token(s), wait);
+        if (rc) {
+            return fail(s, rc, "%s %s: %s; %s while waiting to retry", s->method, shown, why,
+                        sl_strerror(rc));
+        }
     }
 }
 

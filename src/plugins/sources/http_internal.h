@@ -1,11 +1,12 @@
 /* Internals of the `http` source shared by http.c, http_paging.c, its unit
- * tests and its fuzz target: what parses text that a server sends (Link
- * and Retry-After headers, the records path), URL editing and redaction,
+ * tests and its fuzz target: what parses text that a server sends (the Link
+ * header, the records path), URL editing and redaction,
  * the rate limiter and the ordering of incremental cursor values. Nothing
  * here does I/O. */
 #ifndef SLUICE_PLUGINS_HTTP_INTERNAL_H
 #define SLUICE_PLUGINS_HTTP_INTERNAL_H
 
+#include "../../net/http.h" /* sl_http_retry_after_ms, shared with S3 */
 #include "sluice/buf.h"
 #include "sluice/value.h"
 
@@ -16,13 +17,6 @@
  * Returns 0, SL_ENOTFOUND when no such link, SL_EPARSE for a value that is
  * not a list of links, SL_ENOMEM. */
 int sl_http_link_find(const char *value, size_t n, const char *rel, sl_buf_t *out);
-
-/* Parses a Retry-After value: delay-seconds ("120") or an HTTP-date
- * (IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT", the obsolete RFC 850 and
- * asctime forms too), against now_us (UTC microseconds). Returns the wait
- * in milliseconds (0 for a date in the past), or -1 when the value is
- * neither form. */
-int64_t sl_http_retry_after_ms(const char *value, size_t n, int64_t now_us);
 
 /* Finds the array of records in a response body: path "" (or NULL) means
  * the body itself, else a dotted path ("data.items"; digits index arrays).

@@ -1,5 +1,5 @@
 /* What the `http` source reads from text a server controls, and the small
- * pure helpers around it: Link and Retry-After headers, the records path,
+ * pure helpers around it: the Link header, the records path,
  * URL editing and redaction, the token bucket and cursor ordering. Kept
  * apart from the I/O in http.c so that tests and the fuzz target call them
  * directly. See http_internal.h for the contracts. */
@@ -138,33 +138,6 @@ int sl_http_link_find(const char *value, size_t n, const char *rel, sl_buf_t *ou
     }
 }
 
-/* ---- Retry-After (RFC 9110 section 10.2.3) ---- */
-
-static int month_of(const char *s, size_t n)
-{
-    static const char *const names[] = {"jan", "feb", "mar", "apr", "may", "jun",
-                                        "jul", "aug", "sep", "oct", "nov", "dec"};
-    if (n < 3) {
-        return -1;
-    }
-    for (int m = 0; m < 12; m++) {
-        if (strncasecmp(s, names[m], 3) == 0 && n == 3) {
-            return m + 1;
-        }
-    }
-    return -1;
-}
-
-/* The value of n (<= 18) decimal digits; the text need not end there. */
-static long digits_value(const char *s, size_t n)
-{
-    long v = 0;
-    for (size_t i = 0; i < n; i++) {
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
-}
-
 static bool all_digits(const char *s, size_t n)
 {
     if (n == 0) {
@@ -176,94 +149,6 @@ static bool all_digits(const char *s, size_t n)
         }
     }
     return true;
-}
-
-/* HTTP-date in any of its three forms, read as tokens: weekday (ignored),
- * day, month name, year, hh:mm:ss, "GMT". */
-static int parse_http_date(const char *v, size_t n, int64_t *us)
-{
-    long day = -1, year = -1, hh = -1, mi = -1, ss = -1;
-    int mon = -1;
-    size_t i = 0;
-    int tokens = 0;
-    while (i < n) {
-        while (i < n && (v[i] == ' ' || v[i] == ',' || v[i] == '-' || v[i] == '\t')) {
-            i++;
-        }
-        size_t s = i;
-        while (i < n && v[i] != ' ' && v[i] != ',' && v[i] != '-' && v[i] != '\t') {
-            i++;
-        }
-        size_t len = i - s;
-        if (len == 0) {
-            break;
-        }
-        if (++tokens > 8) {
-            return SL_EPARSE;
-        }
-        const char *t = v + s;
-        if (len == 8 && t[2] == ':' && t[5] == ':' && all_digits(t, 2) && all_digits(t + 3, 2) &&
-            all_digits(t + 6, 2)) {
-            hh = (t[0] - '0') * 10 + (t[1] - '0');
-            mi = (t[3] - '0') * 10 + (t[4] - '0');
-            ss = (t[6] - '0') * 10 + (t[7] - '0');
-        } else if (all_digits(t, len)) {
-            if (len > 4) {
-                return SL_EPARSE;
-            }
-            long x = digits_value(t, len);
-            if (day < 0 && len <= 2 && year < 0) {
-                day = x; /* before the month, or after it in asctime's "Nov  6" */
-            } else if (year < 0 && day >= 0) {
-                year = len == 2 ? (x < 70 ? 2000 + x : 1900 + x) : x;
-            } else {
-                return SL_EPARSE;
-            }
-        } else if (month_of(t, len) > 0) {
-            mon = month_of(t, len);
-        } else if (len == 3 && strncasecmp(t, "GMT", 3) == 0) {
-            continue;
-        } else if (tokens == 1 && isalpha((unsigned char)t[0])) {
-            continue; /* weekday */
-        } else {
-            return SL_EPARSE;
-        }
-    }
-    if (day < 1 || day > 31 || mon < 1 || year < 1970 || year > 9999 || hh < 0 || hh > 23 ||
-        mi > 59 || ss > 60) {
-        return SL_EPARSE;
-    }
-    int64_t days = sl_days_from_civil(year, (unsigned)mon, (unsigned)day);
-    *us = ((days * 86400) + hh * 3600 + mi * 60 + ss) * 1000000;
-    return 0;
-}
-
-int64_t sl_http_retry_after_ms(const char *value, size_t n, int64_t now_us)
-{
-    while (n > 0 && is_ws(value[0])) {
-        value++;
-        n--;
-    }
-    while (n > 0 && is_ws(value[n - 1])) {
-        n--;
-    }
-    if (all_digits(value, n)) {
-        /* Beyond a day is a server bug; cap so the arithmetic stays sane. */
-        if (n > 6) {
-            return 86400 * 1000;
-        }
-        long s = digits_value(value, n);
-        return s > 86400 ? 86400 * 1000 : (int64_t)s * 1000;
-    }
-    int64_t at;
-    if (n == 0 || n > 64 || parse_http_date(value, n, &at) != 0) {
-        return -1;
-    }
-    int64_t ms = (at - now_us) / 1000;
-    if (ms < 0) {
-        return 0;
-    }
-    return ms > 86400 * 1000 ? 86400 * 1000 : ms;
 }
 
 /* ---- records path ---- */
