@@ -159,6 +159,18 @@ typedef struct {
     const sl_node_t *when;
     /* output: a map of NAME: template added to the step's output. */
     const sl_node_t *output;
+    /* retry: the step's retry policy map (retry.h), or NULL: one attempt */
+    const sl_node_t *retry;
+    int64_t timeout_us; /* timeout: stop at the next batch boundary; 0: none */
+    /* catch: [{on: [classes], next: STEP}]: a failure of a class in `on`
+     * (bit mask of SL_RETRY_ON(class)) jumps to the later step next_index,
+     * skipping those between; {{ error }} is then set. */
+    struct sl_catch {
+        unsigned on;
+        size_t next_index;
+        const sl_node_t *node;
+    } *catches;
+    size_t ncatches;
 } sl_step_cfg_t;
 
 typedef struct {
@@ -177,6 +189,7 @@ typedef struct {
     size_t nconnections;
     sl_step_cfg_t *steps;
     size_t nsteps;
+    int64_t timeout_us; /* the whole run's timeout; 0: none */
 } sl_pipeline_t;
 
 /* Loads a pipeline file and checks its whole shape, including each

@@ -9,6 +9,7 @@
 #define SLUICE_ENGINE_H
 
 #include "sluice/config.h"
+#include "sluice/retry.h"
 #include "sluice/state.h"
 #include "sluice/status.h"
 
@@ -27,6 +28,8 @@ typedef struct sl_step_result {
     int64_t started_us, ended_us;
     char error[SL_ERRMSG_MAX];
     char *output_json;      /* the step's output object as JSON, malloc'd, or NULL */
+    int attempts;           /* tries made (retry:), 1 without retries */
+    sl_error_class_t error_class; /* of the failure, SL_ECLASS_NONE if none */
 } sl_step_result_t;
 
 typedef struct {

@@ -53,6 +53,7 @@ typedef struct sl_step_ctx {
     bool progress;            /* a progress line on a terminal */
     const sl_value_t *item;   /* the map item this unit runs for, or NULL */
     const sl_value_t *steps;  /* {NAME: {status, output}} of the steps run before */
+    const sl_value_t *error;  /* {class, message, step} after a caught failure, or NULL */
     /* Cancellation and the deadline of this unit (and of its run): checked
      * at batch boundaries; NULL when nothing can stop it. */
     struct sl_cancel *cancel;

@@ -10,6 +10,8 @@
 #include "config_internal.h"
 #include "sluice/buf.h"
 #include "sluice/expr.h"
+#include "sluice/retry.h"
+#include "sluice/timeutil.h"
 #include "sluice/step.h"
 #include "sluice/template.h"
 
@@ -27,6 +29,8 @@ static const sl_field_spec_t top_spec[] = {
     {.name = "connections", .type = SL_FIELD_MAP, .doc = "named connection URLs"},
     {.name = "steps", .type = SL_FIELD_LIST, .required = true, .doc = "the steps, in order"},
     {.name = "schedule", .type = SL_FIELD_STRING, .doc = "cron schedule for sluice serve"},
+    {.name = "timeout", .type = SL_FIELD_STRING,
+     .doc = "longest the whole run may take (\"1h\"): its steps stop at their next batch"},
     {.name = "export_checkpoints", .type = SL_FIELD_MAP, .children = export_spec,
      .doc = "after each run, write the steps' checkpoints as one JSON file (url, connection)"},
     {.name = NULL},
@@ -48,6 +52,24 @@ static const sl_field_spec_t step_spec[] = {
             "(else skipped), e.g. \"steps.load.output.records_out > 0\""},
     {.name = "output", .type = SL_FIELD_STRING_MAP,
      .doc = "NAME: template pairs added to the step's output (steps.NAME.output.KEY)"},
+    {.name = "retry", .type = SL_FIELD_MAP, .children = sl_retry_spec,
+     .doc = "attempts again on failures of some classes: max_attempts, interval, backoff, "
+            "max_delay, jitter, on"},
+    {.name = "timeout", .type = SL_FIELD_STRING,
+     .doc = "longest the step may run (\"30s\", \"5m\"): it stops at its next batch, "
+            "status timed_out"},
+    {.name = "catch", .type = SL_FIELD_LIST,
+     .doc = "[{on: [classes], next: STEP}]: on such a failure go on at a later step"},
+    {.name = NULL},
+};
+
+static const char *const catch_classes_doc = "transient, timeout, rate_limited, data, config, fatal";
+
+static const sl_field_spec_t catch_spec[] = {
+    {.name = "on", .type = SL_FIELD_STRING_LIST, .required = true,
+     .doc = "error classes caught (or [all])"},
+    {.name = "next", .type = SL_FIELD_STRING, .required = true,
+     .doc = "the later step the run goes on at"},
     {.name = NULL},
 };
 
@@ -301,6 +323,22 @@ static int no_kind(loadctx_t *c, const sl_node_t *node, const char *label)
     return rc;
 }
 
+/* A duration key ("30s", "5m", "1h"), 0 when absent; errors name it. */
+static int duration_key(loadctx_t *c, const sl_node_t *map, const char *key, const char *label,
+                        int64_t *us)
+{
+    const sl_node_t *n = sl_node_get(map, key);
+    *us = 0;
+    if (!n) {
+        return 0;
+    }
+    if (n->is_null || sl_duration_parse(n->text, n->len, us) != 0 || *us <= 0) {
+        return sl_node_error(c->err, n, "%s: %s: expected a duration such as 30s, 5m or 1h, "
+                             "got '%s'", label, key, sl_node_display(n));
+    }
+    return 0;
+}
+
 /* `when` must compile as an expression and each `output` value as a
  * template, so validate finds their mistakes before a run. */
 static int load_when_and_output(loadctx_t *c, const sl_node_t *node, const char *label,
@@ -315,6 +353,19 @@ static int load_when_and_output(loadctx_t *c, const sl_node_t *node, const char 
             return sl_node_error(c->err, st->when, "%s: when: %s", label,
                                  st->when->is_null ? "expected an expression" : e.msg);
         }
+    }
+    st->retry = sl_node_get(node, "retry");
+    if (st->retry) {
+        /* parsed again when the step runs; here for the messages */
+        sl_retry_policy_t pol = sl_retry_policy_default();
+        int rc = sl_retry_policy_from_node(st->retry, &pol, &e);
+        if (rc) {
+            return sl_err_set(c->err, rc, "%s", e.msg); /* names file:line:col and the key */
+        }
+    }
+    int rc = duration_key(c, node, "timeout", label, &st->timeout_us);
+    if (rc) {
+        return rc;
     }
     st->output = sl_node_get(node, "output");
     for (size_t i = 0; st->output && i < st->output->n; i++) {
@@ -401,6 +452,63 @@ static int load_step(loadctx_t *c, const sl_node_t *node, size_t index, sl_step_
     return kind->load(c, node, label, st);
 }
 
+/* catch: [{on: [classes], next: STEP}] of every step, once all steps are
+ * known: next must be a later step (a catch never loops back). */
+static int load_catches(loadctx_t *c, sl_pipeline_t *p)
+{
+    for (size_t i = 0; i < p->nsteps; i++) {
+        sl_step_cfg_t *st = &p->steps[i];
+        const sl_node_t *list = sl_node_get(st->node, "catch");
+        if (!list || list->n == 0) {
+            continue;
+        }
+        char label[160];
+        snprintf(label, sizeof label, "step '%s': catch", st->name);
+        st->catches = sl_arena_calloc(c->a, list->n * sizeof *st->catches);
+        if (!st->catches) {
+            return nomem(c->err);
+        }
+        for (size_t k = 0; k < list->n; k++) {
+            const sl_node_t *m = list->items[k];
+            int rc = sl_config_check(m, catch_spec, label, c->err);
+            if (rc) {
+                return rc;
+            }
+            struct sl_catch *ct = &st->catches[k];
+            ct->node = m;
+            const sl_node_t *on = sl_node_get(m, "on");
+            size_t non = on->kind == SL_NODE_SEQ ? on->n : 1;
+            for (size_t j = 0; j < non; j++) {
+                const sl_node_t *cls = on->kind == SL_NODE_SEQ ? on->items[j] : on;
+                sl_error_class_t ec;
+                if (strcmp(cls->text, "all") == 0) {
+                    ct->on = ~0u;
+                } else if (sl_error_class_parse(cls->text, &ec) == 0) {
+                    ct->on |= SL_RETRY_ON(ec);
+                } else {
+                    return sl_node_error(c->err, cls, "%s: on: unknown error class '%s' "
+                                         "(known: %s, or all)", label, sl_node_display(cls),
+                                         catch_classes_doc);
+                }
+            }
+            const sl_node_t *next = sl_node_get(m, "next");
+            size_t to = p->nsteps;
+            for (size_t j = 0; j < p->nsteps; j++) {
+                if (strcmp(p->steps[j].name, next->text) == 0) {
+                    to = j;
+                }
+            }
+            if (to == p->nsteps || to <= i) {
+                return sl_node_error(c->err, next, "%s: next: '%s' is not a later step of this "
+                                     "list", label, sl_node_display(next));
+            }
+            ct->next_index = to;
+            st->ncatches++;
+        }
+    }
+    return 0;
+}
+
 static int load_connections(loadctx_t *c, sl_pipeline_t *p, const sl_node_t *conns)
 {
     if (!conns || conns->n == 0) {
@@ -482,6 +590,13 @@ int sl_pipeline_from_root(sl_arena_t *a, const char *path, const sl_node_t *root
             return rc;
         }
         p->nsteps++;
+    }
+    rc = load_catches(&c, p);
+    if (rc == 0) {
+        rc = duration_key(&c, root, "timeout", "pipeline", &p->timeout_us);
+    }
+    if (rc) {
+        return rc;
     }
     *out = p;
     return 0;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "engine_internal.h"
+#include "sluice/cancel.h"
 #include "sluice/json.h"
 #include "sluice/log.h"
 #include "sluice/state.h"
@@ -200,11 +201,27 @@ typedef struct {
     int64_t last_progress;
 } flow_t;
 
+/* A timeout or cancel stops the step between batches: what was written
+ * and checkpointed stays. */
+static int check_stop(flow_t *f)
+{
+    int rc = sl_cancel_check(f->ctx->cancel);
+    if (rc) {
+        sl_err_set(&f->ctx->err, rc, "step '%s': %s; stopped between batches",
+                   f->ctx->step->name, sl_strerror(rc));
+    }
+    return rc;
+}
+
 /* Stage 1: read a batch and transform it. Returns 0, SL_EOF or an error.
  * *n_in gets the records read (before transforms dropped any). */
 static int produce(flow_t *f, sl_batch_t *b, int64_t *n_in)
 {
-    int rc = f->src->next(f->src_self, b, f->batch_size);
+    int rc = check_stop(f);
+    if (rc) {
+        return rc;
+    }
+    rc = f->src->next(f->src_self, b, f->batch_size);
     if (rc) {
         return rc;
     }
@@ -415,7 +432,10 @@ static int run_threaded(flow_t *f)
             rc = s->rc == SL_EOF ? 0 : s->rc;
             break;
         }
-        rc = consume(f, &s->b, s->n_in);
+        rc = check_stop(f);
+        if (rc == 0) {
+            rc = consume(f, &s->b, s->n_in);
+        }
         /* free the batch now, not when the producer comes round to this
          * slot again (RING batches later) */
         sl_arena_reset(s->arena);

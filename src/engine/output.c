@@ -69,8 +69,11 @@ int sl_step_output_declared(sl_step_ctx_t *ctx, const sl_node_t *decl)
     if (rc) {
         return rc;
     }
-    sl_tmpl_ctx_t tc = {
-        .params = ctx->params, .run = ctx->run, .item = ctx->item, .steps = &steps};
+    sl_tmpl_ctx_t tc = {.params = ctx->params,
+                        .run = ctx->run,
+                        .item = ctx->item,
+                        .steps = &steps,
+                        .error = ctx->error};
     for (size_t i = 0; i < decl->n && rc == 0; i++) {
         const sl_node_t *k = decl->pairs[i].key, *v = decl->pairs[i].value;
         sl_template_t *t = NULL;

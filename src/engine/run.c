@@ -8,7 +8,9 @@
 #include "sluice/expr.h"
 #include "sluice/hash.h"
 #include "sluice/json.h"
+#include "sluice/cancel.h"
 #include "sluice/log.h"
+#include "sluice/retry.h"
 #include "sluice/timeutil.h"
 
 #define SL_DEFAULT_STATE ".sluice/state.db"
@@ -107,6 +109,8 @@ struct sl_engine_run {
     sl_arena_t *arena; /* params, run object: lives as long as the run */
     sl_value_t params, run;
     sl_value_t steps; /* {NAME: {status, output}} of the steps that ran, for templates */
+    sl_value_t error; /* {class, message, step} after a caught failure */
+    sl_cancel_t cancel; /* the run's: its timeout, a cancel */
     sl_run_result_t res;
     int threads;
     bool failed, partial;
@@ -131,8 +135,11 @@ static int step_when(sl_step_ctx_t *ctx, bool *yes)
     if (!n) {
         return 0;
     }
-    sl_tmpl_ctx_t tc = {
-        .params = ctx->params, .run = ctx->run, .item = ctx->item, .steps = ctx->steps};
+    sl_tmpl_ctx_t tc = {.params = ctx->params,
+                        .run = ctx->run,
+                        .item = ctx->item,
+                        .steps = ctx->steps,
+                        .error = ctx->error};
     sl_expr_t *e = NULL;
     sl_err_t err;
     int rc = sl_expr_compile(ctx->arena, n->text, n->len, &e, &err);
@@ -204,6 +211,10 @@ int sl_run_begin(const sl_run_request_t *req, const sl_engine_opts_t *opts,
         run_free(r);
         return rc;
     }
+    sl_cancel_init(&r->cancel, NULL);
+    if (p->timeout_us) {
+        sl_cancel_set_deadline(&r->cancel, sl_mono_us() + p->timeout_us);
+    }
     r->threads = opts->threads;
     if (r->threads <= 0) {
         r->threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
@@ -240,8 +251,42 @@ static void record_step(sl_engine_run_t *r, sl_step_ctx_t *ctx, sl_step_result_t
     }
 }
 
-/* Runs step i of the run and records it. */
-static void run_step(sl_engine_run_t *r, size_t i)
+/* The status and message of a failed attempt: a stop asked for by the
+ * step's or the run's token (timeout, cancel) wins over how the kind
+ * phrased the error it returned while stopping. */
+static sl_status_t failed_status(sl_step_ctx_t *ctx, int rc, sl_error_class_t *cls)
+{
+    int stop = sl_cancel_check(ctx->cancel);
+    int code = stop ? stop : rc;
+    *cls = sl_error_class_of(code);
+    if (code == SL_ETIMEOUT) {
+        return SL_STATUS_TIMED_OUT;
+    }
+    return code == SL_ECANCELLED ? SL_STATUS_CANCELLED : SL_STATUS_FAILED;
+}
+
+/* One attempt of a step: the kind's run, then its declared outputs. */
+static int attempt(sl_step_ctx_t *ctx, sl_step_result_t *sr)
+{
+    ctx->err.msg[0] = '\0';
+    ctx->err.code = 0;
+    ctx->output = (sl_value_t){0};
+    int rc = sl_cancel_check(ctx->cancel);
+    if (rc) {
+        return sl_err_set(&ctx->err, rc, "step '%s': %s before it started", ctx->step->name,
+                          sl_strerror(rc));
+    }
+    rc = ctx->step->kind->run(ctx, sr);
+    if (rc == 0) {
+        rc = sl_step_output_declared(ctx, ctx->step->output);
+    }
+    return rc;
+}
+
+/* Runs step i of the run (with its retries) and records it. Returns 0, or
+ * the failure's class through *cls with the step's status failed,
+ * timed_out or cancelled. */
+static int run_step(sl_engine_run_t *r, size_t i, sl_error_class_t *cls)
 {
     const sl_pipeline_t *p = r->p;
     const sl_step_cfg_t *step = &p->steps[i];
@@ -255,13 +300,21 @@ static void run_step(sl_engine_run_t *r, size_t i)
     ctx.progress = r->opts.progress;
     ctx.scope = (sl_log_scope_t){.run = r->res.run_id, .step = step->name};
     ctx.steps = &r->steps;
+    ctx.error = r->error.type == SL_T_OBJECT ? &r->error : NULL;
     ctx.out_arena = r->arena;
+    sl_cancel_t token; /* the step's: its timeout, under the run's */
+    sl_cancel_init(&token, &r->cancel);
+    if (step->timeout_us) {
+        sl_cancel_set_deadline(&token, sl_mono_us() + step->timeout_us);
+    }
+    ctx.cancel = &token;
     const sl_log_scope_t *outer = sl_log_scope_set(&ctx.scope);
     const char *rej = step->rejects && ctx.arena
                           ? sl_resolve_path(ctx.arena, p->base_dir, step->rejects)
                           : NULL;
     ctx.rejects = sl_rejects_new(rej, step->max_rejects, step->name);
     sr->started_us = sl_now_us();
+    *cls = SL_ECLASS_NONE;
     bool yes = true;
     int rc = ctx.arena && ctx.rejects ? step_when(&ctx, &yes) : SL_ENOMEM;
     if (rc == 0 && !yes) {
@@ -272,27 +325,57 @@ static void run_step(sl_engine_run_t *r, size_t i)
         sl_log_scope_set(outer);
         sl_rejects_free(ctx.rejects);
         sl_arena_destroy(ctx.arena);
-        return;
+        return 0;
+    }
+    sl_retry_policy_t policy = sl_retry_policy_default();
+    policy.max_attempts = 1;
+    if (rc == 0 && step->retry) {
+        rc = sl_retry_policy_from_node(step->retry, &policy, &ctx.err);
     }
     if (rc == 0) {
         sl_info("Starting: %s", step->name);
         rc = step_full_refresh(&ctx, &r->params, &r->run);
     }
-    if (rc == 0) {
-        rc = step->kind->run(&ctx, sr);
+    uint64_t rng = sl_retry_seed(&ctx);
+    for (sr->attempts = 1; ctx.arena && ctx.rejects && rc == 0; sr->attempts++) {
+        rc = attempt(&ctx, sr);
+        if (rc == 0) {
+            break;
+        }
+        sr->status = failed_status(&ctx, rc, cls);
+        if (!sl_retry_should(&policy, *cls, sr->attempts) || sl_cancel_check(&r->cancel)) {
+            break; /* rc != 0 also ends the loop */
+        }
+        int64_t wait = sl_retry_delay_us(&policy, sr->attempts, -1, &rng);
+        sl_warn("%s: attempt %d of %d failed (%s: %s); trying again in %.1fs", step->name,
+                sr->attempts, policy.max_attempts, sl_error_class_name(*cls),
+                ctx.err.msg[0] ? ctx.err.msg : sl_strerror(rc), (double)wait / 1e6);
+        /* the run's token: the step's own deadline covers each attempt */
+        if (sl_cancel_sleep(&r->cancel, wait) != 0) {
+            break;
+        }
+        if (step->timeout_us) {
+            sl_cancel_init(&token, &r->cancel);
+            sl_cancel_set_deadline(&token, sl_mono_us() + step->timeout_us);
+        }
+        rc = 0; /* the next attempt */
     }
-    if (rc == 0) {
-        rc = sl_step_output_declared(&ctx, step->output);
-    }
+
     sr->ended_us = sl_now_us();
     sr->rejected = sl_rejects_count(ctx.rejects);
     if (rc) {
-        /* on_failure: continue keeps going; the run ends partial */
-        r->failed = r->failed || !step->continue_on_failure;
-        r->partial = r->partial || step->continue_on_failure;
-        sr->status = SL_STATUS_FAILED;
-        snprintf(sr->error, sizeof sr->error, "%s",
-                 ctx.err.msg[0] ? ctx.err.msg : sl_strerror(rc));
+        if (sr->status == SL_STATUS_PENDING || sr->status == SL_STATUS_OK) {
+            sr->status = failed_status(&ctx, rc, cls);
+        }
+        if (sr->status == SL_STATUS_TIMED_OUT) {
+            snprintf(sr->error, sizeof sr->error, "step '%s': timed out (%s); stopped at a "
+                     "batch boundary, its checkpoint kept", step->name,
+                     sl_cancel_check(&r->cancel) ? "the run's timeout" : "its timeout");
+        } else {
+            snprintf(sr->error, sizeof sr->error, "%s",
+                     ctx.err.msg[0] ? ctx.err.msg : sl_strerror(rc));
+        }
+        sr->error_class = *cls;
         sl_log_redact(sr->error); /* kept in the run history and printed */
         sl_error("Failed: %s: %s", step->name, sr->error);
     } else {
@@ -308,17 +391,62 @@ static void run_step(sl_engine_run_t *r, size_t i)
     sl_log_scope_set(outer);
     sl_rejects_free(ctx.rejects);
     sl_arena_destroy(ctx.arena);
+    return rc;
+}
+
+/* Sets {{ error }} for the steps after a caught failure of step i. */
+static void set_error_value(sl_engine_run_t *r, size_t i)
+{
+    const sl_step_result_t *sr = &r->res.steps[i];
+    const char *cls = sl_error_class_name(sr->error_class);
+    char *msg = sl_arena_strdup(r->arena, sr->error);
+    sl_value_t e;
+    if (!msg || sl_object_new(r->arena, &e, 3) != 0 ||
+        sl_object_set(r->arena, &e, "class", 5, sl_value_str(cls, strlen(cls))) != 0 ||
+        sl_object_set(r->arena, &e, "message", 7, sl_value_str(msg, strlen(msg))) != 0 ||
+        sl_object_set(r->arena, &e, "step", 4, sl_value_str(sr->name, strlen(sr->name))) != 0) {
+        return;
+    }
+    r->error = e;
 }
 
 void sl_run_steps(sl_engine_run_t *r)
 {
     for (size_t i = 0; i < r->p->nsteps; i++) {
         r->res.steps[i].name = r->p->steps[i].name;
+    }
+    for (size_t i = 0; i < r->p->nsteps; i++) {
+        const sl_step_cfg_t *step = &r->p->steps[i];
         if (r->failed) {
             r->res.steps[i].status = SL_STATUS_SKIPPED;
             continue;
         }
-        run_step(r, i);
+        sl_error_class_t cls;
+        if (run_step(r, i, &cls) == 0) {
+            continue;
+        }
+        const struct sl_catch *caught = NULL;
+        for (size_t k = 0; k < step->ncatches && !caught; k++) {
+            if (step->catches[k].on & SL_RETRY_ON(cls)) {
+                caught = &step->catches[k];
+            }
+        }
+        if (caught && !sl_cancel_check(&r->cancel)) {
+            /* handled: the run goes on at the catch's step; it ends partial
+             * at best, as a step failed */
+            set_error_value(r, i);
+            r->partial = true;
+            sl_warn("%s failed (%s); caught: going on at %s", step->name,
+                    sl_error_class_name(cls), r->p->steps[caught->next_index].name);
+            for (size_t j = i + 1; j < caught->next_index; j++) {
+                r->res.steps[j].status = SL_STATUS_SKIPPED;
+            }
+            i = caught->next_index - 1;
+            continue;
+        }
+        /* on_failure: continue keeps going; the run ends partial */
+        r->failed = !step->continue_on_failure || sl_cancel_check(&r->cancel) != 0;
+        r->partial = r->partial || step->continue_on_failure;
     }
 }
 
@@ -403,8 +531,12 @@ void sl_run_result_json(const sl_run_result_t *res, const sl_pipeline_t *p, void
                       st->ended_us > st->started_us
                           ? (double)(st->ended_us - st->started_us) / 1e6
                           : 0.0);
+        if (st->attempts > 1) {
+            sl_buf_printf(&b, ",\"attempts\":%d", st->attempts);
+        }
         if (st->error[0]) {
-            sl_buf_append_c(&b, ",\"error\":");
+            sl_buf_printf(&b, ",\"error_class\":\"%s\",\"error\":",
+                          sl_error_class_name(st->error_class));
             sl_json_write_string(&b, st->error, strlen(st->error));
         }
         if (st->output_json) {

@@ -59,7 +59,10 @@ serve_start() {
     _fd=$2
     _tries=$3
     shift 3
-    rm -f "$T/$_name.in"
+    # the old output goes first: a restarted server's READY line must not
+    # be read from the previous server's output before the new one
+    # truncates it
+    rm -f "$T/$_name.in" "$T/$_name.out"
     mkfifo "$T/$_name.in"
     "$@" < "$T/$_name.in" > "$T/$_name.out" 2> "$T/$_name.err" &
     eval "${_name}_PID=\$!"

@@ -623,8 +623,7 @@ static bool tx_again(int rc, int attempt)
  * reason with err saying so. */
 static int tx_wait(sql_sink_t *s, int attempt, sl_err_t *err)
 {
-    /* NULL until the engine hands the step's token down through ctx. */
-    int rc = sl_cancel_sleep(NULL, sl_retry_delay_us(&tx_retry, attempt, -1, &s->rng));
+    int rc = sl_cancel_sleep(s->ctx->cancel, sl_retry_delay_us(&tx_retry, attempt, -1, &s->rng));
     if (rc) {
         size_t n = strlen(err->msg);
         snprintf(err->msg + n, sizeof err->msg - n, " (%s while waiting to retry)",

@@ -315,13 +315,11 @@ static int pos_copy(pos_t *dst, const pos_t *src)
     return 0;
 }
 
-/* The token that ends the source's waits (rate limit, retry backoff).
- * None reaches sources yet: NULL until the engine hands the step's token
- * down through sl_step_ctx_t. */
+/* The step's token: a cancel or timeout ends the source's waits (rate
+ * limit, retry backoff). */
 static const sl_cancel_t *cancel_token(const http_src_t *s)
 {
-    SL_UNUSED(s);
-    return NULL;
+    return s->ctx->cancel;
 }
 
 /* A URL as messages show it: credentials masked. */
