@@ -84,7 +84,7 @@ static const char *quickstart =
     "  min_amount: {type: float, default: 0}\n"
     "  since: {type: date}\n"
     "connections:\n"
-    "  lake: {url: \"s3://bucket\", endpoint: \"${env:SL_T_S3}\", extra: [1, 2]}\n"
+    "  lake: {url: \"s3://bucket\", endpoint: \"${env:SL_T_S3}\", max_retries: 2}\n"
     "  db: {url: \"sqlite:///out/shop.db\"}\n"
     "steps:\n"
     "  - name: orders\n"
@@ -245,8 +245,21 @@ SL_TEST(config_pipeline_top_level_errors)
     expect("name: x\nsteps: []\n", "pipeline.yaml:2:8: pipeline: steps must not be empty");
     expect("name: x\nsteps: {a: 1}\n",
            "pipeline.yaml:2:8: pipeline: key 'steps' must be a list, got a map");
-    expect("name: x\nconnections:\n  db: {host: h}\nsteps: [x]\n",
+    expect("name: x\nconnections:\n  db: {region: h}\nsteps: [x]\n",
            "pipeline.yaml:3:7: connection 'db': missing required key 'url'");
+    /* connection keys are checked like a plugin's: a typo is no silent
+     * fallback to the AWS_* variables */
+    expect("name: x\nconnections:\n  s3: {url: \"s3://b\", acess_key_id: k}\nsteps: [x]\n",
+           "pipeline.yaml:3:23: connection 's3': unknown key 'acess_key_id' (did you mean "
+           "'access_key'?)");
+    expect("name: x\nconnections:\n  s3: {url: \"s3://b\", secret_kye: k}\nsteps: [x]\n",
+           "pipeline.yaml:3:23: connection 's3': unknown key 'secret_kye' (did you mean "
+           "'secret_key'?)");
+    expect("name: x\nconnections:\n  s3: {url: \"s3://b\", timeout_ms: 0}\nsteps: [x]\n",
+           "pipeline.yaml:3:35: connection 's3': key 'timeout_ms' must be between 1 and "
+           "3600000, got 0");
+    expect("name: x\nconnections:\n  db: {url: \"\"}\nsteps: [x]\n",
+           "pipeline.yaml:3:13: connection 'db': key 'url' must not be empty");
     expect("name: x\nconnections:\n  db: \"sqlite://\"\nsteps: [x]\n",
            "pipeline.yaml:3:7: connection 'db' must be a map with a 'url', got 'sqlite://'");
     expect("name: x\nconnections:\n  db: {url: [a]}\nsteps: [x]\n",
