@@ -340,3 +340,41 @@ SL_TEST(config_pipeline_missing_env_names_variable)
     expect("name: x\nconnections:\n  db: {url: \"pg://u:${env:SL_T_NOPE}@h/db\"}\nsteps: [x]\n",
            "pipeline.yaml:3:13: environment variable 'SL_T_NOPE' is not set");
 }
+
+static void ignore_warning(void *ud, const char *msg)
+{
+    (void)msg;
+    (*(int *)ud)++;
+}
+
+SL_TEST(config_pipeline_unset_env_for_validate)
+{
+    unsetenv("SL_T_V_UNSET");
+    const char *text = "name: v\n"
+                       "params:\n"
+                       "  n: {type: int, default: \"${env:SL_T_V_UNSET}\"}\n"
+                       "  d: {type: date, default: \"${env:SL_T_V_UNSET}\"}\n"
+                       "  s: {type: string, default: \"${env:SL_T_V_UNSET}\"}\n"
+                       "steps:\n"
+                       "  - name: s\n"
+                       "    source: {type: file, url: in.jsonl, delimiter: \"${env:SL_T_V_UNSET}\"}\n"
+                       "    sink: {type: stdout}\n";
+    const char *path = sl_test_write_file("v.yaml", text, strlen(text));
+    sl_arena_t *a = sl_arena_create(0, 0);
+    sl_pipeline_t *p = NULL;
+    sl_err_t err = {{0}};
+    int warnings = 0;
+    sl_config_opts_t opts = {.missing_ok = true, .warn = ignore_warning, .warn_ud = &warnings};
+    CHECK_INT(sl_pipeline_load_opts(a, path, NULL, 0, &opts, &p, &err), 0);
+    CHECK_INT(warnings, 4);
+    /* typed defaults get a stand-in of their type; strings the placeholder */
+    CHECK_INT(p->params[0].value.type, SL_T_INT);
+    CHECK_INT(p->params[0].value.u.i, 0);
+    CHECK_INT(p->params[1].value.type, SL_T_DATE);
+    CHECK_INT(p->params[2].value.type, SL_T_STRING);
+    CHECK_STRN(p->params[2].value.u.s, p->params[2].value.len, "${env:SL_T_V_UNSET}");
+    /* a run loads without the option: the first one is an error */
+    CHECK_INT(sl_pipeline_load(a, path, NULL, 0, &p, &err), SL_ECONFIG);
+    CHECK_CONTAINS(err.msg, "v.yaml:3:27: environment variable 'SL_T_V_UNSET' is not set");
+    sl_arena_destroy(a);
+}
