@@ -32,8 +32,9 @@ static int check_connection_ref(const sl_pipeline_t *p, const sl_node_t *map, co
     for (size_t i = 0; i < p->nconnections; i++) {
         sl_buf_printf(&known, "%s%s", i ? ", " : "", p->connections[i].name);
     }
-    int rc = sl_node_error(err, cn, "%s: no connection named '%s' in the pipeline (connections: %s)",
-                           what, sl_node_display(cn), known.data ? known.data : "none");
+    int rc = sl_node_error(err, cn,
+                           "%s: no connection named '%s' in the pipeline (connections: %s)", what,
+                           sl_node_display(cn), known.data ? known.data : "none");
     sl_buf_free(&known);
     return rc;
 }

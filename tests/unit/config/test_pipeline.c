@@ -357,7 +357,8 @@ SL_TEST(config_pipeline_unset_env_for_validate)
                        "  s: {type: string, default: \"${env:SL_T_V_UNSET}\"}\n"
                        "steps:\n"
                        "  - name: s\n"
-                       "    source: {type: file, url: in.jsonl, delimiter: \"${env:SL_T_V_UNSET}\"}\n"
+                       "    source: {type: file, url: in.jsonl,\n"
+                       "             delimiter: \"${env:SL_T_V_UNSET}\"}\n"
                        "    sink: {type: stdout}\n";
     const char *path = sl_test_write_file("v.yaml", text, strlen(text));
     sl_arena_t *a = sl_arena_create(0, 0);
