@@ -19,7 +19,8 @@ static const char USAGE[] =
     "\n"
     "commands:\n"
     "  run PIPELINE.yaml [-p k=v]... [--full-refresh]   run to completion\n"
-    "  validate PIPELINE.yaml [-p k=v]...               check a pipeline file\n"
+    "  validate PIPELINE.yaml [-p k=v]... [--strict]    check a pipeline file; an unset\n"
+    "                                                   ${env:} is a warning (--strict: error)\n"
     "  runs [--pipeline NAME] [--limit N]                list recent runs\n"
     "  runs show ID                                     one run and its steps\n"
     "  state get PIPELINE [KEY]                         show checkpoints\n"
@@ -50,6 +51,7 @@ typedef struct {
     bool progress;
     bool json_logs;
     int threads;
+    bool strict; /* validate: a missing ${env:}/${file:} is an error */
 } cli_t;
 
 static int usage_error(const char *fmt, const char *arg)
@@ -117,6 +119,8 @@ static int parse_args(int argc, char **argv, cli_t *c)
             }
         } else if (strcmp(a, "--full-refresh") == 0) {
             c->full_refresh = true;
+        } else if (strcmp(a, "--strict") == 0) {
+            c->strict = true;
         } else if (strcmp(a, "--no-progress") == 0) {
             c->progress = false;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -190,20 +194,44 @@ static int cmd_run(const cli_t *c)
     return code;
 }
 
+/* Load warnings go to stderr as they come; counted for the summary. */
+static void print_warning(void *ud, const char *msg)
+{
+    char line[SL_ERRMSG_MAX];
+    snprintf(line, sizeof line, "%s", msg);
+    sl_log_redact(line);
+    fprintf(stderr, "%s\n", line);
+    (*(size_t *)ud)++;
+}
+
+/* Without --strict, a secret the machine does not hold (an unset
+ * ${env:NAME}, a missing ${file:PATH}) is a warning: the pipeline can be
+ * checked where it is written, not only where it runs. */
 static int cmd_validate(const cli_t *c)
 {
+    if (c->nargs < 1) {
+        return usage_error("%s needs a pipeline file", c->cmd);
+    }
     sl_arena_t *a = sl_arena_create(64 * 1024, 0);
-    sl_pipeline_t *p;
-    int rc = load(c, a, &p);
+    sl_pipeline_t *p = NULL;
+    size_t warnings = 0;
+    sl_config_opts_t opts = {.missing_ok = !c->strict, .warn = print_warning,
+                             .warn_ud = &warnings};
     sl_err_t err = {0};
-    if (rc == 0 && sl_engine_check(p, c->params, c->nparams, &err) != 0) {
+    int rc = 0;
+    if (sl_pipeline_load_opts(a, c->args[0], &opts, &p, &err) != 0 ||
+        sl_engine_check(p, c->params, c->nparams, &err) != 0) {
         sl_log_redact(err.msg);
         fprintf(stderr, "%s\n", err.msg);
         rc = SL_EXIT_USAGE;
     }
     if (rc == 0) {
-        printf("%s: ok (pipeline '%s', %zu step%s)\n", c->args[0], p->name, p->nsteps,
+        printf("%s: ok (pipeline '%s', %zu step%s", c->args[0], p->name, p->nsteps,
                p->nsteps == 1 ? "" : "s");
+        if (warnings) {
+            printf("; %zu warning%s", warnings, warnings == 1 ? "" : "s");
+        }
+        printf(")\n");
     }
     sl_arena_destroy(a);
     return rc;
@@ -418,11 +446,21 @@ static int cmd_state(const cli_t *c)
     return rc;
 }
 
-static void print_spec(const sl_field_spec_t *spec)
+/* One line per key, nested maps' keys as map.key, with the default and
+ * the allowed range or length from the spec. */
+static void print_spec(const sl_field_spec_t *spec, const char *prefix)
 {
     for (size_t i = 0; spec && spec[i].name; i++) {
-        printf("    %-18s %s%s\n", spec[i].name, spec[i].required ? "(required) " : "",
-               spec[i].doc ? spec[i].doc : "");
+        char name[96], limits[256];
+        snprintf(name, sizeof name, "%s%s", prefix, spec[i].name);
+        sl_field_spec_limits(&spec[i], limits, sizeof limits);
+        printf("    %-24s %s%s%s%s%s\n", name, spec[i].required ? "(required) " : "",
+               spec[i].doc ? spec[i].doc : "", limits[0] ? " [" : "", limits,
+               limits[0] ? "]" : "");
+        if (spec[i].children && !prefix[0]) {
+            snprintf(name, sizeof name, "%s.", spec[i].name);
+            print_spec(spec[i].children, name);
+        }
     }
 }
 
@@ -450,19 +488,19 @@ static int cmd_help(const cli_t *c)
     const sl_source_type_t *s = sl_registry_source(name);
     if (s) {
         printf("source %s: %s\n", s->name, s->doc);
-        print_spec(s->config);
+        print_spec(s->config, "");
         found = true;
     }
     const sl_transform_type_t *t = sl_registry_transform(name);
     if (t) {
         printf("transform %s: %s\n", t->name, t->doc);
-        print_spec(t->config);
+        print_spec(t->config, "");
         found = true;
     }
     const sl_sink_type_t *k = sl_registry_sink(name);
     if (k) {
         printf("sink %s: %s\n", k->name, k->doc);
-        print_spec(k->config);
+        print_spec(k->config, "");
         found = true;
     }
     if (!found) {

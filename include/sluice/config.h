@@ -39,7 +39,26 @@ struct sl_node {
     sl_node_pair_t *pairs;
     sl_node_t **items;
     size_t n;
+    /* A reference in the text could not be resolved (an unset ${env:NAME},
+     * a missing ${file:PATH}) and the load was told to go on (see
+     * sl_config_opts_t): text is a placeholder, the node is secret, and
+     * checks of its value are skipped. */
+    bool unresolved;
 };
+
+/* Options of a config load. A zeroed struct (or NULL) is the default: every
+ * reference must resolve. */
+typedef struct {
+    /* An unset ${env:NAME} (without :-default) or a ${file:PATH} that does
+     * not exist is a warning instead of an error: the scalar keeps its
+     * written text as a placeholder and is marked secret and unresolved.
+     * For `sluice validate` on a machine without the secrets. */
+    bool missing_ok;
+    /* Receives each warning ("p.yaml:9:14: warning: ${env:API_KEY} is not
+     * set (a run needs it)"); NULL: logged with sl_warn. */
+    void (*warn)(void *ud, const char *msg);
+    void *warn_ud;
+} sl_config_opts_t;
 
 /* Loads and parses a YAML file into a node tree allocated in a. Resolves
  * ${env:NAME} (missing variable: error naming it and the position),
@@ -50,6 +69,12 @@ int sl_config_load(sl_arena_t *a, const char *path, sl_node_t **root, sl_err_t *
 /* Same from memory; name is used in messages. */
 int sl_config_parse(sl_arena_t *a, const char *name, const char *text, size_t n,
                     const char *base_dir, sl_node_t **root, sl_err_t *err);
+/* The same two with load options (NULL: the defaults above). */
+int sl_config_load_opts(sl_arena_t *a, const char *path, const sl_config_opts_t *opts,
+                        sl_node_t **root, sl_err_t *err);
+int sl_config_parse_opts(sl_arena_t *a, const char *name, const char *text, size_t n,
+                         const char *base_dir, const sl_config_opts_t *opts, sl_node_t **root,
+                         sl_err_t *err);
 
 /* Map lookup; NULL when absent or when map is not a map. */
 const sl_node_t *sl_node_get(const sl_node_t *map, const char *key);
@@ -88,6 +113,19 @@ typedef enum {
     SL_FIELD_ANY,
 } sl_field_type_t;
 
+/* Allowed values of an SL_FIELD_INT or SL_FIELD_FLOAT field. Bounds are
+ * doubles: exact for integers up to 2^53, far beyond any size or count a
+ * config holds. */
+typedef struct {
+    bool has_min, has_max;
+    bool min_exclusive; /* the value must be above min, not equal (rates) */
+    double min, max;
+} sl_field_range_t;
+
+#define SL_RANGE(lo, hi) {.has_min = true, .min = (lo), .has_max = true, .max = (hi)}
+#define SL_AT_LEAST(lo) {.has_min = true, .min = (lo)}
+#define SL_ABOVE(lo) {.has_min = true, .min_exclusive = true, .min = (lo)}
+
 typedef struct sl_field_spec {
     const char *name;
     sl_field_type_t type;
@@ -95,14 +133,29 @@ typedef struct sl_field_spec {
     const char *doc;                      /* one line for `sluice help` */
     const char *const *choices;           /* NULL-terminated allowed values */
     const struct sl_field_spec *children; /* for SL_FIELD_MAP; NULL = any keys */
+    /* The default as `sluice help` shows it ("30000", "','"). Documentation
+     * only: the plugin applies its own default. */
+    const char *def;
+    sl_field_range_t range; /* INT and FLOAT: checked when has_min/has_max */
+    /* STRING and the items of STRING_LIST: length in bytes; 0 = no limit
+     * (min_len 1: not empty). */
+    uint32_t min_len, max_len;
 } sl_field_spec_t;
 
 /* Checks map against spec (terminated by an entry with name NULL): unknown
  * keys (with a did-you-mean suggestion), missing required keys, wrong
- * types, values outside choices. what names the map in messages
+ * types, values outside choices, numbers outside the field's range and
+ * strings outside its length limits ("p.yaml:7:9: source 'http': key
+ * 'timeout_ms' must be at least 1, got 0"). Unresolved nodes (see
+ * sl_config_opts_t) pass the value checks. what names the map in messages
  * ("source 'file'"). Returns 0 or SL_ECONFIG with the first problem. */
 int sl_config_check(const sl_node_t *map, const sl_field_spec_t *spec, const char *what,
                     sl_err_t *err);
+
+/* Writes the default, range and length limits of f as `sluice help` shows
+ * them ("default 100; 1 to 10000") into buf (always NUL-terminated).
+ * Returns the length written; 0 (and "") when f has none of them. */
+size_t sl_field_spec_limits(const sl_field_spec_t *f, char *buf, size_t cap);
 
 /* ---- Pipelines ---- */
 
@@ -198,6 +251,10 @@ typedef struct {
  * trigger) is in it, and running it never changes it. All memory comes
  * from a. */
 int sl_pipeline_load(sl_arena_t *a, const char *path, sl_pipeline_t **out, sl_err_t *err);
+/* The same with load options (NULL: the defaults). A param whose default
+ * is unresolved gets a stand-in of its type (0, false, 1970-01-01...). */
+int sl_pipeline_load_opts(sl_arena_t *a, const char *path, const sl_config_opts_t *opts,
+                          sl_pipeline_t **out, sl_err_t *err);
 
 /* The `params` object of one run (arena a): each param's default, with
  * args applied in order ("NAME=VALUE" texts from -p or a request; the

@@ -24,4 +24,15 @@ int sl_connection_s3(sl_step_ctx_t *ctx, const sl_node_t *cfg, const char *what,
 int sl_connection_db_url(sl_step_ctx_t *ctx, const sl_node_t *cfg, const char *what,
                          const char **url, const sl_node_t **where);
 
+/* For check(): the database keys of a sql plugin without opening anything.
+ * Exactly one of url and connection; a url known before the run (no
+ * template, no unresolved reference) must name PostgreSQL or SQLite.
+ * Returns 0 or SL_ECONFIG with file:line:col. */
+int sl_connection_db_check(const sl_node_t *cfg, const char *what, sl_err_t *err);
+
+/* The spec of an entry of the pipeline's `connections:` map, checked when
+ * the pipeline loads (url, endpoint, region, access_key, secret_key,
+ * session_token, path_style, max_retries, timeout_ms, description). */
+extern const sl_field_spec_t sl_connection_spec[];
+
 #endif

@@ -60,6 +60,11 @@ typedef struct {
     const char *const *kv;      /* extra key/value metadata pairs, NULL-terminated */
 } sl_pq_opts_t;
 
+/* The compression levels codec accepts in sl_pq_opts_t.level (0, the
+ * codec's default, is always accepted): gzip -1 to 9, zstd its negative
+ * fast levels to 22; none for snappy and uncompressed (*lo = *hi = 0). */
+void sl_pq_codec_levels(sl_pq_codec_t codec, int *lo, int *hi);
+
 /* Receives the file's bytes in order. Returns 0 or a negative error. */
 typedef int (*sl_pq_write_fn)(void *ud, const void *data, size_t n);
 

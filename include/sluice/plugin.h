@@ -125,6 +125,10 @@ typedef struct sl_source_type {
      * acks after commit, when the records are gone). */
     int (*ack)(void *self, const sl_batch_t *b);
     void (*close)(void *self);
+    /* Optional: checks cfg beyond its schema (rules between keys) without
+     * side effects or secrets, for `sluice validate`; open() calls it too,
+     * so a run fails with the same message. Returns 0 or SL_ECONFIG. */
+    int (*check)(const sl_node_t *cfg, sl_err_t *err);
 } sl_source_type_t;
 
 /* ---- transforms ---- */
@@ -137,6 +141,9 @@ typedef struct sl_transform_type {
      * together) and reject them with sl_reject_record. */
     int (*process)(void *self, sl_step_ctx_t *ctx, sl_batch_t *b);
     void (*close)(void *self);
+    /* Optional: as for sources; validate also opens transforms, which
+     * compiles their templates and expressions against the params. */
+    int (*check)(const sl_node_t *cfg, sl_err_t *err);
 } sl_transform_type_t;
 
 /* ---- sinks ---- */
@@ -198,6 +205,23 @@ int sl_step_output_int(sl_step_ctx_t *ctx, const char *key, int64_t n);
  * its column), or SL_EINVAL when it uses record; callers phrase the
  * messages with their plugin and key. */
 int sl_render_once(sl_step_ctx_t *ctx, const char *text, const char **out, sl_err_t *terr);
+
+/* ---- pure config checks shared by check() functions (src/plugins/cfgcheck.c) ---- */
+
+/* True when a scalar's value is known before a run: no {{ }} template to
+ * render and no unresolved ${...} reference. check() tests only such
+ * values; the others are tested when the step opens. */
+bool sl_cfg_literal(const sl_node_t *n);
+
+/* Reads cfg's CSV `delimiter`: one character, or `\t` / `tab`; not a
+ * quote or a line break. *out is 0 when the key is absent (or unresolved).
+ * what names the plugin ("source 'file'"). Returns 0 or SL_ECONFIG:
+ * "p.yaml:7:30: source 'file': delimiter must be one character, got ';;'". */
+int sl_cfg_delimiter(const sl_node_t *cfg, const char *what, char *out, sl_err_t *err);
+
+/* Checks that the items of the string-list key (a scalar or a list) are
+ * distinct: "%s: KEY: 'x' is listed twice". Returns 0 or SL_ECONFIG. */
+int sl_cfg_distinct(const sl_node_t *cfg, const char *key, const char *what, sl_err_t *err);
 
 /* Resolves a location from config: plain paths relative to base_dir,
  * file:///abs/path, or returns other URLs (s3://...) unchanged. Result is

@@ -1,5 +1,7 @@
 /* Schema checks for config maps (sl_config_check) and the did-you-mean
- * suggestions used for unknown keys, plugin types and params.
+ * suggestions used for unknown keys, plugin types and params. Numeric
+ * ranges and string lengths come from the spec too, so `sluice validate`
+ * and `sluice help` (sl_field_spec_limits) read the same table.
  *
  * Checks stop at the first problem and report it at the offending node:
  * unknown keys at the key, wrong types at the value, missing keys at the
@@ -40,12 +42,10 @@ static size_t osa_distance(const char *a, size_t n, const char *b, size_t m)
     return d[n][m];
 }
 
-const char *sl_config_suggest(const char *word, const char *const *cands, size_t ncands)
+/* The candidate nearest to word[0..wn) within the edit limit for that
+ * length, or NULL. */
+static const char *nearest(const char *word, size_t wn, const char *const *cands, size_t ncands)
 {
-    size_t wn = strlen(word);
-    if (wn == 0 || wn > SUGGEST_MAX_LEN) {
-        return NULL;
-    }
     size_t limit = wn <= 3 ? 1 : 2;
     const char *best = NULL;
     size_t best_d = limit + 1;
@@ -58,6 +58,24 @@ const char *sl_config_suggest(const char *word, const char *const *cands, size_t
         if (d < best_d) {
             best_d = d;
             best = cands[i];
+        }
+    }
+    return best;
+}
+
+const char *sl_config_suggest(const char *word, const char *const *cands, size_t ncands)
+{
+    size_t wn = strlen(word);
+    if (wn == 0 || wn > SUGGEST_MAX_LEN) {
+        return NULL;
+    }
+    const char *best = nearest(word, wn, cands, ncands);
+    /* Else a known key with a word added after an '_', as names from other
+     * tools read: "acess_key_id" -> "access_key", "timeout_ms_max" ->
+     * "timeout_ms". The longest prefix wins. */
+    for (size_t p = wn; !best && p-- > 3;) {
+        if (word[p] == '_') {
+            best = nearest(word, p, cands, ncands);
         }
     }
     return best;
@@ -126,11 +144,82 @@ static int check_choice(const sl_node_t *v, const sl_field_spec_t *f, const char
                          list, sl_node_got(v, got, sizeof got));
 }
 
+/* "between 1 and 100", "at least 1", "above 0", "at most 9" */
+static void range_words(const sl_field_range_t *r, char *buf, size_t cap)
+{
+    if (r->has_min && r->has_max && !r->min_exclusive) {
+        snprintf(buf, cap, "between %.15g and %.15g", r->min, r->max);
+    } else if (r->has_min && r->has_max) {
+        snprintf(buf, cap, "above %.15g and at most %.15g", r->min, r->max);
+    } else if (r->has_min) {
+        snprintf(buf, cap, "%s %.15g", r->min_exclusive ? "above" : "at least", r->min);
+    } else if (r->has_max) {
+        snprintf(buf, cap, "at most %.15g", r->max);
+    } else {
+        buf[0] = '\0';
+    }
+}
+
+static int check_range(const sl_node_t *v, const sl_field_spec_t *f, double x, const char *what,
+                       const char *item, sl_err_t *err)
+{
+    const sl_field_range_t *r = &f->range;
+    bool low = r->has_min && (r->min_exclusive ? !(x > r->min) : x < r->min);
+    bool high = r->has_max && x > r->max;
+    if (!low && !high) {
+        return 0;
+    }
+    char words[96];
+    range_words(r, words, sizeof words);
+    return sl_node_error(err, v, "%s: key '%s'%s must be %s, got %s", what, f->name, item, words,
+                         sl_node_display(v));
+}
+
+/* "one character", "1 to 64 characters", "at least 1 character" */
+static void length_words(uint32_t lo, uint32_t hi, char *buf, size_t cap)
+{
+    const char *one = "character", *many = "characters";
+    if (hi && lo == hi) {
+        if (hi == 1) {
+            snprintf(buf, cap, "one character");
+        } else {
+            snprintf(buf, cap, "%u %s", (unsigned)hi, many);
+        }
+    } else if (hi && lo) {
+        snprintf(buf, cap, "%u to %u %s", (unsigned)lo, (unsigned)hi, many);
+    } else if (hi) {
+        snprintf(buf, cap, "at most %u %s", (unsigned)hi, hi == 1 ? one : many);
+    } else {
+        snprintf(buf, cap, "at least %u %s", (unsigned)lo, lo == 1 ? one : many);
+    }
+}
+
+static int check_length(const sl_node_t *v, const sl_field_spec_t *f, const char *what,
+                        const char *item, sl_err_t *err)
+{
+    if ((!f->min_len && !f->max_len) || v->kind != SL_NODE_SCALAR) {
+        return 0;
+    }
+    if (v->len >= f->min_len && (!f->max_len || v->len <= f->max_len)) {
+        return 0;
+    }
+    if (v->len == 0) {
+        return sl_node_error(err, v, "%s: key '%s'%s must not be empty", what, f->name, item);
+    }
+    char words[64], got[128];
+    length_words(f->min_len, f->max_len, words, sizeof words);
+    return sl_node_error(err, v, "%s: key '%s'%s must be %s, got %s", what, f->name, item, words,
+                         sl_node_got(v, got, sizeof got));
+}
+
 static int check_scalar_type(const sl_node_t *v, const sl_field_spec_t *f, const char *what,
                              const char *item, sl_err_t *err)
 {
-    int64_t i;
-    double d;
+    if (v->unresolved) {
+        return 0; /* a placeholder: its value is unknown until a run */
+    }
+    int64_t i = 0;
+    double d = 0;
     bool b;
     bool ok = v->kind == SL_NODE_SCALAR && !v->is_null;
     bool plain = ok && !v->quoted;
@@ -158,7 +247,11 @@ static int check_scalar_type(const sl_node_t *v, const sl_field_spec_t *f, const
         const char *want = f->type == SL_FIELD_STRING_LIST ? "a string" : type_words(f->type);
         return type_error(v, what, f->name, item, want, err);
     }
-    return check_choice(v, f, what, item, err);
+    if (f->type == SL_FIELD_INT || f->type == SL_FIELD_FLOAT) {
+        return check_range(v, f, f->type == SL_FIELD_INT ? (double)i : d, what, item, err);
+    }
+    rc = check_length(v, f, what, item, err);
+    return rc ? rc : check_choice(v, f, what, item, err);
 }
 
 static int check_value(const sl_node_t *v, const sl_field_spec_t *f, const char *what,
@@ -197,7 +290,7 @@ static int check_value(const sl_node_t *v, const sl_field_spec_t *f, const char 
         if (!is_string(v)) {
             return type_error(v, what, f->name, "", type_words(f->type), err);
         }
-        return check_choice(v, f, what, "", err);
+        return check_scalar_type(v, f, what, "", err);
     case SL_FIELD_STRING_MAP:
         if (v->kind != SL_NODE_MAP) {
             return type_error(v, what, f->name, "", type_words(f->type), err);
@@ -296,4 +389,37 @@ int sl_config_check(const sl_node_t *map, const sl_field_spec_t *spec, const cha
                     sl_err_t *err)
 {
     return sl_config_check_skip(map, spec, what, NULL, err);
+}
+
+size_t sl_field_spec_limits(const sl_field_spec_t *f, char *buf, size_t cap)
+{
+    if (!cap) {
+        return 0;
+    }
+    buf[0] = '\0';
+    size_t used = 0;
+    char part[128];
+    for (int k = 0; k < 3; k++) {
+        part[0] = '\0';
+        if (k == 0 && f->def) {
+            snprintf(part, sizeof part, "default %s", f->def);
+        } else if (k == 1 && (f->type == SL_FIELD_INT || f->type == SL_FIELD_FLOAT)) {
+            const sl_field_range_t *r = &f->range;
+            if (r->has_min && r->has_max && !r->min_exclusive) {
+                snprintf(part, sizeof part, "%.15g to %.15g", r->min, r->max);
+            } else {
+                range_words(r, part, sizeof part);
+            }
+        } else if (k == 2 && (f->min_len || f->max_len)) {
+            length_words(f->min_len, f->max_len, part, sizeof part);
+            if (f->min_len == 1 && !f->max_len) {
+                snprintf(part, sizeof part, "not empty");
+            }
+        }
+        if (part[0] && used + 1 < cap) {
+            int w = snprintf(buf + used, cap - used, "%s%s", used ? "; " : "", part);
+            used = w < 0 ? used : SL_MIN(cap - 1, used + (size_t)w);
+        }
+    }
+    return used;
 }

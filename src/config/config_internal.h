@@ -18,9 +18,11 @@
  * raw[0..len) into n->text/n->len (copied into a), marks n secret when a
  * reference was resolved and registers resolved values with the log's
  * redaction list. n's position must be set: errors name it. base_dir NULL
- * means the current directory. Returns 0 or SL_ECONFIG/SL_ENOMEM. */
-int sl_config_resolve(sl_arena_t *a, const char *base_dir, sl_node_t *n, const char *raw,
-                      size_t len, sl_err_t *err);
+ * means the current directory. With opts->missing_ok, a missing variable
+ * or file is a warning and n keeps raw as a placeholder (secret,
+ * unresolved). Returns 0 or SL_ECONFIG/SL_ENOMEM. */
+int sl_config_resolve(sl_arena_t *a, const char *base_dir, const sl_config_opts_t *opts,
+                      sl_node_t *n, const char *raw, size_t len, sl_err_t *err);
 
 /* "a map", "a list", "null" or "'text'" (secret-safe) for "got ..." parts of
  * messages. Returns a pointer to buf or to a constant. */

@@ -186,7 +186,14 @@ static int declare(sl_arena_t *a, const sl_node_t *key, const sl_node_t *decl, s
         p->default_value = sl_value_null();
         return 0;
     }
-    rc = parse_value(a, p->type, def->text, &p->default_value);
+    /* A default from a variable that is not set here (validate on another
+     * machine) cannot be typed: any value of the type stands in. */
+    static const char *const stand_ins[] = {"", "0", "0", "false", "1970-01-01",
+                                            "1970-01-01T00:00:00Z"};
+    const char *text = def->unresolved && p->type != SL_PARAM_STRING
+                           ? stand_ins[p->type - SL_PARAM_STRING]
+                           : def->text;
+    rc = parse_value(a, p->type, text, &p->default_value);
     if (rc == SL_ENOMEM) {
         return sl_err_set(err, SL_ENOMEM, "out of memory");
     }

@@ -9,6 +9,7 @@
 
 #include "config_internal.h"
 #include "sluice/buf.h"
+#include "sluice/connection.h"
 #include "sluice/expr.h"
 #include "sluice/retry.h"
 #include "sluice/timeutil.h"
@@ -525,15 +526,11 @@ static int load_connections(loadctx_t *c, sl_pipeline_t *p, const sl_node_t *con
             return sl_node_error(c->err, v, "connection '%s' must be a map with a 'url', got %s",
                                  key->text, sl_node_got(v, got, sizeof got));
         }
-        const sl_node_t *url = sl_node_get(v, "url");
-        if (!url) {
-            return sl_node_error(c->err, v, "connection '%s': missing required key 'url'",
-                                 key->text);
-        }
-        if (url->kind != SL_NODE_SCALAR || url->is_null) {
-            return sl_node_error(c->err, url,
-                                 "connection '%s': key 'url' must be a string, got %s", key->text,
-                                 sl_node_got(url, got, sizeof got));
+        char what[160];
+        snprintf(what, sizeof what, "connection '%.100s'", key->text);
+        int rc = sl_config_check(v, sl_connection_spec, what, c->err);
+        if (rc) {
+            return rc;
         }
         p->connections[i].name = key->text;
         p->connections[i].node = v;
@@ -617,4 +614,16 @@ int sl_pipeline_load_reg(sl_arena_t *a, const char *path, const sl_plugin_regist
 int sl_pipeline_load(sl_arena_t *a, const char *path, sl_pipeline_t **out, sl_err_t *err)
 {
     return sl_pipeline_load_reg(a, path, NULL, out, err);
+}
+
+int sl_pipeline_load_opts(sl_arena_t *a, const char *path, const sl_config_opts_t *opts,
+                          sl_pipeline_t **out, sl_err_t *err)
+{
+    sl_node_t *root;
+    *out = NULL;
+    int rc = sl_config_load_opts(a, path, opts, &root, err);
+    if (rc) {
+        return rc;
+    }
+    return sl_pipeline_from_root(a, path, root, NULL, out, err);
 }

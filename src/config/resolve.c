@@ -1,5 +1,8 @@
 /* ${env:NAME}, ${env:NAME:-default} and ${file:PATH} references in config
- * values, resolved once at load time ($${ writes a literal ${).
+ * values, resolved once at load time ($${ writes a literal ${). A load for
+ * validation may let a missing variable or file through as a warning
+ * (sl_config_opts_t.missing_ok): the pipeline can be checked on a machine
+ * that does not hold its secrets.
  *
  * Anything resolved is treated as a secret: the scalar is marked so that
  * messages print "<secret>", and the values are handed to the log's
@@ -7,6 +10,7 @@
  * secret) and never the value. Temporary copies are wiped before free. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -39,10 +43,33 @@ static bool env_name_ok(const char *s, size_t n)
     return true;
 }
 
+/* A reference that cannot be resolved, with opts->missing_ok: reports
+ * "file:line:col: warning: ${env:X} is not set (a run needs it)" and
+ * returns 0 (the caller marks the node unresolved); else the error. */
+static int missing(const sl_config_opts_t *opts, const sl_node_t *n, const char *ref, size_t rlen,
+                   const char *why, sl_err_t *err, const char *errfmt, const char *errarg)
+{
+    if (!opts || !opts->missing_ok) {
+        return sl_node_error(err, n, errfmt, errarg);
+    }
+    char msg[SL_ERRMSG_MAX];
+    snprintf(msg, sizeof msg, "%s:%u:%u: warning: ${%.*s} %s (a run needs it)",
+             n->file ? n->file : "<config>", (unsigned)n->line, (unsigned)n->col,
+             (int)SL_MIN(rlen, 300), ref, why);
+    if (opts->warn) {
+        opts->warn(opts->warn_ud, msg);
+    } else {
+        sl_warn("%s", msg);
+    }
+    return 0;
+}
+
 /* Appends the environment variable (or the default) to out. ref is the
- * text between "${env:" and "}". *from_env tells which one it was. */
-static int resolve_env(const sl_node_t *n, const char *ref, size_t rlen, sl_buf_t *out,
-                       bool *from_env, sl_err_t *err)
+ * text between "${env:" and "}". *from_env tells which one it was;
+ * *unset is set when the variable is missing and opts let the load go on
+ * (nothing is appended then). */
+static int resolve_env(const sl_config_opts_t *opts, const sl_node_t *n, const char *ref,
+                       size_t rlen, sl_buf_t *out, bool *from_env, bool *unset, sl_err_t *err)
 {
     const char *dflt = NULL;
     size_t nlen = rlen, dlen = 0;
@@ -68,15 +95,18 @@ static int resolve_env(const sl_node_t *n, const char *ref, size_t rlen, sl_buf_
         return sl_buf_append(out, dflt, dlen);
     }
     if (!v) {
-        return sl_node_error(err, n, "environment variable '%s' is not set", name);
+        *unset = true;
+        return missing(opts, n, ref - 4, rlen + 4, "is not set", err,
+                       "environment variable '%s' is not set", name);
     }
     size_t vlen = strlen(v);
     sl_log_add_secret(v, vlen);
     return sl_buf_append(out, v, vlen);
 }
 
-static int resolve_file(sl_arena_t *a, const char *base_dir, const sl_node_t *n, const char *ref,
-                        size_t rlen, sl_buf_t *out, sl_err_t *err)
+static int resolve_file(sl_arena_t *a, const char *base_dir, const sl_config_opts_t *opts,
+                        const sl_node_t *n, const char *ref, size_t rlen, sl_buf_t *out,
+                        bool *unset, sl_err_t *err)
 {
     if (rlen == 0) {
         return sl_node_error(err, n, "empty path in ${file:}");
@@ -92,6 +122,13 @@ static int resolve_file(sl_arena_t *a, const char *base_dir, const sl_node_t *n,
     }
     /* O_NONBLOCK: a FIFO or a terminal must not hang the load. */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0 && errno == ENOENT) {
+        /* Only a file that is not there: one that cannot be read is a
+         * mistake a validation should report. */
+        *unset = true;
+        return missing(opts, n, ref - 5, rlen + 5, "does not exist", err,
+                       "cannot read file '%s': No such file or directory", path);
+    }
     if (fd < 0) {
         return sl_node_error(err, n, "cannot read file '%s': %s", path, strerror(errno));
     }
@@ -149,8 +186,8 @@ static int resolve_file(sl_arena_t *a, const char *base_dir, const sl_node_t *n,
     return rc;
 }
 
-int sl_config_resolve(sl_arena_t *a, const char *base_dir, sl_node_t *n, const char *raw,
-                      size_t len, sl_err_t *err)
+int sl_config_resolve(sl_arena_t *a, const char *base_dir, const sl_config_opts_t *opts,
+                      sl_node_t *n, const char *raw, size_t len, sl_err_t *err)
 {
     if (!memchr(raw, '$', len)) {
         n->text = sl_arena_strndup(a, raw, len);
@@ -164,7 +201,7 @@ int sl_config_resolve(sl_arena_t *a, const char *base_dir, sl_node_t *n, const c
      * environment or file content plus other text, which then is also
      * registered as a whole (defaults alone are not, or every "localhost"
      * in the logs would be masked). */
-    bool secret = false, sourced = false, mixed = false;
+    bool secret = false, sourced = false, mixed = false, unset = false;
     int rc = sl_buf_reserve(&out, len + 1);
     size_t i = 0;
     while (rc == 0 && i < len) {
@@ -197,11 +234,11 @@ int sl_config_resolve(sl_arena_t *a, const char *base_dir, sl_node_t *n, const c
         size_t rlen = (size_t)(end - ref);
         if (rlen >= 4 && memcmp(ref, "env:", 4) == 0) {
             bool from_env = false;
-            rc = resolve_env(n, ref + 4, rlen - 4, &out, &from_env, err);
+            rc = resolve_env(opts, n, ref + 4, rlen - 4, &out, &from_env, &unset, err);
             mixed = mixed || !from_env || sourced;
             sourced = sourced || from_env;
         } else if (rlen >= 5 && memcmp(ref, "file:", 5) == 0) {
-            rc = resolve_file(a, base_dir, n, ref + 5, rlen - 5, &out, err);
+            rc = resolve_file(a, base_dir, opts, n, ref + 5, rlen - 5, &out, &unset, err);
             mixed = mixed || sourced;
             sourced = true;
         } else {
@@ -216,7 +253,17 @@ int sl_config_resolve(sl_arena_t *a, const char *base_dir, sl_node_t *n, const c
     if (rc == SL_ENOMEM || rc == SL_ELIMIT) {
         rc = sl_err_set(err, SL_ENOMEM, "out of memory");
     }
-    if (rc == 0) {
+    if (rc == 0 && unset) {
+        /* The written text stands in for the value: it names what is
+         * missing, and checks skip unresolved nodes. */
+        n->text = sl_arena_strndup(a, raw, len);
+        n->len = len;
+        n->secret = true;
+        n->unresolved = true;
+        if (!n->text) {
+            rc = sl_err_set(err, SL_ENOMEM, "out of memory");
+        }
+    } else if (rc == 0) {
         n->text = sl_arena_strndup(a, out.data ? out.data : "", out.len);
         n->len = out.len;
         n->secret = secret;

@@ -10,19 +10,19 @@
 static const char *const jitter_names[] = {"full", "none", NULL};
 
 const sl_field_spec_t sl_retry_spec[] = {
-    {"max_attempts", SL_FIELD_INT, false, "attempts in all, the first included (3)", NULL, NULL},
-    {"interval", SL_FIELD_STRING, false,
-     "longest wait before the first retry: 500ms, 2s, 5m, 1h or seconds (1s)", NULL, NULL},
-    {"backoff", SL_FIELD_FLOAT, false, "each retry multiplies the wait by this, >= 1 (2.0)", NULL,
-     NULL},
-    {"max_delay", SL_FIELD_STRING, false, "longest wait, Retry-After included (60s)", NULL, NULL},
-    {"jitter", SL_FIELD_STRING, false, "full: a uniform wait up to the backoff; none: exactly it",
-     jitter_names, NULL},
-    {"on", SL_FIELD_STRING_LIST, false,
-     "error classes retried: transient, timeout, rate_limited, data, config, fatal "
-     "(transient, timeout, rate_limited)",
-     NULL, NULL},
-    {NULL, 0, false, NULL, NULL, NULL},
+    {.name = "max_attempts", .type = SL_FIELD_INT, .def = "3", .range = SL_AT_LEAST(1),
+     .doc = "attempts in all, the first included"},
+    {.name = "interval", .type = SL_FIELD_STRING, .def = "1s",
+     .doc = "longest wait before the first retry: 500ms, 2s, 5m, 1h or seconds"},
+    {.name = "backoff", .type = SL_FIELD_FLOAT, .def = "2.0", .range = SL_AT_LEAST(1),
+     .doc = "each retry multiplies the wait by this"},
+    {.name = "max_delay", .type = SL_FIELD_STRING, .def = "60s",
+     .doc = "longest wait, Retry-After included"},
+    {.name = "jitter", .type = SL_FIELD_STRING, .def = "full", .choices = jitter_names,
+     .doc = "full: a uniform wait up to the backoff; none: exactly it"},
+    {.name = "on", .type = SL_FIELD_STRING_LIST, .def = "[transient, timeout, rate_limited]",
+     .doc = "error classes retried: transient, timeout, rate_limited, data, config, fatal"},
+    {.name = NULL},
 };
 
 static int read_duration(const sl_node_t *map, const char *key, int64_t *out, sl_err_t *err)

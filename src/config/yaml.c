@@ -34,6 +34,7 @@ typedef struct {
     sl_arena_t *a;
     const char *file;
     const char *base_dir;
+    const sl_config_opts_t *opts;
     const char *text;
     size_t size;
     sl_err_t *err;
@@ -241,7 +242,7 @@ static int on_scalar(loader_t *L, const yaml_event_t *ev)
             return oom(L);
         }
     } else {
-        rc = sl_config_resolve(L->a, L->base_dir, n, val, len, L->err);
+        rc = sl_config_resolve(L->a, L->base_dir, L->opts, n, val, len, L->err);
         if (rc) {
             return rc;
         }
@@ -489,7 +490,15 @@ static int on_event(loader_t *L, const yaml_event_t *ev, bool *done)
 int sl_config_parse(sl_arena_t *a, const char *name, const char *text, size_t n,
                     const char *base_dir, sl_node_t **root, sl_err_t *err)
 {
+    return sl_config_parse_opts(a, name, text, n, base_dir, NULL, root, err);
+}
+
+int sl_config_parse_opts(sl_arena_t *a, const char *name, const char *text, size_t n,
+                         const char *base_dir, const sl_config_opts_t *opts, sl_node_t **root,
+                         sl_err_t *err)
+{
     loader_t L = {0};
+    L.opts = opts;
     if (!text) {
         text = ""; /* libyaml asserts on a NULL input */
         n = 0;
@@ -559,6 +568,12 @@ static char *dir_of(sl_arena_t *a, const char *path)
 
 int sl_config_load(sl_arena_t *a, const char *path, sl_node_t **root, sl_err_t *err)
 {
+    return sl_config_load_opts(a, path, NULL, root, err);
+}
+
+int sl_config_load_opts(sl_arena_t *a, const char *path, const sl_config_opts_t *opts,
+                        sl_node_t **root, sl_err_t *err)
+{
     *root = NULL;
     char *text = NULL;
     size_t len = 0;
@@ -574,7 +589,7 @@ int sl_config_load(sl_arena_t *a, const char *path, sl_node_t **root, sl_err_t *
         return sl_err_set(err, SL_ENOMEM, "%s: out of memory while reading", path);
     }
     char *dir = dir_of(a, path);
-    rc = dir ? sl_config_parse(a, path, text, len, dir, root, err)
+    rc = dir ? sl_config_parse_opts(a, path, text, len, dir, opts, root, err)
              : sl_err_set(err, SL_ENOMEM, "%s: out of memory", path);
     free(text);
     return rc;

@@ -31,6 +31,18 @@ int sl_pq_codec_id(sl_pq_codec_t codec)
     }
 }
 
+void sl_pq_codec_levels(sl_pq_codec_t codec, int *lo, int *hi)
+{
+    *lo = *hi = 0;
+    if (codec == SL_PQ_GZIP) {
+        *lo = Z_DEFAULT_COMPRESSION;
+        *hi = 9;
+    } else if (codec == SL_PQ_ZSTD) {
+        *lo = ZSTD_minCLevel();
+        *hi = ZSTD_maxCLevel();
+    }
+}
+
 int sl_pq_compressor_new(sl_pq_codec_t codec, int level, sl_pq_compressor_t **out)
 {
     if (codec != SL_PQ_UNCOMPRESSED && codec != SL_PQ_SNAPPY && codec != SL_PQ_GZIP &&

@@ -3,6 +3,35 @@
 
 #include "sluice/config.h"
 #include "sluice/connection.h"
+#include "sluice/fsutil.h"
+#include "sluice/pg.h"
+
+/* Object-store keys apply to s3:// urls; a database connection uses url
+ * only. Unknown keys are errors, so a misspelled secret key does not fall
+ * back silently to the AWS_* variables. */
+const sl_field_spec_t sl_connection_spec[] = {
+    {.name = "url", .type = SL_FIELD_STRING, .required = true, .min_len = 1,
+     .doc = "s3://bucket/prefix, postgres://user@host:5432/db or sqlite:///path.db"},
+    {.name = "description", .type = SL_FIELD_STRING, .doc = "free text"},
+    {.name = "endpoint", .type = SL_FIELD_STRING,
+     .doc = "S3: URL of an S3-compatible server (http://127.0.0.1:9000)",
+     .def = "AWS_ENDPOINT_URL, else AWS"},
+    {.name = "region", .type = SL_FIELD_STRING, .doc = "S3: region", .def = "AWS_REGION, else "
+                                                                             "us-east-1"},
+    {.name = "access_key", .type = SL_FIELD_STRING, .doc = "S3: access key id (${env:...})",
+     .def = "AWS_ACCESS_KEY_ID"},
+    {.name = "secret_key", .type = SL_FIELD_STRING, .doc = "S3: secret access key (${env:...})",
+     .def = "AWS_SECRET_ACCESS_KEY"},
+    {.name = "session_token", .type = SL_FIELD_STRING, .doc = "S3: session token",
+     .def = "AWS_SESSION_TOKEN"},
+    {.name = "path_style", .type = SL_FIELD_BOOL,
+     .doc = "S3: bucket in the path, not the host name", .def = "true with an endpoint"},
+    {.name = "max_retries", .type = SL_FIELD_INT, .range = SL_RANGE(0, 100), .def = "5",
+     .doc = "S3: retries of a failed request (0: none)"},
+    {.name = "timeout_ms", .type = SL_FIELD_INT, .range = SL_RANGE(1, 3600000), .def = "30000",
+     .doc = "S3: longest wait of one request"},
+    {.name = NULL},
+};
 
 int sl_connection_s3(sl_step_ctx_t *ctx, const sl_node_t *cfg, const char *what,
                      sl_s3_opts_t *o, const char **url)
@@ -45,8 +74,47 @@ int sl_connection_s3(sl_step_ctx_t *ctx, const sl_node_t *cfg, const char *what,
         return rc;
     }
     o->path_style = sl_node_get(conn, "path_style") ? (path_style ? 1 : 0) : -1;
-    o->max_retries = (int)SL_MIN(SL_MAX(retries, -1), 100);
+    /* sl_s3_opts_t: 0 is the default (5), below 0 none; `max_retries: 0`
+     * means none. The spec's range was checked at load. */
+    o->max_retries = !sl_node_get(conn, "max_retries") ? 0
+                     : retries <= 0                     ? -1
+                                                        : (int)SL_MIN(retries, 100);
     o->timeout_ms = (int)SL_MIN(SL_MAX(timeout, 0), 3600000);
+    return 0;
+}
+
+int sl_connection_db_check(const sl_node_t *cfg, const char *what, sl_err_t *err)
+{
+    const sl_node_t *u = sl_node_get(cfg, "url");
+    const sl_node_t *conn = sl_node_get(cfg, "connection");
+    if (u && conn) {
+        return sl_node_error(err, conn, "%s: give either url or connection, not both", what);
+    }
+    if (!u && !conn) {
+        return sl_node_error(err, cfg, "%s: missing url (or connection)", what);
+    }
+    if (!u || !sl_cfg_literal(u)) {
+        return 0; /* known when the step opens */
+    }
+    char shown[512];
+    sl_url_redact(u->text, shown, sizeof shown);
+    const char *show = u->secret ? "<secret>" : shown;
+    if (sl_pg_is_url(u->text)) {
+        return 0;
+    }
+    if (!sl_sqlite_is_url(u->text)) {
+        return sl_node_error(err, u,
+                             "%s: database '%s' not supported (SQLite: sqlite:///path.db or a "
+                             "path; PostgreSQL: postgres://user@host:port/db)",
+                             what, show);
+    }
+    if (strncmp(u->text, "sqlite:", 7) == 0 &&
+        (strncmp(u->text + 7, "///", 3) != 0 || u->text[10] == '\0')) {
+        return sl_node_error(err, u,
+                             "%s: url '%s': expected sqlite:///relative/path.db or "
+                             "sqlite:////absolute/path.db",
+                             what, show);
+    }
     return 0;
 }
 

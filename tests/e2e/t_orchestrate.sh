@@ -136,5 +136,5 @@ YAML
     sed -i 's/    timeout: soon/    retry: {max_attempts: 0}/' p.yaml
     sl validate p.yaml
     assert_rc 2
-    assert_contains err.txt "max_attempts: must be at least 1"
+    assert_contains err.txt "p.yaml:5:27: step 'a': retry: key 'max_attempts' must be at least 1, got 0"
 }

@@ -41,9 +41,16 @@ YAML
     assert_rc 2
     assert_not_contains err.txt hunter2-token-value
     unset SLUICE_TEST_TOKEN
-    sl validate p.yaml
+    sl validate p.yaml --strict
     assert_rc 2
-    assert_contains err.txt SLUICE_TEST_TOKEN
+    assert_contains err.txt "p.yaml:3:27: environment variable 'SLUICE_TEST_TOKEN' is not set"
+    # without --strict a missing secret is a warning: the rest is checked
+    sl validate p.yaml
+    assert_rc 0
+    assert_contains err.txt 'p.yaml:3:27: warning: ${env:SLUICE_TEST_TOKEN} is not set'
+    sl run p.yaml --state st.db
+    assert_rc 2
+    assert_contains err.txt "environment variable 'SLUICE_TEST_TOKEN' is not set"
 }
 
 test_secret_in_error_not_in_summary_or_history() {

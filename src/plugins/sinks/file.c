@@ -37,25 +37,23 @@ static const char *const formats[] = {"jsonl", "ndjson", "csv", "tsv", "json", N
 static const char *const compressions[] = {"none", "gzip", NULL};
 
 static const sl_field_spec_t file_sink_config[] = {
-    {"type", SL_FIELD_STRING, true, "file", NULL, NULL},
-    {"url", SL_FIELD_STRING, true,
-     "path relative to the pipeline file, or file:///abs/path; may use {{ params.x }} and "
-     "{{ run.id }}",
-     NULL, NULL},
-    {"format", SL_FIELD_STRING, false,
-     "jsonl, csv or json (default: from the extension, else jsonl)", formats, NULL},
-    {"delimiter", SL_FIELD_STRING, false, "CSV field delimiter (default ',', tab for .tsv)",
-     NULL, NULL},
-    {"header", SL_FIELD_BOOL, false, "CSV: write a header line (true)", NULL, NULL},
-    {"compression", SL_FIELD_STRING, false, "none or gzip (default: gzip when url ends in .gz)",
-     compressions, NULL},
-    {"columns", SL_FIELD_STRING_LIST, false,
-     "CSV: column order (default: the first record's keys)", NULL, NULL},
-    {"connection", SL_FIELD_STRING, false,
-     "s3://: a pipeline connection (endpoint, region, keys); a relative url is then relative "
-     "to the connection's url",
-     NULL, NULL},
-    {NULL, 0, false, NULL, NULL, NULL},
+    {.name = "type", .type = SL_FIELD_STRING, .required = true, .doc = "file"},
+    {.name = "url", .type = SL_FIELD_STRING, .required = true, .min_len = 1,
+     .doc = "path relative to the pipeline file, file:///abs/path or s3://bucket/key; may use "
+            "{{ params.x }} and {{ run.id }}"},
+    {.name = "format", .type = SL_FIELD_STRING, .choices = formats,
+     .doc = "jsonl (ndjson), csv, tsv or json", .def = "by extension, else jsonl"},
+    {.name = "delimiter", .type = SL_FIELD_STRING,
+     .doc = "CSV field delimiter: one character, \\t or tab", .def = "',' (tab for tsv)"},
+    {.name = "header", .type = SL_FIELD_BOOL, .doc = "CSV: write a header line", .def = "true"},
+    {.name = "compression", .type = SL_FIELD_STRING, .choices = compressions,
+     .doc = "none or gzip", .def = "gzip when url ends in .gz"},
+    {.name = "columns", .type = SL_FIELD_STRING_LIST, .min_len = 1,
+     .doc = "CSV: column order", .def = "the first record's keys"},
+    {.name = "connection", .type = SL_FIELD_STRING, .min_len = 1,
+     .doc = "s3://: a pipeline connection (endpoint, region, keys); a relative url is then "
+            "relative to the connection's url"},
+    {.name = NULL},
 };
 
 typedef struct {
@@ -292,6 +290,36 @@ static int open_sink(file_sink_t *s, sl_step_ctx_t *ctx, const sl_node_t *cfg)
     return 0;
 }
 
+/* The url's form, known before a run when it holds no template. */
+static int check_url(const sl_node_t *un, sl_err_t *err)
+{
+    const char *u = un->text;
+    const char *shown = sl_node_display(un);
+    if (strstr(u, "://") && strncmp(u, "file://", 7) != 0 && strncmp(u, "s3://", 5) != 0) {
+        return sl_node_error(err, un,
+                             "file sink: url '%s': only local paths, file:// and s3:// are "
+                             "supported",
+                             shown);
+    }
+    if (u[strlen(u) - 1] == '/') {
+        return sl_node_error(err, un, "file sink: url '%s' names a folder, not a file", shown);
+    }
+    if (strncmp(u, "s3://", 5) == 0 && !strchr(u + 5, '/')) {
+        return sl_node_error(err, un, "file sink: %s names a bucket, not an object", shown);
+    }
+    return 0;
+}
+
+/* Rules between keys, without I/O: for `sluice validate`, and run first by
+ * open(). */
+static int file_sink_check(const sl_node_t *cfg, sl_err_t *err)
+{
+    const sl_node_t *un = sl_node_get(cfg, "url");
+    bool literal = sl_cfg_literal(un) && un->len > 0;
+    int rc = literal ? check_url(un, err) : 0;
+    return rc ? rc : sl_text_check(cfg, "file sink", literal ? un->text : NULL, err);
+}
+
 static int file_sink_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
 {
     *self = NULL;
@@ -302,7 +330,8 @@ static int file_sink_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
     s->ctx = ctx;
     s->fd = -1;
     sl_buf_init(&s->buf, 0);
-    int rc = open_sink(s, ctx, cfg);
+    int rc = file_sink_check(cfg, &ctx->err);
+    rc = rc ? rc : open_sink(s, ctx, cfg);
     if (rc) {
         /* The engine closes only sinks that opened. */
         file_sink_close(s);
@@ -494,6 +523,7 @@ const sl_sink_type_t sl_sink_file = {
            "of the step",
     .config = file_sink_config,
     .flags = 0,
+    .check = file_sink_check,
     .open = file_sink_open,
     .instance_flags = NULL,
     .write = file_sink_write,

@@ -64,39 +64,44 @@ static const char *const codecs[] = {"snappy", "zstd", "gzip", "none", NULL};
 static const char *const nested_modes[] = {"struct", "json", NULL};
 
 static const sl_field_spec_t lake_config[] = {
-    {"type", SL_FIELD_STRING, true, "lake", NULL, NULL},
-    {"url", SL_FIELD_STRING, false,
-     "s3://bucket/prefix, file://rel/or/abs, or a folder relative to the pipeline file; may "
-     "use {{ params.x }} and {{ run.x }}",
-     NULL, NULL},
-    {"connection", SL_FIELD_STRING, false,
-     "pipeline connection with url, endpoint, region, access_key, secret_key, session_token, "
-     "path_style, max_retries, timeout_ms",
-     NULL, NULL},
-    {"format", SL_FIELD_STRING, false, "parquet (the only format)", formats, NULL},
-    {"compression", SL_FIELD_STRING, false, "snappy (default), zstd, gzip or none", codecs, NULL},
-    {"compression_level", SL_FIELD_INT, false, "zstd/gzip level (0: the codec's default)", NULL,
-     NULL},
-    {"partition_by", SL_FIELD_STRING_LIST, false, "record fields making the Hive folders", NULL,
-     NULL},
-    {"schema", SL_FIELD_MAP, false, "declared columns: {name: type}; inferred when absent", NULL,
-     NULL},
-    {"nested", SL_FIELD_STRING, false,
-     "inferred schemas: objects/arrays as struct/list columns (struct) or JSON text (json)",
-     nested_modes, NULL},
-    {"max_file_rows", SL_FIELD_INT, false, "rows per file before rolling (1000000)", NULL, NULL},
-    {"max_file_bytes", SL_FIELD_INT, false, "approximate bytes per file (268435456)", NULL, NULL},
-    {"max_buffer_bytes", SL_FIELD_INT, false,
-     "memory for buffered rows of all partitions (268435456)", NULL, NULL},
-    {"row_group_rows", SL_FIELD_INT, false, "rows per row group (131072)", NULL, NULL},
-    {"infer_rows", SL_FIELD_INT, false,
-     "rows a partition's schema is inferred from before its file starts (20480)", NULL, NULL},
-    {"row_group_bytes", SL_FIELD_INT, false, "buffered bytes per row group (67108864)", NULL,
-     NULL},
-    {"page_bytes", SL_FIELD_INT, false, "data page size (1048576)", NULL, NULL},
-    {"page_v2", SL_FIELD_BOOL, false, "data pages v2 (false)", NULL, NULL},
-    {"dictionary", SL_FIELD_BOOL, false, "dictionary encoding (true)", NULL, NULL},
-    {NULL, 0, false, NULL, NULL, NULL},
+    {.name = "type", .type = SL_FIELD_STRING, .required = true, .doc = "lake"},
+    {.name = "url", .type = SL_FIELD_STRING, .min_len = 1,
+     .doc = "s3://bucket/prefix, file://rel/or/abs, or a folder relative to the pipeline file; "
+            "may use {{ params.x }} and {{ run.x }}"},
+    {.name = "connection", .type = SL_FIELD_STRING, .min_len = 1,
+     .doc = "pipeline connection with url, endpoint, region, access_key, secret_key, "
+            "session_token, path_style, max_retries, timeout_ms"},
+    {.name = "format", .type = SL_FIELD_STRING, .choices = formats, .def = "parquet",
+     .doc = "parquet (the only format)"},
+    {.name = "compression", .type = SL_FIELD_STRING, .choices = codecs, .def = "snappy",
+     .doc = "snappy, zstd, gzip or none"},
+    {.name = "compression_level", .type = SL_FIELD_INT, .def = "0 (the codec's default)",
+     .doc = "zstd (up to 22) or gzip (up to 9) level"},
+    {.name = "partition_by", .type = SL_FIELD_STRING_LIST, .min_len = 1,
+     .doc = "record fields making the Hive folders"},
+    {.name = "schema", .type = SL_FIELD_MAP, .def = "inferred",
+     .doc = "declared columns: {name: type}"},
+    {.name = "nested", .type = SL_FIELD_STRING, .choices = nested_modes, .def = "struct",
+     .doc = "inferred schemas: objects/arrays as struct/list columns (struct) or JSON text "
+            "(json)"},
+    {.name = "max_file_rows", .type = SL_FIELD_INT, .range = SL_AT_LEAST(1), .def = "1000000",
+     .doc = "rows per file before rolling"},
+    {.name = "max_file_bytes", .type = SL_FIELD_INT, .range = SL_AT_LEAST(1),
+     .def = "268435456 (256 MiB)", .doc = "approximate bytes per file"},
+    {.name = "max_buffer_bytes", .type = SL_FIELD_INT, .range = SL_AT_LEAST(1),
+     .def = "268435456 (256 MiB)", .doc = "memory for buffered rows of all partitions"},
+    {.name = "row_group_rows", .type = SL_FIELD_INT, .range = SL_AT_LEAST(1), .def = "131072",
+     .doc = "rows per row group"},
+    {.name = "infer_rows", .type = SL_FIELD_INT, .range = SL_AT_LEAST(1), .def = "20480",
+     .doc = "rows a partition's schema is inferred from before its file starts (at most "
+            "row_group_rows)"},
+    {.name = "row_group_bytes", .type = SL_FIELD_INT, .range = SL_AT_LEAST(1),
+     .def = "67108864 (64 MiB)", .doc = "buffered bytes per row group"},
+    {.name = "page_bytes", .type = SL_FIELD_INT, .range = SL_AT_LEAST(1),
+     .def = "1048576 (1 MiB)", .doc = "data page size"},
+    {.name = "page_v2", .type = SL_FIELD_BOOL, .def = "false", .doc = "data pages v2"},
+    {.name = "dictionary", .type = SL_FIELD_BOOL, .def = "true", .doc = "dictionary encoding"},
+    {.name = NULL},
 };
 
 typedef struct lake lake_t;
@@ -1185,12 +1190,6 @@ static int read_partition_by(lake_t *s, const sl_node_t *cfg)
         if (!text[0]) {
             return sl_node_error(&s->ctx->err, item, "sink 'lake': partition_by: empty field");
         }
-        for (size_t k = 0; k < i; k++) {
-            if (strcmp(s->pkeys[k], text) == 0) {
-                return sl_node_error(&s->ctx->err, item,
-                                     "sink 'lake': partition_by: '%s' appears twice", text);
-            }
-        }
         if (!(s->pkeys[i] = strdup(text))) {
             return oom(s);
         }
@@ -1306,13 +1305,18 @@ static int open_store(lake_t *s, const char *url, const sl_s3_opts_t *s3, bool h
     return 0;
 }
 
+static int lake_check(const sl_node_t *cfg, sl_err_t *err);
+
 static int open_lake(lake_t *s, const sl_node_t *cfg)
 {
     sl_step_ctx_t *ctx = s->ctx;
     const char *url = NULL;
     sl_s3_opts_t s3;
     bool have_s3 = false;
-    int rc = read_location(s, cfg, &url, &s3, &have_s3);
+    int rc = lake_check(cfg, &ctx->err);
+    if (!rc) {
+        rc = read_location(s, cfg, &url, &s3, &have_s3);
+    }
     if (!rc) {
         rc = read_partition_by(s, cfg);
     }
@@ -1335,12 +1339,7 @@ static int open_lake(lake_t *s, const sl_node_t *cfg)
                      "folders hold them",
                      dropped);
         }
-        if (root->nchildren == 0) {
-            return sl_node_error(&ctx->err, sn,
-                                 "sink 'lake': schema: no column left besides the partition "
-                                 "fields");
-        }
-        s->declared = root;
+        s->declared = root; /* lake_check made sure a column is left */
     }
     const char *rid = ctx->run_id ? ctx->run_id : "";
     size_t k = 0;
@@ -1845,39 +1844,87 @@ static void lake_close(void *self)
     free(s);
 }
 
-/* Side-effect-free checks for `sluice validate`. */
+/* The codec's level range; a level for a codec without levels would be
+ * ignored, and one out of range fails only when the first file starts. */
+static int check_level(const sl_node_t *cfg, sl_err_t *err)
+{
+    const sl_node_t *ln = sl_node_get(cfg, "compression_level");
+    if (!ln || ln->unresolved) {
+        return 0;
+    }
+    const char *codec = "snappy";
+    int64_t level = 0;
+    int rc = sl_cfg_str(cfg, "compression", "snappy", &codec, err);
+    rc = rc ? rc : sl_cfg_int(cfg, "compression_level", 0, &level, err);
+    if (rc || level == 0) {
+        return rc;
+    }
+    sl_pq_codec_t c = strcmp(codec, "zstd") == 0   ? SL_PQ_ZSTD
+                      : strcmp(codec, "gzip") == 0 ? SL_PQ_GZIP
+                                                   : SL_PQ_SNAPPY;
+    int lo, hi;
+    sl_pq_codec_levels(c, &lo, &hi);
+    if (lo == hi) {
+        return sl_node_error(err, ln, "sink 'lake': compression_level applies to zstd and gzip, "
+                             "not %s (set compression: zstd or gzip)", codec);
+    }
+    if (level < lo || level > hi) {
+        return sl_node_error(err, ln, "sink 'lake': compression_level for %s must be between %d "
+                             "and %d (0: the codec's default), got %lld", codec, lo, hi,
+                             (long long)level);
+    }
+    return 0;
+}
+
+/* Side-effect-free checks for `sluice validate`; open() runs them first. */
 static int lake_check(const sl_node_t *cfg, sl_err_t *err)
 {
-    if (!sl_node_get(cfg, "url") && !sl_node_get(cfg, "connection")) {
-        return sl_node_error(err, cfg, "sink 'lake': needs url or connection");
+    const sl_node_t *un = sl_node_get(cfg, "url");
+    if (!un && !sl_node_get(cfg, "connection")) {
+        return sl_node_error(err, cfg, "sink 'lake': missing url (or connection)");
     }
+    if (sl_cfg_literal(un) && strstr(un->text, "://") && strncmp(un->text, "file://", 7) != 0 &&
+        strncmp(un->text, "s3://", 5) != 0) {
+        return sl_node_error(err, un, "sink 'lake': url '%s': expected s3://, file:// or a folder",
+                             sl_node_display(un));
+    }
+    const sl_node_t *pb = sl_node_get(cfg, "partition_by");
+    for (size_t i = 1; pb && pb->kind == SL_NODE_SEQ && i < pb->n; i++) {
+        for (size_t k = 0; k < i; k++) {
+            if (strcmp(pb->items[k]->text, pb->items[i]->text) == 0) {
+                return sl_node_error(err, pb->items[i],
+                                     "sink 'lake': partition_by: '%s' appears twice",
+                                     sl_node_display(pb->items[i]));
+            }
+        }
+    }
+    int rc = check_level(cfg, err);
     const sl_node_t *sn = sl_node_get(cfg, "schema");
-    if (sn && !sn->is_null) {
+    if (!rc && sn && !sn->is_null) {
         sl_arena_t *a = sl_arena_create(8192, 0);
         if (!a) {
             return sl_err_set(err, SL_ENOMEM, "out of memory");
         }
         sl_pq_node_t *root = NULL;
-        int rc = sl_pq_schema_parse(a, sn, "sink 'lake': schema", &root, err);
+        rc = sl_pq_schema_parse(a, sn, "sink 'lake': schema", &root, err);
+        if (!rc) {
+            /* partition fields live in the folders, not in the files */
+            size_t n = !pb || pb->is_null ? 0 : pb->kind == SL_NODE_SEQ ? pb->n : 1;
+            const char **keys = sl_arena_calloc(a, (n + 1) * sizeof *keys);
+            for (size_t i = 0; keys && i < n; i++) {
+                keys[i] = pb->kind == SL_NODE_SEQ ? pb->items[i]->text : pb->text;
+            }
+            if (!keys) {
+                rc = sl_err_set(err, SL_ENOMEM, "out of memory");
+            } else if (sl_pq_schema_drop(root, keys) && root->nchildren == 0) {
+                rc = sl_node_error(err, sn,
+                                   "sink 'lake': schema: no column left besides the partition "
+                                   "fields");
+            }
+        }
         sl_arena_destroy(a);
-        if (rc) {
-            return rc;
-        }
     }
-    static const char *const ints[] = {"max_file_rows",  "max_file_bytes",  "max_buffer_bytes",
-                                       "row_group_rows", "row_group_bytes", "page_bytes"};
-    for (size_t i = 0; i < SL_ARRAY_LEN(ints); i++) {
-        int64_t v = 1;
-        int rc = sl_cfg_int(cfg, ints[i], 1, &v, err);
-        if (rc) {
-            return rc;
-        }
-        if (v < 1) {
-            return sl_node_error(err, sl_node_get(cfg, ints[i]),
-                                 "sink 'lake': %s must be at least 1", ints[i]);
-        }
-    }
-    return 0;
+    return rc;
 }
 
 const sl_sink_type_t sl_sink_lake = {

@@ -32,6 +32,35 @@ static sl_text_kind_t kind_from_path(const char *path, char *delim)
     return SL_TEXT_JSONL;
 }
 
+int sl_text_check(const sl_node_t *cfg, const char *what, const char *path, sl_err_t *err)
+{
+    char delim;
+    int rc = sl_cfg_delimiter(cfg, what, &delim, err);
+    if (!rc) {
+        rc = sl_cfg_distinct(cfg, "columns", what, err);
+    }
+    const sl_node_t *fmt = sl_node_get(cfg, "format");
+    if (rc || (fmt && !sl_cfg_literal(fmt)) || (!fmt && !path)) {
+        return rc;
+    }
+    char ignored;
+    bool csv = fmt ? strcmp(fmt->text, "csv") == 0 || strcmp(fmt->text, "tsv") == 0
+                   : kind_from_path(path, &ignored) == SL_TEXT_CSV;
+    static const char *const csv_keys[] = {"delimiter", "header", "columns"};
+    for (size_t i = 0; !csv && i < SL_ARRAY_LEN(csv_keys); i++) {
+        const sl_node_t *k = sl_node_get(cfg, csv_keys[i]);
+        if (k && fmt) {
+            return sl_node_error(err, k, "%s: %s applies to CSV, not format %s", what,
+                                 csv_keys[i], fmt->text);
+        }
+        if (k) {
+            return sl_node_error(err, k, "%s: %s applies to CSV, and '%s' is not a .csv or "
+                                 ".tsv name (set format: csv)", what, csv_keys[i], path);
+        }
+    }
+    return 0;
+}
+
 int sl_text_enc_init(sl_text_enc_t *e, const char *what, sl_step_ctx_t *ctx,
                      const sl_node_t *cfg, const char *path, bool allow_json)
 {
@@ -39,10 +68,14 @@ int sl_text_enc_init(sl_text_enc_t *e, const char *what, sl_step_ctx_t *ctx,
     e->what = what;
     e->kind = SL_TEXT_JSONL;
     e->delim = ',';
-    const char *fmt = NULL, *delim = NULL;
-    int rc = sl_cfg_str(cfg, "format", NULL, &fmt, &ctx->err);
+    const char *fmt = NULL;
+    char delim = 0;
+    int rc = sl_text_check(cfg, what, path, &ctx->err);
     if (!rc) {
-        rc = sl_cfg_str(cfg, "delimiter", NULL, &delim, &ctx->err);
+        rc = sl_cfg_str(cfg, "format", NULL, &fmt, &ctx->err);
+    }
+    if (!rc) {
+        rc = sl_cfg_delimiter(cfg, what, &delim, &ctx->err);
     }
     if (!rc) {
         rc = sl_cfg_bool(cfg, "header", true, &e->header, &ctx->err);
@@ -72,18 +105,7 @@ int sl_text_enc_init(sl_text_enc_t *e, const char *what, sl_step_ctx_t *ctx,
         }
     }
     if (delim) {
-        const sl_node_t *dn = sl_node_get(cfg, "delimiter");
-        if (strcmp(delim, "\\t") == 0 || strcmp(delim, "tab") == 0) {
-            e->delim = '\t';
-        } else if (strlen(delim) != 1) {
-            return sl_node_error(&ctx->err, dn, "%s: delimiter must be one character, got '%s'",
-                                 what, delim);
-        } else if (delim[0] == '"' || delim[0] == '\r' || delim[0] == '\n') {
-            return sl_node_error(&ctx->err, dn,
-                                 "%s: delimiter cannot be a quote or a line break", what);
-        } else {
-            e->delim = delim[0];
-        }
+        e->delim = delim;
     }
     const sl_node_t *cols = sl_node_get(cfg, "columns");
     if (cols && !cols->is_null) {

@@ -38,6 +38,12 @@ typedef struct {
 int sl_text_enc_init(sl_text_enc_t *e, const char *what, sl_step_ctx_t *ctx,
                      const sl_node_t *cfg, const char *path, bool allow_json);
 
+/* The encoding options alone, without I/O (check() and sl_text_enc_init):
+ * a valid delimiter, distinct columns, and no CSV option (delimiter,
+ * header, columns) for a format that is not CSV, `format` or else path's
+ * extension (path NULL: not known yet). Returns 0 or SL_ECONFIG. */
+int sl_text_check(const sl_node_t *cfg, const char *what, const char *path, sl_err_t *err);
+
 /* Appends record i of batch b to out. Returns 0, SL_ESINK (err names the
  * record's origin and line: not an object, or a key CSV cannot hold),
  * SL_ENOMEM or SL_ELIMIT. */

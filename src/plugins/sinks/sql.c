@@ -46,25 +46,31 @@ static const sl_field_spec_t sql_config[] = {
     {.name = "type", .type = SL_FIELD_STRING, .required = true, .doc = "sql"},
     {.name = "url",
      .type = SL_FIELD_STRING,
+     .min_len = 1,
      .doc = "database: sqlite:///rel/to/pipeline.db, sqlite:////abs/path.db, a path, or "
             "postgres://user@host:port/db"},
     {.name = "connection",
      .type = SL_FIELD_STRING,
+     .min_len = 1,
      .doc = "name of an entry in the pipeline's connections (instead of url)"},
     {.name = "table",
      .type = SL_FIELD_STRING,
      .required = true,
+     .min_len = 1,
      .doc = "target table (PostgreSQL: schema.table names a schema)"},
     {.name = "mode",
      .type = SL_FIELD_STRING,
-     .doc = "append (default), upsert (needs key) or replace (swap at the end)",
-     .choices = mode_names},
+     .doc = "append, upsert (needs key) or replace (swap at the end)",
+     .choices = mode_names,
+     .def = "append"},
     {.name = "key",
      .type = SL_FIELD_STRING_LIST,
+     .min_len = 1,
      .doc = "key field(s): the conflict target of upsert, the primary key of new tables"},
     {.name = "create",
      .type = SL_FIELD_BOOL,
-     .doc = "create the table and add new columns as needed (default true)"},
+     .doc = "create the table and add new columns as needed",
+     .def = "true"},
     {.name = NULL},
 };
 
@@ -887,6 +893,21 @@ static int prepare_table(sql_sink_t *s, const sl_node_t *cfg)
     return rc;
 }
 
+/* Rules between keys, without connecting: checked by `sluice validate`,
+ * and first by open(). */
+static int sql_check(const sl_node_t *cfg, sl_err_t *err)
+{
+    const char *mode = NULL;
+    int rc = sl_cfg_str(cfg, "mode", "append", &mode, err);
+    const sl_node_t *key = sl_node_get(cfg, "key");
+    if (!rc && strcmp(mode, "upsert") == 0 && (!key || key->is_null)) {
+        rc = sl_node_error(err, cfg, "sink 'sql': mode upsert needs key (the field(s) "
+                                     "identifying a record)");
+    }
+    rc = rc ? rc : sl_connection_db_check(cfg, "sink 'sql'", err);
+    return rc ? rc : sl_cfg_distinct(cfg, "key", "sink 'sql'", err);
+}
+
 static int sql_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
 {
     *self = NULL;
@@ -898,7 +919,8 @@ static int sql_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
     s->rng = sl_retry_seed(s);
     const char *url = NULL, *table = NULL, *mode = NULL;
     const sl_node_t *url_node = cfg;
-    int rc = sl_connection_db_url(ctx, cfg, "sink 'sql'", &url, &url_node);
+    int rc = sql_check(cfg, &ctx->err);
+    rc = rc ? rc : sl_connection_db_url(ctx, cfg, "sink 'sql'", &url, &url_node);
     rc = rc ? rc : render(ctx, url_node, "url", url, &url);
     rc = rc ? rc : sl_cfg_str(cfg, "table", NULL, &table, &ctx->err);
     if (!rc && (!table || !*table)) {
@@ -1058,20 +1080,6 @@ static void sql_close(void *self)
     free(s);
 }
 
-/* Rules between keys, checked by `sluice validate` without opening. */
-static int sql_check(const sl_node_t *cfg, sl_err_t *err)
-{
-    const char *mode = NULL;
-    int rc = sl_cfg_str(cfg, "mode", "append", &mode, err);
-    if (!rc && strcmp(mode, "upsert") == 0 && !sl_node_get(cfg, "key")) {
-        rc = sl_node_error(err, cfg, "sink 'sql': mode upsert needs key (the field(s) "
-                                     "identifying a record)");
-    }
-    if (!rc && !sl_node_get(cfg, "url") && !sl_node_get(cfg, "connection")) {
-        rc = sl_node_error(err, cfg, "sink 'sql': needs url or connection");
-    }
-    return rc;
-}
 
 const sl_sink_type_t sl_sink_sql = {
     .name = "sql",

@@ -17,13 +17,15 @@
 static const char *const formats[] = {"jsonl", "ndjson", "csv", "tsv", NULL};
 
 static const sl_field_spec_t stdout_sink_config[] = {
-    {"type", SL_FIELD_STRING, true, "stdout", NULL, NULL},
-    {"format", SL_FIELD_STRING, false, "jsonl or csv (default jsonl)", formats, NULL},
-    {"delimiter", SL_FIELD_STRING, false, "CSV field delimiter (default ',')", NULL, NULL},
-    {"header", SL_FIELD_BOOL, false, "CSV: write a header line (true)", NULL, NULL},
-    {"columns", SL_FIELD_STRING_LIST, false,
-     "CSV: column order (default: the first record's keys)", NULL, NULL},
-    {NULL, 0, false, NULL, NULL, NULL},
+    {.name = "type", .type = SL_FIELD_STRING, .required = true, .doc = "stdout"},
+    {.name = "format", .type = SL_FIELD_STRING, .choices = formats,
+     .doc = "jsonl (ndjson), csv or tsv", .def = "jsonl"},
+    {.name = "delimiter", .type = SL_FIELD_STRING,
+     .doc = "CSV field delimiter: one character, \\t or tab", .def = "',' (tab for tsv)"},
+    {.name = "header", .type = SL_FIELD_BOOL, .doc = "CSV: write a header line", .def = "true"},
+    {.name = "columns", .type = SL_FIELD_STRING_LIST, .min_len = 1, .doc = "CSV: column order",
+     .def = "the first record's keys"},
+    {.name = NULL},
 };
 
 typedef struct {
@@ -54,6 +56,12 @@ static int flush_out(stdout_sink_t *s)
 }
 
 static void stdout_sink_close(void *self);
+
+/* The options alone, for `sluice validate`; open() runs the same. */
+static int stdout_sink_check(const sl_node_t *cfg, sl_err_t *err)
+{
+    return sl_text_check(cfg, "stdout sink", NULL, err);
+}
 
 static int stdout_sink_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
 {
@@ -121,6 +129,7 @@ const sl_sink_type_t sl_sink_stdout = {
     .name = "stdout",
     .doc = "JSON Lines or CSV on standard output, written at the end of every batch",
     .config = stdout_sink_config,
+    .check = stdout_sink_check,
     .flags = SL_SINK_DURABLE_PER_BATCH,
     .open = stdout_sink_open,
     .instance_flags = NULL,

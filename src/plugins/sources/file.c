@@ -81,26 +81,30 @@ typedef enum { FMT_JSONL, FMT_CSV, FMT_JSON } fmt_t;
 
 static const char *const formats[] = {"jsonl", "csv", "json", "ndjson", "tsv", NULL};
 
+/* Longest record by default: lines this long are bugs more often than data. */
+#define DEFAULT_MAX_RECORD (64 << 20)
+
 static const sl_field_spec_t file_source_config[] = {
-    {"type", SL_FIELD_STRING, true, "file", NULL, NULL},
-    {"url", SL_FIELD_STRING_LIST, true,
-     "path, glob or list of them; relative to the pipeline file (or to the connection's url); "
-     "s3://bucket/prefix/*.jsonl for S3",
-     NULL, NULL},
-    {"connection", SL_FIELD_STRING, false,
-     "name of an entry in the pipeline's connections (s3://: url, endpoint, region, access_key, "
-     "secret_key, session_token, path_style)",
-     NULL, NULL},
-    {"format", SL_FIELD_STRING, false, "jsonl, csv or json (default: from the extension)",
-     formats, NULL},
-    {"delimiter", SL_FIELD_STRING, false, "CSV field delimiter (default ',')", NULL, NULL},
-    {"header", SL_FIELD_BOOL, false, "CSV: first record holds the column names (true)", NULL,
-     NULL},
-    {"columns", SL_FIELD_STRING_LIST, false, "CSV: column names (instead of the header)", NULL,
-     NULL},
-    {"infer_types", SL_FIELD_BOOL, false, "CSV: numbers and booleans typed (true)", NULL, NULL},
-    {"max_record_bytes", SL_FIELD_INT, false, "longest accepted record (64 MiB)", NULL, NULL},
-    {NULL, 0, false, NULL, NULL, NULL},
+    {.name = "type", .type = SL_FIELD_STRING, .required = true, .doc = "file"},
+    {.name = "url", .type = SL_FIELD_STRING_LIST, .required = true, .min_len = 1,
+     .doc = "path, glob or list of them; relative to the pipeline file (or to the connection's "
+            "url); s3://bucket/prefix/*.jsonl for S3"},
+    {.name = "connection", .type = SL_FIELD_STRING, .min_len = 1,
+     .doc = "name of an entry in the pipeline's connections (s3://: url, endpoint, region, "
+            "access_key, secret_key, session_token, path_style)"},
+    {.name = "format", .type = SL_FIELD_STRING, .choices = formats,
+     .doc = "jsonl (ndjson), csv, tsv or json", .def = "by extension"},
+    {.name = "delimiter", .type = SL_FIELD_STRING,
+     .doc = "CSV field delimiter: one character, \\t or tab", .def = "',' (tab for .tsv)"},
+    {.name = "header", .type = SL_FIELD_BOOL, .doc = "CSV: first record holds the column names",
+     .def = "true"},
+    {.name = "columns", .type = SL_FIELD_STRING_LIST, .min_len = 1,
+     .doc = "CSV: column names (instead of the header's)"},
+    {.name = "infer_types", .type = SL_FIELD_BOOL, .doc = "CSV: numbers and booleans typed",
+     .def = "true"},
+    {.name = "max_record_bytes", .type = SL_FIELD_INT, .range = SL_AT_LEAST(1),
+     .doc = "longest accepted record; a longer one fails the step", .def = "67108864 (64 MiB)"},
+    {.name = NULL},
 };
 
 /* An input object of an object store, as its listing described it. */
@@ -487,6 +491,32 @@ static void parse_resume(file_src_t *s, const char *text)
 }
 
 
+/* Rules between keys, without I/O: for `sluice validate`, and run first by
+ * open(). */
+static int file_check(const sl_node_t *cfg, sl_err_t *err)
+{
+    char delim;
+    int rc = sl_cfg_delimiter(cfg, "source 'file'", &delim, err);
+    if (!rc) {
+        rc = sl_cfg_distinct(cfg, "columns", "source 'file'", err);
+    }
+    const char *fmt = NULL;
+    if (!rc) {
+        rc = sl_cfg_str(cfg, "format", NULL, &fmt, err);
+    }
+    /* CSV-only keys with a format that is not CSV would be ignored. */
+    static const char *const csv_keys[] = {"delimiter", "header", "columns", "infer_types"};
+    bool csv = !fmt || strcmp(fmt, "csv") == 0 || strcmp(fmt, "tsv") == 0;
+    for (size_t i = 0; !rc && !csv && i < SL_ARRAY_LEN(csv_keys); i++) {
+        const sl_node_t *k = sl_node_get(cfg, csv_keys[i]);
+        if (k) {
+            rc = sl_node_error(err, k, "source 'file': %s applies to CSV, not format %s",
+                               csv_keys[i], fmt);
+        }
+    }
+    return rc;
+}
+
 static int file_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
 {
     file_src_t *s = calloc(1, sizeof *s);
@@ -499,11 +529,15 @@ static int file_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
     s->fmt_default = -1;
     s->csv.delimiter = ',';
     s->csv.quote = '"';
-    const char *fmt = NULL, *delim = NULL;
-    int64_t maxrec = 64 << 20;
-    int rc = sl_cfg_str(cfg, "format", NULL, &fmt, &ctx->err);
+    const char *fmt = NULL;
+    char delim = 0;
+    int64_t maxrec = DEFAULT_MAX_RECORD;
+    int rc = file_check(cfg, &ctx->err);
     if (!rc) {
-        rc = sl_cfg_str(cfg, "delimiter", NULL, &delim, &ctx->err);
+        rc = sl_cfg_str(cfg, "format", NULL, &fmt, &ctx->err);
+    }
+    if (!rc) {
+        rc = sl_cfg_delimiter(cfg, "source 'file'", &delim, &ctx->err);
     }
     if (!rc) {
         rc = sl_cfg_bool(cfg, "header", true, &s->header, &ctx->err);
@@ -517,7 +551,7 @@ static int file_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
     if (rc) {
         return rc;
     }
-    s->max_record = maxrec > 0 ? (uint64_t)maxrec : (uint64_t)(64 << 20);
+    s->max_record = maxrec > 0 ? (uint64_t)maxrec : (uint64_t)DEFAULT_MAX_RECORD;
     if (fmt) {
         fmt_t f = FMT_JSONL;
         fmt_from_name(fmt, &f);
@@ -527,15 +561,7 @@ static int file_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
         }
     }
     if (delim) {
-        const sl_node_t *dn = sl_node_get(cfg, "delimiter");
-        if (strcmp(delim, "\\t") == 0 || strcmp(delim, "tab") == 0) {
-            s->delim_cfg = '\t';
-        } else if (strlen(delim) != 1) {
-            return sl_node_error(&ctx->err, dn, "delimiter must be one character, got '%s'",
-                                 delim);
-        } else {
-            s->delim_cfg = delim[0];
-        }
+        s->delim_cfg = delim; /* wins over format: tsv */
     }
     const sl_node_t *cols = sl_node_get(cfg, "columns");
     if (cols) {
@@ -546,13 +572,6 @@ static int file_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
         }
         for (size_t i = 0; i < n; i++) {
             s->columns[i] = cols->kind == SL_NODE_SEQ ? cols->items[i]->text : cols->text;
-            for (size_t j = 0; j < i; j++) {
-                if (strcmp(s->columns[i], s->columns[j]) == 0) {
-                    const sl_node_t *at = cols->kind == SL_NODE_SEQ ? cols->items[i] : cols;
-                    return sl_node_error(&ctx->err, at, "columns: '%s' is listed twice",
-                                         s->columns[i]);
-                }
-            }
         }
         s->ncolumns = n;
     }
@@ -1305,4 +1324,5 @@ const sl_source_type_t sl_source_file = {
     .next = file_next,
     .ack = file_ack,
     .close = file_close,
+    .check = file_check,
 };

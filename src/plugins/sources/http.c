@@ -39,100 +39,119 @@
 #include "sluice/strset.h"
 #include "sluice/timeutil.h"
 
+/* Names the plugin in messages. */
+#define WHAT "source 'http'"
+
 static const char *const methods[] = {"GET", "POST", NULL};
 static const char *const auth_types[] = {"api_key", "bearer", "basic", NULL};
 static const char *const page_types[] = {"none", "cursor", "next_link", "link_header",
                                          "page", "offset", NULL};
 
 static const sl_field_spec_t auth_spec[] = {
-    {"type", SL_FIELD_STRING, true, "api_key, bearer or basic", auth_types, NULL},
-    {"header", SL_FIELD_STRING, false, "api_key: header name (x-api-key)", NULL, NULL},
-    {"query", SL_FIELD_STRING, false, "api_key: send as this query parameter instead", NULL, NULL},
-    {"value", SL_FIELD_STRING, false, "api_key: the key (use ${env:NAME})", NULL, NULL},
-    {"token", SL_FIELD_STRING, false, "bearer: the token", NULL, NULL},
-    {"username", SL_FIELD_STRING, false, "basic: user name", NULL, NULL},
-    {"password", SL_FIELD_STRING, false, "basic: password", NULL, NULL},
-    {NULL, 0, false, NULL, NULL, NULL},
+    {.name = "type", .type = SL_FIELD_STRING, .required = true, .choices = auth_types,
+     .doc = "api_key, bearer or basic"},
+    {.name = "header", .type = SL_FIELD_STRING, .min_len = 1, .def = "x-api-key",
+     .doc = "api_key: header name"},
+    {.name = "query", .type = SL_FIELD_STRING, .min_len = 1,
+     .doc = "api_key: send as this query parameter instead"},
+    {.name = "value", .type = SL_FIELD_STRING, .doc = "api_key: the key (use ${env:NAME})"},
+    {.name = "token", .type = SL_FIELD_STRING, .doc = "bearer: the token"},
+    {.name = "username", .type = SL_FIELD_STRING, .doc = "basic: user name"},
+    {.name = "password", .type = SL_FIELD_STRING, .doc = "basic: password"},
+    {.name = NULL},
 };
 
 static const sl_field_spec_t paging_spec[] = {
-    {"type", SL_FIELD_STRING, true, "cursor, next_link, link_header, page, offset or none",
-     page_types, NULL},
-    {"cursor_path", SL_FIELD_STRING, false, "cursor: dotted path of the next cursor in the body",
-     NULL, NULL},
-    {"param", SL_FIELD_STRING, false,
-     "query parameter of the cursor (cursor), page number (page) or offset (offset)", NULL, NULL},
-    {"path", SL_FIELD_STRING, false, "next_link: dotted path of the next page's URL", NULL, NULL},
-    {"start", SL_FIELD_INT, false, "page: first page number (1); offset: first offset (0)", NULL,
-     NULL},
-    {"size_param", SL_FIELD_STRING, false, "page: query parameter of the page size", NULL, NULL},
-    {"size", SL_FIELD_INT, false, "page: records per page (100)", NULL, NULL},
-    {"limit_param", SL_FIELD_STRING, false, "offset: query parameter of the limit (limit)", NULL,
-     NULL},
-    {"limit", SL_FIELD_INT, false, "offset: records per page (100)", NULL, NULL},
-    {NULL, 0, false, NULL, NULL, NULL},
+    {.name = "type", .type = SL_FIELD_STRING, .required = true, .choices = page_types,
+     .doc = "cursor, next_link, link_header, page, offset or none"},
+    {.name = "cursor_path", .type = SL_FIELD_STRING, .min_len = 1,
+     .doc = "cursor: dotted path of the next cursor in the body"},
+    {.name = "param", .type = SL_FIELD_STRING, .min_len = 1,
+     .doc = "query parameter of the cursor (cursor), page number (page) or offset (offset)",
+     .def = "cursor, page or offset"},
+    {.name = "path", .type = SL_FIELD_STRING, .min_len = 1,
+     .doc = "next_link: dotted path of the next page's URL"},
+    {.name = "start", .type = SL_FIELD_INT, .range = SL_AT_LEAST(0),
+     .doc = "page: first page number; offset: first offset", .def = "1 (page), 0 (offset)"},
+    {.name = "size_param", .type = SL_FIELD_STRING, .min_len = 1,
+     .doc = "page: query parameter of the page size"},
+    {.name = "size", .type = SL_FIELD_INT, .range = SL_AT_LEAST(1), .def = "100",
+     .doc = "page: records per page, sent as size_param"},
+    {.name = "limit_param", .type = SL_FIELD_STRING, .min_len = 1, .def = "limit",
+     .doc = "offset: query parameter of the limit"},
+    {.name = "limit", .type = SL_FIELD_INT, .range = SL_AT_LEAST(1), .def = "100",
+     .doc = "offset: records per page"},
+    {.name = NULL},
 };
 
 static const sl_field_spec_t incr_spec[] = {
-    {"param", SL_FIELD_STRING, false, "query parameter that gets the last high-water mark", NULL,
-     NULL},
-    {"cursor_field", SL_FIELD_STRING, true, "record field whose maximum is the high-water mark",
-     NULL, NULL},
-    {"initial", SL_FIELD_STRING, false, "value sent on the first run", NULL, NULL},
-    {"key", SL_FIELD_STRING, false,
-     "record field naming a record: records at exactly the last mark that the previous run "
-     "delivered are not delivered again",
-     NULL, NULL},
-    {"filter", SL_FIELD_BOOL, false,
-     "also drop records whose cursor_field is below the mark (APIs that ignore it)", NULL, NULL},
-    {NULL, 0, false, NULL, NULL, NULL},
+    {.name = "param", .type = SL_FIELD_STRING, .min_len = 1,
+     .doc = "query parameter that gets the last high-water mark"},
+    {.name = "cursor_field", .type = SL_FIELD_STRING, .required = true, .min_len = 1,
+     .doc = "record field whose maximum is the high-water mark"},
+    {.name = "initial", .type = SL_FIELD_STRING, .doc = "value sent on the first run"},
+    {.name = "key", .type = SL_FIELD_STRING, .min_len = 1,
+     .doc = "record field naming a record: records at exactly the last mark that the previous "
+            "run delivered are not delivered again"},
+    {.name = "filter", .type = SL_FIELD_BOOL, .def = "false",
+     .doc = "also drop records whose cursor_field is below the mark (APIs that ignore it)"},
+    {.name = NULL},
 };
 
 static const sl_field_spec_t retry_spec[] = {
-    {"max", SL_FIELD_INT, false, "retries after the first attempt (5)", NULL, NULL},
-    {"backoff_ms", SL_FIELD_INT, false, "base of the exponential backoff (200)", NULL, NULL},
-    {"max_backoff_ms", SL_FIELD_INT, false, "longest wait, Retry-After included (10000)", NULL,
-     NULL},
-    {NULL, 0, false, NULL, NULL, NULL},
+    {.name = "max", .type = SL_FIELD_INT, .range = SL_RANGE(0, 100), .def = "5",
+     .doc = "retries after the first attempt"},
+    {.name = "backoff_ms", .type = SL_FIELD_INT, .range = SL_AT_LEAST(0), .def = "200",
+     .doc = "base of the exponential backoff"},
+    {.name = "max_backoff_ms", .type = SL_FIELD_INT, .range = SL_AT_LEAST(0), .def = "10000",
+     .doc = "longest wait, Retry-After included"},
+    {.name = NULL},
 };
 
 static const sl_field_spec_t rate_spec[] = {
-    {"per_second", SL_FIELD_FLOAT, true, "requests per second on average", NULL, NULL},
-    {"burst", SL_FIELD_INT, false, "requests allowed back to back (per_second, at least 1)", NULL,
-     NULL},
-    {NULL, 0, false, NULL, NULL, NULL},
+    {.name = "per_second", .type = SL_FIELD_FLOAT, .required = true, .range = SL_ABOVE(0),
+     .doc = "requests per second on average"},
+    {.name = "burst", .type = SL_FIELD_INT, .range = SL_AT_LEAST(1),
+     .def = "per_second, rounded down", .doc = "requests allowed back to back"},
+    {.name = NULL},
 };
 
 static const sl_field_spec_t budget_spec[] = {
-    {"max_pages", SL_FIELD_INT, false, "pages per run (0: no limit)", NULL, NULL},
-    {"max_seconds", SL_FIELD_INT, false, "seconds per run (0: no limit)", NULL, NULL},
-    {NULL, 0, false, NULL, NULL, NULL},
+    {.name = "max_pages", .type = SL_FIELD_INT, .range = SL_AT_LEAST(0), .def = "0 (no limit)",
+     .doc = "pages per run"},
+    {.name = "max_seconds", .type = SL_FIELD_INT, .range = SL_AT_LEAST(0),
+     .def = "0 (no limit)", .doc = "seconds per run"},
+    {.name = NULL},
 };
 
 static const sl_field_spec_t http_source_config[] = {
-    {"type", SL_FIELD_STRING, true, "http", NULL, NULL},
-    {"url", SL_FIELD_STRING, true, "http(s) URL of the first page; templates over params, run, env",
-     NULL, NULL},
-    {"method", SL_FIELD_STRING, false, "GET (default) or POST", methods, NULL},
-    {"headers", SL_FIELD_STRING_MAP, false, "extra request headers", NULL, NULL},
-    {"body", SL_FIELD_ANY, false, "POST: JSON body (a map, or JSON text)", NULL, NULL},
-    {"auth", SL_FIELD_MAP, false, "api_key, bearer or basic credentials", NULL, auth_spec},
-    {"records", SL_FIELD_STRING, false,
-     "dotted path of the array of records in the body (default: the body is the array)", NULL,
-     NULL},
-    {"pagination", SL_FIELD_MAP, false, "how to reach the next page", NULL, paging_spec},
-    {"incremental", SL_FIELD_MAP, false, "send the last high-water mark (since=...)", NULL,
-     incr_spec},
-    {"retry", SL_FIELD_MAP, false, "retries of 429, 5xx and timeouts", NULL, retry_spec},
-    {"rate_limit", SL_FIELD_MAP, false, "token bucket spacing the requests", NULL, rate_spec},
-    {"timeout_ms", SL_FIELD_INT, false, "longest wait without any byte moving (30000)", NULL, NULL},
-    {"max_response_bytes", SL_FIELD_INT, false, "largest accepted response body (64 MiB)", NULL,
-     NULL},
-    {"budget", SL_FIELD_MAP, false,
-     "stop cleanly after so many pages or seconds; the next run "
-     "resumes",
-     NULL, budget_spec},
-    {NULL, 0, false, NULL, NULL, NULL},
+    {.name = "type", .type = SL_FIELD_STRING, .required = true, .doc = "http"},
+    {.name = "url", .type = SL_FIELD_STRING, .required = true, .min_len = 1,
+     .doc = "http(s) URL of the first page; templates over params, run, env"},
+    {.name = "method", .type = SL_FIELD_STRING, .choices = methods, .def = "GET",
+     .doc = "GET or POST"},
+    {.name = "headers", .type = SL_FIELD_STRING_MAP, .def = "Accept: application/json",
+     .doc = "extra request headers"},
+    {.name = "body", .type = SL_FIELD_ANY, .doc = "POST: JSON body (a map, or JSON text)"},
+    {.name = "auth", .type = SL_FIELD_MAP, .children = auth_spec,
+     .doc = "api_key, bearer or basic credentials"},
+    {.name = "records", .type = SL_FIELD_STRING, .def = "the body is the array",
+     .doc = "dotted path of the array of records in the body"},
+    {.name = "pagination", .type = SL_FIELD_MAP, .children = paging_spec,
+     .def = "none (one request)", .doc = "how to reach the next page"},
+    {.name = "incremental", .type = SL_FIELD_MAP, .children = incr_spec,
+     .doc = "send the last high-water mark (since=...)"},
+    {.name = "retry", .type = SL_FIELD_MAP, .children = retry_spec,
+     .doc = "retries of 429, 5xx and timeouts"},
+    {.name = "rate_limit", .type = SL_FIELD_MAP, .children = rate_spec,
+     .doc = "token bucket spacing the requests"},
+    {.name = "timeout_ms", .type = SL_FIELD_INT, .range = SL_AT_LEAST(1), .def = "30000",
+     .doc = "longest wait to connect or without any byte moving"},
+    {.name = "max_response_bytes", .type = SL_FIELD_INT, .range = SL_AT_LEAST(1),
+     .def = "67108864 (64 MiB)", .doc = "largest accepted response body"},
+    {.name = "budget", .type = SL_FIELD_MAP, .children = budget_spec,
+     .doc = "stop cleanly after so many pages or seconds; the next run resumes"},
+    {.name = NULL},
 };
 
 typedef enum { PG_NONE, PG_CURSOR, PG_NEXT_LINK, PG_LINK_HEADER, PG_PAGE, PG_OFFSET } pg_t;
@@ -446,17 +465,14 @@ static int open_headers(http_src_t *s, const sl_node_t *cfg)
     const sl_node_t *h = sl_node_get(cfg, "headers");
     for (size_t i = 0; h && h->kind == SL_NODE_MAP && i < h->n; i++) {
         const sl_node_t *k = h->pairs[i].key, *v = h->pairs[i].value;
-        if (!k->text[0] || strpbrk(k->text, ": \t\r\n")) {
-            return sl_node_error(&ctx->err, k, "headers: '%s' is not a header name", k->text);
-        }
         const char *val;
         int rc = render(ctx, v, k->text, &val);
         if (rc) {
             return rc;
         }
         if (strpbrk(val, "\r\n")) {
-            return sl_node_error(&ctx->err, v, "headers: %s: a value cannot hold a line break",
-                                 k->text);
+            return sl_node_error(&ctx->err, v,
+                                 WHAT ": headers: %s: a value cannot hold a line break", k->text);
         }
         if (v->secret) {
             sl_log_add_secret(val, strlen(val));
@@ -498,14 +514,9 @@ static int open_auth(http_src_t *s, const sl_node_t *cfg)
         return rc;
     }
     const char *line = NULL;
+    /* http_check made sure each type has its keys; values rendered from
+     * templates are checked here. */
     if (strcmp(type, "api_key") == 0) {
-        if (!value) {
-            return sl_node_error(&ctx->err, a,
-                                 "auth: api_key needs value (e.g. \"${env:API_KEY}\")");
-        }
-        if (header && query) {
-            return sl_node_error(&ctx->err, a, "auth: give header or query, not both");
-        }
         sl_log_add_secret(value, strlen(value));
         if (query) {
             s->auth_qname = query;
@@ -513,22 +524,17 @@ static int open_auth(http_src_t *s, const sl_node_t *cfg)
             return 0;
         }
         if (strpbrk(header ? header : "", ": \t\r\n") || strpbrk(value, "\r\n")) {
-            return sl_node_error(&ctx->err, a, "auth: header name or value not valid in a header");
+            return sl_node_error(&ctx->err, a,
+                                 WHAT ": auth: header name or value not valid in a header");
         }
         line = sl_arena_sprintf(ctx->arena, "%s: %s", header ? header : "x-api-key", value);
     } else if (strcmp(type, "bearer") == 0) {
-        if (!token) {
-            return sl_node_error(&ctx->err, a, "auth: bearer needs token");
-        }
         if (strpbrk(token, "\r\n")) {
-            return sl_node_error(&ctx->err, a, "auth: token cannot hold a line break");
+            return sl_node_error(&ctx->err, a, WHAT ": auth: token cannot hold a line break");
         }
         sl_log_add_secret(token, strlen(token));
         line = sl_arena_sprintf(ctx->arena, "Authorization: Bearer %s", token);
     } else {
-        if (!user || !pass) {
-            return sl_node_error(&ctx->err, a, "auth: basic needs username and password");
-        }
         sl_log_add_secret(pass, strlen(pass));
         char *up = sl_arena_sprintf(ctx->arena, "%s:%s", user, pass);
         char *enc = up ? base64(ctx->arena, up, strlen(up)) : NULL;
@@ -611,9 +617,6 @@ static int open_body(http_src_t *s, const sl_node_t *cfg)
     if (!n || n->is_null) {
         return 0;
     }
-    if (strcmp(s->method, "POST") != 0) {
-        return sl_node_error(&ctx->err, n, "body: only with method: POST");
-    }
     sl_buf_t b = SL_BUF_INIT;
     int rc;
     if (n->kind == SL_NODE_SCALAR) {
@@ -629,8 +632,8 @@ static int open_body(http_src_t *s, const sl_node_t *cfg)
             if (!tmp) {
                 rc = SL_ENOMEM;
             } else if (sl_json_parse(tmp, b.data, b.len, NULL, &v, &je) != 0) {
-                rc = sl_node_error(&ctx->err, n, "body: not valid JSON at byte %zu: %s", je.offset,
-                                   je.reason);
+                rc = sl_node_error(&ctx->err, n, WHAT ": body: not valid JSON at byte %zu: %s",
+                                   je.offset, je.reason);
             }
             sl_arena_destroy(tmp);
         }
@@ -662,7 +665,6 @@ static int get_int(http_src_t *s, const sl_node_t *m, const char *key, int64_t d
 
 static int open_paging(http_src_t *s, const sl_node_t *cfg)
 {
-    sl_step_ctx_t *ctx = s->ctx;
     const sl_node_t *p = sl_node_get(cfg, "pagination");
     s->pg = PG_NONE;
     if (!p) {
@@ -703,18 +705,7 @@ static int open_paging(http_src_t *s, const sl_node_t *cfg)
     if (!rc) {
         rc = get_int(s, p, "limit", 100, 1, &s->limit);
     }
-    if (rc) {
-        return rc;
-    }
-    if (s->pg == PG_CURSOR && !s->cursor_path) {
-        return sl_node_error(&ctx->err, p,
-                             "pagination: cursor needs cursor_path (e.g. "
-                             "meta.next_cursor)");
-    }
-    if (s->pg == PG_NEXT_LINK && !s->next_path) {
-        return sl_node_error(&ctx->err, p, "pagination: next_link needs path (e.g. links.next)");
-    }
-    return 0;
+    return rc;
 }
 
 static int open_incremental(http_src_t *s, const sl_node_t *cfg)
@@ -843,6 +834,202 @@ static int open_retry(http_src_t *s, const sl_node_t *cfg)
     return 0;
 }
 
+/* ---- check: rules between keys, without I/O (validate; open runs it first) ---- */
+
+/* A URL for messages: credentials masked, secrets not shown. */
+static void url_for_message(const sl_node_t *n, const char *url, char *out, size_t cap)
+{
+    sl_buf_t b = SL_BUF_INIT;
+    if (n->secret || sl_http_url_redact(&b, url, NULL) != 0) {
+        snprintf(out, cap, "<secret>");
+    } else {
+        sl_log_redact(b.data);
+        snprintf(out, cap, "%s", b.data ? b.data : "");
+    }
+    sl_buf_free(&b);
+}
+
+static bool is_http_url(const char *u)
+{
+    return strncasecmp(u, "http://", 7) == 0 || strncasecmp(u, "https://", 8) == 0;
+}
+
+static const sl_node_t *present(const sl_node_t *m, const char *key)
+{
+    const sl_node_t *n = sl_node_get(m, key);
+    return n && !n->is_null ? n : NULL;
+}
+
+/* Keys of map m other than "type" must be in keys (NULL-terminated):
+ * another one would be silently ignored for this type. */
+static int only_keys(const sl_node_t *m, const char *section, const char *type,
+                     const char *const *keys, sl_err_t *err)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        const sl_node_t *k = m->pairs[i].key;
+        bool ok = strcmp(k->text, "type") == 0;
+        for (size_t j = 0; !ok && keys[j]; j++) {
+            ok = strcmp(k->text, keys[j]) == 0;
+        }
+        if (ok) {
+            continue;
+        }
+        char list[200] = "";
+        size_t used = 0;
+        for (size_t j = 0; keys[j] && used < sizeof list; j++) {
+            int w = snprintf(list + used, sizeof list - used, "%s%s", j ? ", " : "", keys[j]);
+            used += w > 0 ? (size_t)w : 0;
+        }
+        if (!keys[0]) {
+            return sl_node_error(err, k, WHAT ": %s: %s does not apply to type %s (it takes no "
+                                 "other keys)", section, k->text, type);
+        }
+        return sl_node_error(err, k, WHAT ": %s: %s does not apply to type %s (its keys: %s)",
+                             section, k->text, type, list);
+    }
+    return 0;
+}
+
+static int check_auth(const sl_node_t *cfg, sl_err_t *err)
+{
+    const sl_node_t *a = sl_node_get(cfg, "auth");
+    const sl_node_t *tn = a ? sl_node_get(a, "type") : NULL;
+    if (!tn || tn->unresolved) {
+        return 0;
+    }
+    static const char *const api_key[] = {"header", "query", "value", NULL};
+    static const char *const bearer[] = {"token", NULL};
+    static const char *const basic[] = {"username", "password", NULL};
+    const char *type = tn->text;
+    if (strcmp(type, "api_key") == 0) {
+        int rc = only_keys(a, "auth", type, api_key, err);
+        if (rc) {
+            return rc;
+        }
+        const sl_node_t *header = present(a, "header"), *value = present(a, "value");
+        if (!value) {
+            return sl_node_error(err, a,
+                                 WHAT ": auth: api_key needs value (e.g. \"${env:API_KEY}\")");
+        }
+        if (header && present(a, "query")) {
+            return sl_node_error(err, a, WHAT ": auth: give header or query, not both");
+        }
+        if ((header && sl_cfg_literal(header) && strpbrk(header->text, ": \t\r\n")) ||
+            (sl_cfg_literal(value) && strpbrk(value->text, "\r\n"))) {
+            return sl_node_error(err, a, WHAT ": auth: header name or value not valid in a "
+                                 "header");
+        }
+        return 0;
+    }
+    if (strcmp(type, "bearer") == 0) {
+        int rc = only_keys(a, "auth", type, bearer, err);
+        if (!rc && !present(a, "token")) {
+            rc = sl_node_error(err, a, WHAT ": auth: bearer needs token");
+        }
+        return rc;
+    }
+    int rc = only_keys(a, "auth", type, basic, err);
+    if (!rc && (!present(a, "username") || !present(a, "password"))) {
+        rc = sl_node_error(err, a, WHAT ": auth: basic needs username and password");
+    }
+    return rc;
+}
+
+static int check_paging(const sl_node_t *cfg, sl_err_t *err)
+{
+    const sl_node_t *p = sl_node_get(cfg, "pagination");
+    const sl_node_t *tn = p ? sl_node_get(p, "type") : NULL;
+    if (!tn || tn->unresolved) {
+        return 0;
+    }
+    static const char *const keys[][5] = {
+        [PG_NONE] = {NULL},
+        [PG_CURSOR] = {"cursor_path", "param", NULL},
+        [PG_NEXT_LINK] = {"path", NULL},
+        [PG_LINK_HEADER] = {NULL},
+        [PG_PAGE] = {"param", "start", "size_param", "size", NULL},
+        [PG_OFFSET] = {"param", "start", "limit_param", "limit", NULL},
+    };
+    pg_t pg = PG_NONE;
+    for (size_t i = 0; page_types[i]; i++) {
+        if (strcmp(tn->text, page_types[i]) == 0) {
+            pg = (pg_t)i;
+        }
+    }
+    int rc = only_keys(p, "pagination", tn->text, keys[pg], err);
+    if (rc) {
+        return rc;
+    }
+    if (pg == PG_CURSOR && !present(p, "cursor_path")) {
+        return sl_node_error(err, p, WHAT ": pagination: cursor needs cursor_path (e.g. "
+                             "meta.next_cursor)");
+    }
+    if (pg == PG_NEXT_LINK && !present(p, "path")) {
+        return sl_node_error(err, p, WHAT ": pagination: next_link needs path (e.g. links.next)");
+    }
+    const sl_node_t *size = sl_node_get(p, "size");
+    if (pg == PG_PAGE && size && !present(p, "size_param")) {
+        /* Without it the size is neither sent nor used to see the last page. */
+        return sl_node_error(err, size, WHAT ": pagination: size is sent as size_param: give "
+                             "size_param too (e.g. per_page)");
+    }
+    return 0;
+}
+
+static int check_request(const sl_node_t *cfg, sl_err_t *err)
+{
+    const sl_node_t *url = sl_node_get(cfg, "url");
+    if (sl_cfg_literal(url) && !is_http_url(url->text)) {
+        char shown[512];
+        url_for_message(url, url->text, shown, sizeof shown);
+        return sl_node_error(err, url, WHAT ": url: '%s' is not an http:// or https:// URL",
+                             shown);
+    }
+    const sl_node_t *h = sl_node_get(cfg, "headers");
+    for (size_t i = 0; h && h->kind == SL_NODE_MAP && i < h->n; i++) {
+        const sl_node_t *k = h->pairs[i].key, *v = h->pairs[i].value;
+        if (!k->text[0] || strpbrk(k->text, ": \t\r\n")) {
+            return sl_node_error(err, k, WHAT ": headers: '%s' is not a header name", k->text);
+        }
+        if (sl_cfg_literal(v) && strpbrk(v->text, "\r\n")) {
+            return sl_node_error(err, v, WHAT ": headers: %s: a value cannot hold a line break",
+                                 k->text);
+        }
+    }
+    const sl_node_t *body = present(cfg, "body");
+    const sl_node_t *method = present(cfg, "method");
+    if (body && !(method && strcmp(method->text, "POST") == 0)) {
+        return sl_node_error(err, body, WHAT ": body: only with method: POST");
+    }
+    if (body && body->kind == SL_NODE_SCALAR && sl_cfg_literal(body)) {
+        sl_arena_t *tmp = sl_arena_create(4096, 0);
+        sl_value_t v;
+        sl_json_error_t je;
+        int rc = 0;
+        if (!tmp) {
+            rc = sl_err_set(err, SL_ENOMEM, "out of memory");
+        } else if (sl_json_parse(tmp, body->text, body->len, NULL, &v, &je) != 0) {
+            rc = sl_node_error(err, body, WHAT ": body: not valid JSON at byte %zu: %s",
+                               je.offset, je.reason);
+        }
+        sl_arena_destroy(tmp);
+        return rc;
+    }
+    return 0;
+}
+
+static int http_check(const sl_node_t *cfg, sl_err_t *err)
+{
+    int rc = check_request(cfg, err);
+    if (!rc) {
+        rc = check_auth(cfg, err);
+    }
+    if (!rc) {
+        rc = check_paging(cfg, err);
+    }
+    return rc;
+}
+
 static int http_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
 {
     http_src_t *s = calloc(1, sizeof *s);
@@ -853,14 +1040,19 @@ static int http_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
     s->ctx = ctx;
     s->rng = sl_retry_seed(s);
     s->stats.last_retry_after_ms = -1;
-    const sl_node_t *url = sl_node_get(cfg, "url");
-    int rc = render(ctx, url, "url", &s->url);
+    int rc = http_check(cfg, &ctx->err);
     if (rc) {
         return rc;
     }
-    if (strncasecmp(s->url, "http://", 7) != 0 && strncasecmp(s->url, "https://", 8) != 0) {
+    const sl_node_t *url = sl_node_get(cfg, "url");
+    rc = render(ctx, url, "url", &s->url);
+    if (rc) {
+        return rc;
+    }
+    if (!is_http_url(s->url)) {
+        /* rendered from a template */
         char *shown = shown_url(s, s->url);
-        rc = sl_node_error(&ctx->err, url, "url: '%s' is not an http:// or https:// URL",
+        rc = sl_node_error(&ctx->err, url, WHAT ": url: '%s' is not an http:// or https:// URL",
                            shown ? shown : "?");
         free(shown);
         return rc;
@@ -1584,4 +1776,5 @@ const sl_source_type_t sl_source_http = {
     .next = http_next,
     .ack = NULL,
     .close = http_close,
+    .check = http_check,
 };

@@ -29,28 +29,29 @@
 #include "sql_src_internal.h"
 
 static const sl_field_spec_t incremental_config[] = {
-    {"cursor_field", SL_FIELD_STRING, true,
-     "column that grows with every insert/update (updated_at, a sequence id)", NULL, NULL},
-    {"initial", SL_FIELD_STRING, false,
-     "lower bound when there is no checkpoint yet (default: read everything)", NULL, NULL},
-    {NULL, 0, false, NULL, NULL, NULL},
+    {.name = "cursor_field", .type = SL_FIELD_STRING, .required = true, .min_len = 1,
+     .doc = "column that grows with every insert/update (updated_at, a sequence id)"},
+    {.name = "initial", .type = SL_FIELD_STRING, .def = "read everything",
+     .doc = "lower bound when there is no checkpoint yet"},
+    {.name = NULL},
 };
 
 static const sl_field_spec_t sql_source_config[] = {
-    {"type", SL_FIELD_STRING, true, "sql", NULL, NULL},
-    {"url", SL_FIELD_STRING, false,
-     "postgres://user@host:5432/db, sqlite:///rel/to/pipeline.db, sqlite:////abs.db or a path",
-     NULL, NULL},
-    {"connection", SL_FIELD_STRING, false,
-     "name of an entry in the pipeline's connections (instead of url)", NULL, NULL},
-    {"table", SL_FIELD_STRING, false, "table to read (schema.table allowed); or query", NULL,
-     NULL},
-    {"query", SL_FIELD_STRING, false, "SELECT to read; or table", NULL, NULL},
-    {"incremental", SL_FIELD_MAP, false,
-     "read only new and changed rows: {cursor_field, initial}", NULL, incremental_config},
-    {"primary_key", SL_FIELD_STRING_LIST, false,
-     "column(s) identifying a row (default: the table's primary key)", NULL, NULL},
-    {NULL, 0, false, NULL, NULL, NULL},
+    {.name = "type", .type = SL_FIELD_STRING, .required = true, .doc = "sql"},
+    {.name = "url", .type = SL_FIELD_STRING, .min_len = 1,
+     .doc = "postgres://user@host:5432/db, sqlite:///rel/to/pipeline.db, sqlite:////abs.db or "
+            "a path"},
+    {.name = "connection", .type = SL_FIELD_STRING, .min_len = 1,
+     .doc = "name of an entry in the pipeline's connections (instead of url)"},
+    {.name = "table", .type = SL_FIELD_STRING, .min_len = 1,
+     .doc = "table to read (schema.table allowed); or query"},
+    {.name = "query", .type = SL_FIELD_STRING, .min_len = 1, .doc = "SELECT to read; or table"},
+    {.name = "incremental", .type = SL_FIELD_MAP, .children = incremental_config,
+     .doc = "read only new and changed rows: {cursor_field, initial}"},
+    {.name = "primary_key", .type = SL_FIELD_STRING_LIST, .min_len = 1,
+     .def = "the table's primary key",
+     .doc = "column(s) identifying a row; incremental reads of a query need it"},
+    {.name = NULL},
 };
 
 typedef struct {
@@ -414,6 +415,28 @@ static int map_columns(sql_src_t *s)
 
 static void sql_close(void *self);
 
+/* Rules between keys, without connecting: for `sluice validate`, and run
+ * first by open(). */
+static int sql_check(const sl_node_t *cfg, sl_err_t *err)
+{
+    const sl_node_t *tnode = sl_node_get(cfg, "table");
+    const sl_node_t *qnode = sl_node_get(cfg, "query");
+    int rc = sl_connection_db_check(cfg, "source 'sql'", err);
+    if (!rc && !tnode == !qnode) {
+        rc = sl_node_error(err, tnode ? tnode : cfg, "source 'sql': give either table or query%s",
+                           tnode ? ", not both" : "");
+    }
+    if (!rc && qnode && sl_cfg_literal(qnode) && strspn(qnode->text, " \t\r\n;") == qnode->len) {
+        rc = sl_node_error(err, qnode, "source 'sql': query: empty");
+    }
+    if (!rc && qnode && sl_node_get(cfg, "incremental") && !sl_node_get(cfg, "primary_key")) {
+        rc = sl_node_error(err, sl_node_get(cfg, "incremental"),
+                           "source 'sql': incremental reads of a query need primary_key: "
+                           "[columns] (rows sharing a cursor value are told apart by it)");
+    }
+    return rc ? rc : sl_cfg_distinct(cfg, "primary_key", "source 'sql'", err);
+}
+
 static int sql_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
 {
     *self = NULL;
@@ -427,13 +450,9 @@ static int sql_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
     const sl_node_t *tnode = sl_node_get(cfg, "table");
     const sl_node_t *qnode = sl_node_get(cfg, "query");
     const sl_node_t *inc = sl_node_get(cfg, "incremental");
-    int rc = sl_connection_db_url(ctx, cfg, "source 'sql'", &url, &url_node);
+    int rc = sql_check(cfg, &ctx->err);
+    rc = rc ? rc : sl_connection_db_url(ctx, cfg, "source 'sql'", &url, &url_node);
     rc = rc ? rc : render(ctx, url_node, "url", url, &url);
-    if (!rc && !tnode == !qnode) {
-        rc = sl_node_error(&ctx->err, tnode ? tnode : cfg,
-                           "source 'sql': give either table or query%s",
-                           tnode ? ", not both" : "");
-    }
     if (!rc && tnode) {
         rc = sl_node_to_str(tnode, "table", &s->table, &ctx->err);
         rc = rc ? rc : render(ctx, tnode, "table", s->table, &s->table);
@@ -693,4 +712,5 @@ const sl_source_type_t sl_source_sql = {
     .open = sql_open,
     .next = sql_next,
     .close = sql_close,
+    .check = sql_check,
 };

@@ -18,14 +18,13 @@
 #include "sluice/template.h"
 
 static const sl_field_spec_t cast_config[] = {
-    {"type", SL_FIELD_STRING, true, "cast", NULL, NULL},
-    {"fields", SL_FIELD_STRING_MAP, true,
-     "map of field: int, float, bool, string, timestamp, date or json", NULL, NULL},
-    /* ANY, checked at open: a plain YAML `null` is the word null here. */
-    {"on_error", SL_FIELD_ANY, false,
-     "reject (default): record to the rejects; null: store null; fail: stop the step", NULL,
-     NULL},
-    {NULL, 0, false, NULL, NULL, NULL},
+    {.name = "type", .type = SL_FIELD_STRING, .required = true, .doc = "cast"},
+    {.name = "fields", .type = SL_FIELD_STRING_MAP, .required = true,
+     .doc = "map of field: int, float, bool, string, timestamp, date or json"},
+    /* ANY, checked by cast_check: a plain YAML `null` is the word null here. */
+    {.name = "on_error", .type = SL_FIELD_ANY, .def = "reject",
+     .doc = "reject: record to the rejects; null: store null; fail: stop the step"},
+    {.name = NULL},
 };
 
 typedef enum { ON_REJECT = 0, ON_NULL, ON_FAIL } on_error_t;
@@ -55,47 +54,72 @@ typedef struct {
     on_error_t on_error;
 } cast_t;
 
-static int cast_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
+/* The target type named by v, or -1. */
+static int type_of(const sl_node_t *v)
 {
-    const sl_node_t *fields = sl_node_get(cfg, "fields");
-    if (!fields || fields->kind != SL_NODE_MAP || fields->n == 0) {
-        return sl_node_error(&ctx->err, fields ? fields : cfg,
-                             "cast: 'fields' must be a map of field: type");
+    for (size_t t = 0; v->kind == SL_NODE_SCALAR && t < SL_ARRAY_LEN(type_names); t++) {
+        if (strcmp(v->text, type_names[t].name) == 0) {
+            return type_names[t].type;
+        }
     }
-    const sl_node_t *oe = sl_node_get(cfg, "on_error");
+    return -1;
+}
+
+/* on_error's value; a missing key is reject. Returns -1 when unknown. */
+static int on_error_of(const sl_node_t *oe)
+{
     const char *on_error = "reject";
     if (oe) {
         on_error = oe->kind == SL_NODE_SCALAR && oe->text && oe->len ? oe->text : "";
     }
-    cast_t *c = sl_arena_calloc(ctx->arena, sizeof *c);
-    field_t *f = c ? sl_arena_calloc(ctx->arena, fields->n * sizeof *f) : NULL;
-    if (!f) {
-        return sl_err_set(&ctx->err, SL_ENOMEM, "cast: out of memory");
+    return strcmp(on_error, "reject") == 0    ? ON_REJECT
+           : strcasecmp(on_error, "null") == 0 ? ON_NULL
+           : strcmp(on_error, "fail") == 0     ? ON_FAIL
+                                               : -1;
+}
+
+/* Rules of the keys, without the step: known types and on_error. For
+ * `sluice validate`; open() runs it first. */
+static int cast_check(const sl_node_t *cfg, sl_err_t *err)
+{
+    const sl_node_t *fields = sl_node_get(cfg, "fields");
+    if (!fields || fields->kind != SL_NODE_MAP || fields->n == 0) {
+        return sl_node_error(err, fields ? fields : cfg,
+                             "cast: 'fields' must be a map of field: type");
     }
-    if (strcmp(on_error, "reject") == 0) {
-        c->on_error = ON_REJECT;
-    } else if (strcasecmp(on_error, "null") == 0) {
-        c->on_error = ON_NULL;
-    } else if (strcmp(on_error, "fail") == 0) {
-        c->on_error = ON_FAIL;
-    } else {
-        return sl_node_error(&ctx->err, oe, "cast: on_error must be reject, null or fail, got "
+    const sl_node_t *oe = sl_node_get(cfg, "on_error");
+    if (on_error_of(oe) < 0) {
+        return sl_node_error(err, oe, "cast: on_error must be reject, null or fail, got "
                              "'%s'", oe->kind == SL_NODE_SCALAR ? sl_node_display(oe) : "a "
                              "map or list");
     }
     for (size_t i = 0; i < fields->n; i++) {
         const sl_node_t *k = fields->pairs[i].key, *v = fields->pairs[i].value;
-        f[i].type = -1;
-        for (size_t t = 0; v->kind == SL_NODE_SCALAR && t < SL_ARRAY_LEN(type_names); t++) {
-            if (strcmp(v->text, type_names[t].name) == 0) {
-                f[i].type = type_names[t].type;
-            }
-        }
-        if (f[i].type < 0) {
-            return sl_node_error(&ctx->err, v, "cast: fields: '%s': unknown type '%s' (expected "
+        if (type_of(v) < 0) {
+            return sl_node_error(err, v, "cast: fields: '%s': unknown type '%s' (expected "
                                  "int, float, bool, string, timestamp, date or json)",
                                  sl_node_display(k), sl_node_display(v));
         }
+    }
+    return 0;
+}
+
+static int cast_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
+{
+    int rc = cast_check(cfg, &ctx->err);
+    if (rc) {
+        return rc;
+    }
+    const sl_node_t *fields = sl_node_get(cfg, "fields");
+    cast_t *c = sl_arena_calloc(ctx->arena, sizeof *c);
+    field_t *f = c ? sl_arena_calloc(ctx->arena, fields->n * sizeof *f) : NULL;
+    if (!f) {
+        return sl_err_set(&ctx->err, SL_ENOMEM, "cast: out of memory");
+    }
+    c->on_error = (on_error_t)on_error_of(sl_node_get(cfg, "on_error"));
+    for (size_t i = 0; i < fields->n; i++) {
+        const sl_node_t *k = fields->pairs[i].key;
+        f[i].type = type_of(fields->pairs[i].value);
         f[i].key = sl_arena_strndup(ctx->arena, k->text, k->len);
         f[i].klen = (uint32_t)k->len;
         if (!f[i].key) {
@@ -207,6 +231,7 @@ const sl_transform_type_t sl_transform_cast = {
     .doc = "convert fields to int, float, bool, string, timestamp, date or json; bad values "
            "are rejected (on_error: reject|null|fail)",
     .config = cast_config,
+    .check = cast_check,
     .open = cast_open,
     .process = cast_process,
     .close = cast_close,

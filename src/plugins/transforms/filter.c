@@ -15,11 +15,10 @@
 #include "sluice/plugin.h"
 
 static const sl_field_spec_t filter_config[] = {
-    {"type", SL_FIELD_STRING, true, "filter", NULL, NULL},
-    {"where", SL_FIELD_STRING, true,
-     "condition to keep a record: amount >= 10 and (status == 'paid' or not refunded)", NULL,
-     NULL},
-    {NULL, 0, false, NULL, NULL, NULL},
+    {.name = "type", .type = SL_FIELD_STRING, .required = true, .doc = "filter"},
+    {.name = "where", .type = SL_FIELD_STRING, .required = true,
+     .doc = "condition to keep a record: amount >= 10 and (status == 'paid' or not refunded)"},
+    {.name = NULL},
 };
 
 typedef struct {

@@ -19,10 +19,10 @@
 #include "sluice/timeutil.h"
 
 static const sl_field_spec_t lineage_config[] = {
-    {"type", SL_FIELD_STRING, true, "lineage", NULL, NULL},
-    {"source_system", SL_FIELD_STRING, true, "name of the system the records come from", NULL,
-     NULL},
-    {NULL, 0, false, NULL, NULL, NULL},
+    {.name = "type", .type = SL_FIELD_STRING, .required = true, .doc = "lineage"},
+    {.name = "source_system", .type = SL_FIELD_STRING, .required = true,
+     .doc = "name of the system the records come from"},
+    {.name = NULL},
 };
 
 #define NFIELDS 4
@@ -35,15 +35,24 @@ typedef struct {
     sl_buf_t json;
 } lineage_t;
 
+/* For `sluice validate`; open() runs it first. */
+static int lineage_check(const sl_node_t *cfg, sl_err_t *err)
+{
+    const char *src = NULL;
+    int rc = sl_cfg_str(cfg, "source_system", NULL, &src, err);
+    if (!rc && (!src || !*src)) {
+        rc = sl_node_error(err, cfg, "lineage: missing required key 'source_system'");
+    }
+    return rc;
+}
+
 static int lineage_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
 {
     const char *src;
-    int rc = sl_cfg_str(cfg, "source_system", NULL, &src, &ctx->err);
+    int rc = lineage_check(cfg, &ctx->err);
+    rc = rc ? rc : sl_cfg_str(cfg, "source_system", NULL, &src, &ctx->err);
     if (rc) {
         return rc;
-    }
-    if (!src || !*src) {
-        return sl_node_error(&ctx->err, cfg, "lineage: missing required key 'source_system'");
     }
     lineage_t *l = sl_arena_calloc(ctx->arena, sizeof *l);
     if (!l) {
@@ -102,6 +111,7 @@ const sl_transform_type_t sl_transform_lineage = {
     .doc = "add _ingestion_ts, _source_system, _record_hash (MD5 of the sorted JSON) and "
            "_ingestion_id",
     .config = lineage_config,
+    .check = lineage_check,
     .open = lineage_open,
     .process = lineage_process,
     .close = lineage_close,

@@ -10,9 +10,10 @@
 #include "sluice/plugin.h"
 
 static const sl_field_spec_t rename_config[] = {
-    {"type", SL_FIELD_STRING, true, "rename", NULL, NULL},
-    {"fields", SL_FIELD_STRING_MAP, true, "map of old name: new name", NULL, NULL},
-    {NULL, 0, false, NULL, NULL, NULL},
+    {.name = "type", .type = SL_FIELD_STRING, .required = true, .doc = "rename"},
+    {.name = "fields", .type = SL_FIELD_STRING_MAP, .required = true,
+     .doc = "map of old name: new name"},
+    {.name = NULL},
 };
 
 typedef struct {
@@ -25,13 +26,42 @@ typedef struct {
     size_t n;
 } rename_t;
 
-static int rename_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
+/* Rules between keys, without the step: every field gets a new name, and
+ * no two get the same. For `sluice validate`; open() runs it first. */
+static int rename_check(const sl_node_t *cfg, sl_err_t *err)
 {
     const sl_node_t *fields = sl_node_get(cfg, "fields");
     if (!fields || fields->kind != SL_NODE_MAP || fields->n == 0) {
-        return sl_node_error(&ctx->err, fields ? fields : cfg,
+        return sl_node_error(err, fields ? fields : cfg,
                              "rename: 'fields' must be a map of old name: new name");
     }
+    for (size_t i = 0; i < fields->n; i++) {
+        const sl_node_t *k = fields->pairs[i].key, *v = fields->pairs[i].value;
+        if (v->kind != SL_NODE_SCALAR || v->is_null || v->len == 0) {
+            return sl_node_error(err, v, "rename: fields: '%s' needs a new name",
+                                 sl_node_display(k));
+        }
+        for (size_t j = 0; j < i; j++) {
+            const sl_node_t *kj = fields->pairs[j].key, *w = fields->pairs[j].value;
+            bool to_itself = kj->len == w->len && memcmp(kj->text, w->text, w->len) == 0;
+            if (!to_itself && w->len == v->len && memcmp(w->text, v->text, v->len) == 0) {
+                return sl_node_error(err, v, "rename: fields: '%s' and '%s' both become '%s'",
+                                     sl_node_display(k),
+                                     sl_node_display(fields->pairs[j].key),
+                                     sl_node_display(v));
+            }
+        }
+    }
+    return 0;
+}
+
+static int rename_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
+{
+    int rc = rename_check(cfg, &ctx->err);
+    if (rc) {
+        return rc;
+    }
+    const sl_node_t *fields = sl_node_get(cfg, "fields");
     rename_t *r = sl_arena_calloc(ctx->arena, sizeof *r);
     pair_t *p = r ? sl_arena_calloc(ctx->arena, fields->n * sizeof *p) : NULL;
     if (!p) {
@@ -39,17 +69,6 @@ static int rename_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
     }
     for (size_t i = 0; i < fields->n; i++) {
         const sl_node_t *k = fields->pairs[i].key, *v = fields->pairs[i].value;
-        if (v->kind != SL_NODE_SCALAR || v->is_null || v->len == 0) {
-            return sl_node_error(&ctx->err, v, "rename: fields: '%s' needs a new name",
-                                 sl_node_display(k));
-        }
-        for (size_t j = 0; j < r->n; j++) {
-            if (p[j].to_len == v->len && memcmp(p[j].to, v->text, v->len) == 0) {
-                return sl_node_error(&ctx->err, v, "rename: fields: '%s' and '%.*s' both "
-                                     "become '%s'", sl_node_display(k), (int)p[j].from_len,
-                                     p[j].from, sl_node_display(v));
-            }
-        }
         if (k->len == v->len && memcmp(k->text, v->text, k->len) == 0) {
             continue; /* renaming to itself changes nothing */
         }
@@ -142,6 +161,7 @@ const sl_transform_type_t sl_transform_rename = {
     .name = "rename",
     .doc = "rename top-level fields (fields: {old: new}); a new name replaces an existing field",
     .config = rename_config,
+    .check = rename_check,
     .open = rename_open,
     .process = rename_process,
     .close = rename_close,

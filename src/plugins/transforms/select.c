@@ -10,12 +10,12 @@
 #include "sluice/plugin.h"
 
 static const sl_field_spec_t select_config[] = {
-    {"type", SL_FIELD_STRING, true, "select", NULL, NULL},
-    {"fields", SL_FIELD_STRING_LIST, false, "top-level fields to keep, in this order", NULL,
-     NULL},
-    {"exclude", SL_FIELD_STRING_LIST, false, "top-level fields to drop (instead of fields)",
-     NULL, NULL},
-    {NULL, 0, false, NULL, NULL, NULL},
+    {.name = "type", .type = SL_FIELD_STRING, .required = true, .doc = "select"},
+    {.name = "fields", .type = SL_FIELD_STRING_LIST,
+     .doc = "top-level fields to keep, in this order"},
+    {.name = "exclude", .type = SL_FIELD_STRING_LIST,
+     .doc = "top-level fields to drop (instead of fields)"},
+    {.name = NULL},
 };
 
 typedef struct {
@@ -25,7 +25,33 @@ typedef struct {
     bool exclude;
 } select_t;
 
-static int read_names(sl_step_ctx_t *ctx, const sl_node_t *list, const char *key, select_t *s)
+/* Rules between keys, without the step: exactly one list, of distinct
+ * non-empty names. For `sluice validate`; open() runs it first. */
+static int select_check(const sl_node_t *cfg, sl_err_t *err)
+{
+    const sl_node_t *fields = sl_node_get(cfg, "fields");
+    const sl_node_t *exclude = sl_node_get(cfg, "exclude");
+    if ((fields != NULL) == (exclude != NULL)) {
+        return sl_node_error(err, cfg, "select: give exactly one of 'fields' (keep) or "
+                             "'exclude' (drop)");
+    }
+    const sl_node_t *list = fields ? fields : exclude;
+    const char *key = fields ? "fields" : "exclude";
+    size_t n = list->kind == SL_NODE_SEQ ? list->n : 1;
+    for (size_t i = 0; i < n; i++) {
+        const sl_node_t *item = list->kind == SL_NODE_SEQ ? list->items[i] : list;
+        if (item->kind != SL_NODE_SCALAR || item->is_null || item->len == 0) {
+            return sl_node_error(err, item, "select: %s: item %zu must be a field name", key,
+                                 i + 1);
+        }
+    }
+    if (n == 0 && fields) {
+        return sl_node_error(err, list, "select: fields: the list is empty");
+    }
+    return sl_cfg_distinct(cfg, key, "select", err);
+}
+
+static int read_names(sl_step_ctx_t *ctx, const sl_node_t *list, select_t *s)
 {
     size_t n = list->kind == SL_NODE_SEQ ? list->n : 1;
     s->names = sl_arena_calloc(ctx->arena, (n ? n : 1) * sizeof *s->names);
@@ -35,42 +61,29 @@ static int read_names(sl_step_ctx_t *ctx, const sl_node_t *list, const char *key
     }
     for (size_t i = 0; i < n; i++) {
         const sl_node_t *item = list->kind == SL_NODE_SEQ ? list->items[i] : list;
-        if (item->kind != SL_NODE_SCALAR || item->is_null || item->len == 0) {
-            return sl_node_error(&ctx->err, item, "select: %s: item %zu must be a field name",
-                                 key, i + 1);
-        }
-        for (size_t j = 0; j < s->n; j++) {
-            if (s->lens[j] == item->len && memcmp(s->names[j], item->text, item->len) == 0) {
-                return sl_node_error(&ctx->err, item, "select: %s: '%s' is listed twice", key,
-                                     sl_node_display(item));
-            }
-        }
         s->names[s->n] = sl_arena_strndup(ctx->arena, item->text, item->len);
         if (!s->names[s->n]) {
             return sl_err_set(&ctx->err, SL_ENOMEM, "select: out of memory");
         }
         s->lens[s->n++] = (uint32_t)item->len;
     }
-    if (s->n == 0 && !s->exclude) {
-        return sl_node_error(&ctx->err, list, "select: fields: the list is empty");
-    }
     return 0;
 }
 
 static int select_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
 {
+    int rc = select_check(cfg, &ctx->err);
+    if (rc) {
+        return rc;
+    }
     const sl_node_t *fields = sl_node_get(cfg, "fields");
     const sl_node_t *exclude = sl_node_get(cfg, "exclude");
-    if ((fields != NULL) == (exclude != NULL)) {
-        return sl_node_error(&ctx->err, cfg, "select: give exactly one of 'fields' (keep) or "
-                             "'exclude' (drop)");
-    }
     select_t *s = sl_arena_calloc(ctx->arena, sizeof *s);
     if (!s) {
         return sl_err_set(&ctx->err, SL_ENOMEM, "select: out of memory");
     }
     s->exclude = exclude != NULL;
-    int rc = read_names(ctx, fields ? fields : exclude, fields ? "fields" : "exclude", s);
+    rc = read_names(ctx, fields ? fields : exclude, s);
     if (rc) {
         return rc;
     }
@@ -145,6 +158,7 @@ const sl_transform_type_t sl_transform_select = {
     .name = "select",
     .doc = "keep the listed top-level fields in order (fields) or drop some (exclude)",
     .config = select_config,
+    .check = select_check,
     .open = select_open,
     .process = select_process,
     .close = select_close,

@@ -16,10 +16,10 @@
 #include "sluice/template.h"
 
 static const sl_field_spec_t set_config[] = {
-    {"type", SL_FIELD_STRING, true, "set", NULL, NULL},
-    {"fields", SL_FIELD_MAP, true,
-     "map of field: template or constant (\"{{ record.ts | date }}\", 42, true)", NULL, NULL},
-    {NULL, 0, false, NULL, NULL, NULL},
+    {.name = "type", .type = SL_FIELD_STRING, .required = true, .doc = "set"},
+    {.name = "fields", .type = SL_FIELD_MAP, .required = true,
+     .doc = "map of field: template or constant (\"{{ record.ts | date }}\", 42, true)"},
+    {.name = NULL},
 };
 
 typedef enum {
@@ -71,13 +71,60 @@ static bool typed_constant(const sl_node_t *v, sl_value_t *out)
     return false;
 }
 
-static int set_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
+/* Compiles the template of v into a (NULL when v is a typed constant);
+ * errors name the field. */
+static int compile_value(sl_arena_t *a, const sl_node_t *k, const sl_node_t *v, field_t *x,
+                         sl_err_t *err)
+{
+    if (v->kind != SL_NODE_SCALAR) {
+        return sl_node_error(err, v, "set: fields: '%s' must be a template or a constant, not a %s",
+                             k->text, v->kind == SL_NODE_MAP ? "map" : "list");
+    }
+    if (typed_constant(v, &x->value)) {
+        x->kind = V_CONST;
+        return 0;
+    }
+    sl_err_t terr = {0};
+    if (sl_template_compile(a, v->text, v->len, &x->t, &terr) != 0) {
+        if (v->secret) {
+            return sl_node_error(err, v, "set: fields: '%s': invalid template (not shown: it "
+                                 "holds a secret)", k->text);
+        }
+        return sl_node_error(err, v, "set: fields: '%s': %s", k->text, terr.msg);
+    }
+    x->kind = sl_template_uses_record(x->t) ? V_RECORD : V_ONCE;
+    return 0;
+}
+
+/* Constants and template syntax, without the step: for `sluice validate`
+ * (open() then compiles the same way). */
+static int set_check(const sl_node_t *cfg, sl_err_t *err)
 {
     const sl_node_t *fields = sl_node_get(cfg, "fields");
     if (!fields || fields->kind != SL_NODE_MAP || fields->n == 0) {
-        return sl_node_error(&ctx->err, fields ? fields : cfg,
+        return sl_node_error(err, fields ? fields : cfg,
                              "set: 'fields' must be a map of field: template or constant");
     }
+    sl_arena_t *a = sl_arena_create(4096, 0);
+    if (!a) {
+        return sl_err_set(err, SL_ENOMEM, "set: out of memory");
+    }
+    int rc = 0;
+    for (size_t i = 0; i < fields->n && rc == 0; i++) {
+        field_t x = {0};
+        rc = compile_value(a, fields->pairs[i].key, fields->pairs[i].value, &x, err);
+    }
+    sl_arena_destroy(a);
+    return rc;
+}
+
+static int set_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
+{
+    int rc = set_check(cfg, &ctx->err);
+    if (rc) {
+        return rc;
+    }
+    const sl_node_t *fields = sl_node_get(cfg, "fields");
     set_t *s = sl_arena_calloc(ctx->arena, sizeof *s);
     field_t *f = s ? sl_arena_calloc(ctx->arena, fields->n * sizeof *f) : NULL;
     if (!f) {
@@ -92,25 +139,10 @@ static int set_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
         if (!x->key) {
             return sl_err_set(&ctx->err, SL_ENOMEM, "set: out of memory");
         }
-        if (v->kind != SL_NODE_SCALAR) {
-            return sl_node_error(&ctx->err, v, "set: fields: '%s' must be a template or a "
-                                 "constant, not a %s", x->key,
-                                 v->kind == SL_NODE_MAP ? "map" : "list");
-        }
-        if (typed_constant(v, &x->value)) {
-            x->kind = V_CONST;
-            continue;
-        }
-        sl_err_t err = {0};
-        int rc = sl_template_compile(ctx->arena, v->text, v->len, &x->t, &err);
+        rc = compile_value(ctx->arena, k, v, x, &ctx->err);
         if (rc) {
-            if (v->secret) {
-                return sl_node_error(&ctx->err, v, "set: fields: '%s': invalid template (not "
-                                     "shown: it holds a secret)", x->key);
-            }
-            return sl_node_error(&ctx->err, v, "set: fields: '%s': %s", x->key, err.msg);
+            return rc;
         }
-        x->kind = sl_template_uses_record(x->t) ? V_RECORD : V_ONCE;
     }
     s->fields = f;
     s->n = fields->n;
@@ -194,6 +226,7 @@ const sl_transform_type_t sl_transform_set = {
     .doc = "add or replace fields from templates or constants (fields: {day: \"{{ record.ts | "
            "date }}\"})",
     .config = set_config,
+    .check = set_check,
     .open = set_open,
     .process = set_process,
     .close = set_close,

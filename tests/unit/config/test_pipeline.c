@@ -85,7 +85,7 @@ static const char *quickstart =
     "  min_amount: {type: float, default: 0}\n"
     "  since: {type: date}\n"
     "connections:\n"
-    "  lake: {url: \"s3://bucket\", endpoint: \"${env:SL_T_S3}\", extra: [1, 2]}\n"
+    "  lake: {url: \"s3://bucket\", endpoint: \"${env:SL_T_S3}\", max_retries: 2}\n"
     "  db: {url: \"sqlite:///out/shop.db\"}\n"
     "steps:\n"
     "  - name: orders\n"
@@ -252,8 +252,21 @@ SL_TEST(config_pipeline_top_level_errors)
     expect("name: x\nsteps: []\n", "pipeline.yaml:2:8: pipeline: steps must not be empty");
     expect("name: x\nsteps: {a: 1}\n",
            "pipeline.yaml:2:8: pipeline: key 'steps' must be a list, got a map");
-    expect("name: x\nconnections:\n  db: {host: h}\nsteps: [x]\n",
+    expect("name: x\nconnections:\n  db: {region: h}\nsteps: [x]\n",
            "pipeline.yaml:3:7: connection 'db': missing required key 'url'");
+    /* connection keys are checked like a plugin's: a typo is no silent
+     * fallback to the AWS_* variables */
+    expect("name: x\nconnections:\n  s3: {url: \"s3://b\", acess_key_id: k}\nsteps: [x]\n",
+           "pipeline.yaml:3:23: connection 's3': unknown key 'acess_key_id' (did you mean "
+           "'access_key'?)");
+    expect("name: x\nconnections:\n  s3: {url: \"s3://b\", secret_kye: k}\nsteps: [x]\n",
+           "pipeline.yaml:3:23: connection 's3': unknown key 'secret_kye' (did you mean "
+           "'secret_key'?)");
+    expect("name: x\nconnections:\n  s3: {url: \"s3://b\", timeout_ms: 0}\nsteps: [x]\n",
+           "pipeline.yaml:3:35: connection 's3': key 'timeout_ms' must be between 1 and "
+           "3600000, got 0");
+    expect("name: x\nconnections:\n  db: {url: \"\"}\nsteps: [x]\n",
+           "pipeline.yaml:3:13: connection 'db': key 'url' must not be empty");
     expect("name: x\nconnections:\n  db: \"sqlite://\"\nsteps: [x]\n",
            "pipeline.yaml:3:7: connection 'db' must be a map with a 'url', got 'sqlite://'");
     expect("name: x\nconnections:\n  db: {url: [a]}\nsteps: [x]\n",
@@ -369,4 +382,43 @@ SL_TEST(config_pipeline_step_kinds)
     expect("name: x\nsteps:\n  - name: a\n    source: {type: generate}\n"
            "    sink: {type: stdout}\n    on_failur: continue\n",
            "pipeline.yaml:6:5: step 'a': unknown key 'on_failur' (did you mean 'on_failure'?)");
+}
+
+static void ignore_warning(void *ud, const char *msg)
+{
+    (void)msg;
+    (*(int *)ud)++;
+}
+
+SL_TEST(config_pipeline_unset_env_for_validate)
+{
+    unsetenv("SL_T_V_UNSET");
+    const char *text = "name: v\n"
+                       "params:\n"
+                       "  n: {type: int, default: \"${env:SL_T_V_UNSET}\"}\n"
+                       "  d: {type: date, default: \"${env:SL_T_V_UNSET}\"}\n"
+                       "  s: {type: string, default: \"${env:SL_T_V_UNSET}\"}\n"
+                       "steps:\n"
+                       "  - name: s\n"
+                       "    source: {type: file, url: in.jsonl,\n"
+                       "             delimiter: \"${env:SL_T_V_UNSET}\"}\n"
+                       "    sink: {type: stdout}\n";
+    const char *path = sl_test_write_file("v.yaml", text, strlen(text));
+    sl_arena_t *a = sl_arena_create(0, 0);
+    sl_pipeline_t *p = NULL;
+    sl_err_t err = {0};
+    int warnings = 0;
+    sl_config_opts_t opts = {.missing_ok = true, .warn = ignore_warning, .warn_ud = &warnings};
+    CHECK_INT(sl_pipeline_load_opts(a, path, &opts, &p, &err), 0);
+    CHECK_INT(warnings, 4);
+    /* typed defaults get a stand-in of their type; strings the placeholder */
+    CHECK_INT(p->params[0].default_value.type, SL_T_INT);
+    CHECK_INT(p->params[0].default_value.u.i, 0);
+    CHECK_INT(p->params[1].default_value.type, SL_T_DATE);
+    CHECK_INT(p->params[2].default_value.type, SL_T_STRING);
+    CHECK_STRN(p->params[2].default_value.u.s, p->params[2].default_value.len, "${env:SL_T_V_UNSET}");
+    /* a run loads without the option: the first one is an error */
+    CHECK_INT(sl_pipeline_load(a, path, &p, &err), SL_ECONFIG);
+    CHECK_CONTAINS(err.msg, "v.yaml:3:27: environment variable 'SL_T_V_UNSET' is not set");
+    sl_arena_destroy(a);
 }

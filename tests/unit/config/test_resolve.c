@@ -1,6 +1,7 @@
 /* Tests for src/config/resolve.c: ${env:}, ${file:}, $${, the secret flag,
  * and that no message ever carries a resolved value. */
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -248,4 +249,73 @@ SL_TEST(config_resolve_registers_secrets_with_log)
     CHECK(strstr(text, "secret-value") == NULL);
     CHECK_CONTAINS(text, "***");
     CHECK_CONTAINS(text, "d=localhost");
+}
+
+typedef struct {
+    char msgs[4][SL_ERRMSG_MAX];
+    int n;
+} warnings_t;
+
+static void collect(void *ud, const char *msg)
+{
+    warnings_t *w = ud;
+    if (w->n < 4) {
+        snprintf(w->msgs[w->n], sizeof w->msgs[0], "%s", msg);
+    }
+    w->n++;
+}
+
+SL_TEST(config_resolve_missing_ok_warns)
+{
+    unsetenv("SL_T_MISSING");
+    setenv("SL_T_THERE", "there-value-1234", 1);
+    warnings_t w = {0};
+    sl_config_opts_t opts = {.missing_ok = true, .warn = collect, .warn_ud = &w};
+    const char *text = "key: \"${env:SL_T_MISSING}\"\n"
+                       "url: \"https://${env:SL_T_THERE}/x?k=${env:SL_T_MISSING}\"\n"
+                       "dflt: \"${env:SL_T_MISSING:-fallback}\"\n"
+                       "pem: \"${file:no/such/file.pem}\"\n";
+    sl_arena_t *a = sl_arena_create(0, 0);
+    sl_node_t *root = NULL;
+    sl_err_t err = {0};
+    CHECK_INT(sl_config_parse_opts(a, "p.yaml", text, strlen(text), sl_test_tmpdir(), &opts,
+                                   &root, &err),
+              0);
+    CHECK_INT(w.n, 3);
+    CHECK_STR(w.msgs[0], "p.yaml:1:6: warning: ${env:SL_T_MISSING} is not set (a run needs it)");
+    CHECK_STR(w.msgs[1], "p.yaml:2:6: warning: ${env:SL_T_MISSING} is not set (a run needs it)");
+    CHECK_STR(w.msgs[2],
+              "p.yaml:4:6: warning: ${file:no/such/file.pem} does not exist (a run needs it)");
+    /* the placeholder is the written text, secret and unresolved */
+    const sl_node_t *key = sl_node_get(root, "key");
+    CHECK_STR(key->text, "${env:SL_T_MISSING}");
+    CHECK(key->secret && key->unresolved);
+    CHECK_STR(sl_node_display(key), "<secret>");
+    const sl_node_t *url = sl_node_get(root, "url");
+    CHECK(url->unresolved && url->secret);
+    CHECK(!strstr(url->text, "there-value-1234"));
+    /* a default still applies, and a file that is there is read */
+    const sl_node_t *dflt = sl_node_get(root, "dflt");
+    CHECK_STR(dflt->text, "fallback");
+    CHECK(!dflt->unresolved);
+    CHECK(sl_node_get(root, "pem")->unresolved);
+    /* without the option, the same text is an error */
+    CHECK_INT(sl_config_parse(a, "p.yaml", text, strlen(text), sl_test_tmpdir(), &root, &err),
+              SL_ECONFIG);
+    CHECK_STR(err.msg, "p.yaml:1:6: environment variable 'SL_T_MISSING' is not set");
+    const char *file_only = "pem: \"${file:no/such/file.pem}\"\n";
+    CHECK_INT(sl_config_parse(a, "p.yaml", file_only, strlen(file_only), sl_test_tmpdir(), &root,
+                              &err),
+              SL_ECONFIG);
+    CHECK_CONTAINS(err.msg, "p.yaml:1:6: cannot read file '");
+    CHECK_CONTAINS(err.msg, "no/such/file.pem': No such file or directory");
+    /* a file that exists but cannot be read stays an error with the option */
+    const char *dir = "pem: \"${file:.}\"\n";
+    w.n = 0;
+    CHECK_INT(sl_config_parse_opts(a, "p.yaml", dir, strlen(dir), sl_test_tmpdir(), &opts, &root,
+                                   &err),
+              SL_ECONFIG);
+    CHECK_CONTAINS(err.msg, "not a regular file");
+    CHECK_INT(w.n, 0);
+    sl_arena_destroy(a);
 }

@@ -252,9 +252,9 @@ SL_TEST(retry_policy_errors)
                  "pipeline.yaml:1:20: max_delay: expected a duration such as 500ms, 2s, 5m or "
                  "1h (or a number of seconds), got '-1s'");
     expect_error("retry: {max_attempts: 0}\n",
-                 "pipeline.yaml:1:23: max_attempts: must be at least 1 (1 = no retry), got 0");
+                 "pipeline.yaml:1:23: retry: key 'max_attempts' must be at least 1, got 0");
     expect_error("retry: {backoff: 0.5}\n",
-                 "pipeline.yaml:1:18: backoff: must be at least 1, got 0.5");
+                 "pipeline.yaml:1:18: retry: key 'backoff' must be at least 1, got 0.5");
     expect_error("retry: {jitter: half}\n",
                  "pipeline.yaml:1:17: retry: key 'jitter' must be one of full, none; got 'half'");
     expect_error("retry: {max_attempt: 3}\n",

@@ -82,6 +82,18 @@ static const sl_node_t *cfg(fx_t *f, const char *yaml)
     return root;
 }
 
+/* The spec's message for yaml (a check that must fail), for range tests. */
+static const char *spec_error(fx_t *f, const char *yaml)
+{
+    static sl_err_t err;
+    sl_node_t *root = NULL;
+    if (sl_config_parse(f->arena, "p.yaml", yaml, strlen(yaml), sl_test_tmpdir(), &root, &err) ||
+        sl_config_check(root, sl_sink_lake.config, "sink 'lake'", &err) == 0) {
+        return "(parsed and passed the spec)";
+    }
+    return err.msg;
+}
+
 /* Strings "@ts:ISO" and "@d:YYYY-MM-DD" become timestamps and dates. */
 static void typed(sl_value_t *v)
 {
@@ -695,10 +707,9 @@ SL_TEST(lake_config_errors)
         SL_ECONFIG);
     CHECK_CONTAINS(f.ctx.err.msg, "p.yaml:4:7: sink 'lake': schema: field 'id': unknown type "
                                   "'int65'");
-    CHECK_INT(
-        sl_sink_lake.open(&f.ctx, cfg(&f, "type: lake\nurl: lake\nmax_file_rows: 0\n"), &self),
-        SL_ECONFIG);
-    CHECK_STR(f.ctx.err.msg, "p.yaml:3:16: sink 'lake': max_file_rows must be at least 1");
+    /* ranges are the spec's: found when the pipeline loads */
+    CHECK_STR(spec_error(&f, "type: lake\nurl: lake\nmax_file_rows: 0\n"),
+              "p.yaml:3:16: sink 'lake': key 'max_file_rows' must be at least 1, got 0");
     CHECK_INT(
         sl_sink_lake.open(&f.ctx, cfg(&f, "type: lake\nurl: lake\npartition_by: [a, a]\n"), &self),
         SL_ECONFIG);
@@ -727,10 +738,28 @@ SL_TEST(lake_config_errors)
                        "bool, int32, int64, float, double, string, binary, json, date, "
                        "timestamp, decimal(p,s), list<T>, struct<name: T, ...>)");
     CHECK_INT(sl_sink_lake.check(cfg(&f, "type: lake\n"), &err), SL_ECONFIG);
-    CHECK_STR(err.msg, "p.yaml:1:1: sink 'lake': needs url or connection");
-    CHECK_INT(sl_sink_lake.check(cfg(&f, "type: lake\nurl: x\npage_bytes: -1\n"), &err),
+    CHECK_STR(err.msg, "p.yaml:1:1: sink 'lake': missing url (or connection)");
+    CHECK_STR(spec_error(&f, "type: lake\nurl: x\npage_bytes: -1\n"),
+              "p.yaml:3:13: sink 'lake': key 'page_bytes' must be at least 1, got -1");
+    /* a level needs a codec that has levels, within its range */
+    CHECK_INT(sl_sink_lake.check(cfg(&f, "type: lake\nurl: x\ncompression_level: 3\n"), &err),
               SL_ECONFIG);
-    CHECK_STR(err.msg, "p.yaml:3:13: sink 'lake': page_bytes must be at least 1");
+    CHECK_STR(err.msg, "p.yaml:3:20: sink 'lake': compression_level applies to zstd and gzip, "
+                       "not snappy (set compression: zstd or gzip)");
+    CHECK_INT(sl_sink_lake.check(cfg(&f, "type: lake\nurl: x\ncompression: gzip\n"
+                                         "compression_level: 12\n"),
+                                 &err),
+              SL_ECONFIG);
+    CHECK_STR(err.msg, "p.yaml:4:20: sink 'lake': compression_level for gzip must be between -1 "
+                       "and 9 (0: the codec's default), got 12");
+    CHECK_INT(sl_sink_lake.check(cfg(&f, "type: lake\nurl: x\ncompression: zstd\n"
+                                         "compression_level: 19\n"),
+                                 &err),
+              0);
+    CHECK_INT(sl_sink_lake.check(cfg(&f, "type: lake\nurl: \"ftp://h/x\"\n"), &err),
+              SL_ECONFIG);
+    CHECK_STR(err.msg, "p.yaml:2:6: sink 'lake': url 'ftp://h/x': expected s3://, file:// or a "
+                       "folder");
     CHECK_INT(sl_sink_lake.check(cfg(&f, "type: lake\nurl: x\npartition_by: [d]\n"), &err), 0);
     CHECK(!exists(in_tmp("x")));
     fx_free(&f);

@@ -770,7 +770,7 @@ SL_TEST(sql_urls_and_connections)
                                            "mysql://etl:hunter2@db:5432/x", "table", "t",
                                            NULL),
                                &self),
-              SL_EUNSUPPORTED);
+              SL_ECONFIG);
     CHECK_CONTAINS(e.ctx.err.msg, "database 'mysql://***@db:5432/x' not supported (SQLite: ");
     CHECK(strstr(e.ctx.err.msg, "hunter2") == NULL);
     CHECK_INT(sl_sink_sql.open(&e.ctx, cfg(&e, "type", "sql", "url", "sqlite://h/x.db", "table",

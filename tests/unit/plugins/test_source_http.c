@@ -690,7 +690,7 @@ SL_TEST(http_src_auth_types)
                                                   api.base)),
                                   &self),
               SL_ECONFIG);
-    CHECK_CONTAINS(f.ctx.err.msg, "p.yaml:3:7: auth: api_key needs value");
+    CHECK_CONTAINS(f.ctx.err.msg, "p.yaml:3:7: source 'http': auth: api_key needs value");
     sl_source_http.close(self);
     fx_free(&f);
     fake_stop(&api);
@@ -723,7 +723,7 @@ SL_TEST(http_src_post_body)
         sl_source_http.open(
             &f.ctx, cfg(&f, yaml_of("type: http\nurl: \"%s/p\"\nbody: {a: 1}\n", api.base)), &self),
         SL_ECONFIG);
-    CHECK_CONTAINS(f.ctx.err.msg, "body: only with method: POST");
+    CHECK_CONTAINS(f.ctx.err.msg, "p.yaml:3:7: source 'http': body: only with method: POST");
     sl_source_http.close(self);
     fx_free(&f);
     fake_stop(&api);
