@@ -29,7 +29,8 @@
     X(STATE, -19, "state store error")                                   \
     X(UNSUPPORTED, -20, "not supported")                                 \
     X(CANCELLED, -21, "cancelled")                                       \
-    X(REJECTS, -22, "too many rejected records")
+    X(REJECTS, -22, "too many rejected records")                        \
+    X(STALE, -25, "stale lease")
 
 enum {
 #define SL__ERR_ENUM(name, val, desc) SL_E##name = (val),
