@@ -169,7 +169,7 @@ int sl_run_begin(const sl_run_request_t *req, const sl_engine_opts_t *opts,
                     .pipeline = p->name,
                     .params_json = pj.data ? pj.data : "{}",
                     .started_us = r->res.started_us,
-                    .status = sl_status_name(SL_STATUS_RUNNING)};
+                    .status = SL_STATUS_RUNNING};
     if (rc) {
         sl_err_set(err, rc, "out of memory");
     } else if ((rc = sl_state_run_begin(r->st, &rec)) != 0) {
@@ -236,7 +236,7 @@ static void run_step(sl_engine_run_t *r, size_t i)
     }
     sl_step_run_t srec = {.run_id = r->res.run_id,
                           .step = step->name,
-                          .status = sl_status_name(sr->status),
+                          .status = sr->status,
                           .records_in = sr->records_in,
                           .records_out = sr->records_out,
                           .rejected = sr->rejected,
