@@ -204,7 +204,7 @@ int sl_state_items_reset_unfinished(sl_state_t *st, const char *run_id, const ch
 }
 
 /* A malloc'd copy of s, or NULL for NULL; *bad is set when malloc failed. */
-static char *dup(const char *s, bool *bad)
+static char *dup_str(const char *s, bool *bad)
 {
     char *d = s ? strdup(s) : NULL;
     *bad = *bad || (s && !d);
@@ -215,13 +215,13 @@ int sl_state_item_copy(sl_state_t *st, const sl_item_t *src, sl_item_t *out)
 {
     bool bad = false;
     *out = *src;
-    out->run_id = dup(src->run_id, &bad);
-    out->step = dup(src->step, &bad);
-    out->value_json = dup(src->value_json, &bad);
-    out->output_json = dup(src->output_json, &bad);
-    out->error_class = dup(src->error_class, &bad);
-    out->error = dup(src->error, &bad);
-    out->owner = dup(src->owner, &bad);
+    out->run_id = dup_str(src->run_id, &bad);
+    out->step = dup_str(src->step, &bad);
+    out->value_json = dup_str(src->value_json, &bad);
+    out->output_json = dup_str(src->output_json, &bad);
+    out->error_class = dup_str(src->error_class, &bad);
+    out->error = dup_str(src->error, &bad);
+    out->owner = dup_str(src->owner, &bad);
     if (bad) {
         sl_item_free(out);
         return sl_err_set(&st->err, SL_ENOMEM, "state store %s: out of memory", st->where);
