@@ -265,16 +265,25 @@ static int print_run(void *ud, const sl_run_t *r)
     if (detail) {
         printf("run:      %s\npipeline: %s\nstatus:   %s\nstarted:  %s\nduration: %.2fs\n"
                "params:   %s\n",
-               r->id, r->pipeline, r->status, started, secs,
+               r->id, r->pipeline, sl_status_name(r->status), started, secs,
                r->params_json ? r->params_json : "{}");
+        if (r->trigger && strcmp(r->trigger, "cli") != 0) {
+            printf("trigger:  %s\n", r->trigger);
+        }
+        if (r->parent_run_id) {
+            printf("parent:   %s\n", r->parent_run_id);
+        }
+        if (r->redrive_count > 0) {
+            printf("redrives: %d\n", (int)r->redrive_count);
+        }
         if (r->error) {
             printf("error:    %s\n", r->error);
         }
         printf("steps:\n  %-20s %-8s %12s %12s %10s %9s\n", "step", "status", "in", "out",
                "rejected", "seconds");
     } else {
-        printf("%-36s  %-20s  %-8s  %-20s  %8.2fs\n", r->id, r->pipeline, r->status, started,
-               secs);
+        printf("%-36s  %-20s  %-8s  %-20s  %8.2fs\n", r->id, r->pipeline,
+               sl_status_name(r->status), started, secs);
     }
     return 0;
 }
@@ -283,10 +292,17 @@ static int print_step(void *ud, const sl_step_run_t *s)
 {
     (void)ud;
     double secs = s->ended_us > s->started_us ? (double)(s->ended_us - s->started_us) / 1e6 : 0;
-    printf("  %-20s %-8s %12lld %12lld %10lld %9.2f\n", s->step, s->status,
+    printf("  %-20s %-8s %12lld %12lld %10lld %9.2f\n", s->step, sl_status_name(s->status),
            (long long)s->records_in, (long long)s->records_out, (long long)s->rejected, secs);
+    if (s->attempts > 1) {
+        printf("    attempts: %d\n", s->attempts);
+    }
     if (s->error) {
-        printf("    error: %s\n", s->error);
+        printf("    error: %s%s%s\n", s->error_class ? s->error_class : "",
+               s->error_class ? ": " : "", s->error);
+    }
+    if (s->output_json && strcmp(s->output_json, "{}") != 0) {
+        printf("    output: %s\n", s->output_json);
     }
     return 0;
 }

@@ -31,7 +31,8 @@
     X(CANCELLED, -21, "cancelled")                                       \
     X(REJECTS, -22, "too many rejected records")                         \
     X(TIMEOUT, -23, "timed out")                                         \
-    X(RATELIMITED, -24, "rate limited")
+    X(RATELIMITED, -24, "rate limited")                                  \
+    X(STALE, -25, "stale lease")
 
 enum {
 #define SL__ERR_ENUM(name, val, desc) SL_E##name = (val),

@@ -475,7 +475,8 @@ static int ack_after_commit(flow_t *f)
     if (f->durable || (!f->last_cp && f->npending == 0)) {
         return 0;
     }
-    int rc = sl_state_tx_begin(ctx->state);
+    sl_state_tx_t *tx = NULL;
+    int rc = sl_state_tx_begin(ctx->state, &tx);
     if (!rc && f->last_cp) {
         rc = sl_state_checkpoint_put(ctx->state, ctx->pipeline->name, f->key, f->last_cp,
                                      f->last_seq);
@@ -490,12 +491,12 @@ static int ack_after_commit(flow_t *f)
         rc = f->src->ack(f->src_self, &b);
     }
     if (rc == 0) {
-        rc = sl_state_tx_commit(ctx->state);
+        rc = sl_state_tx_commit(tx);
         if (rc) {
             sl_err_set(&ctx->err, rc, "state store: %s", sl_state_errmsg(ctx->state));
         }
     } else {
-        sl_state_tx_rollback(ctx->state);
+        sl_state_tx_rollback(tx);
     }
     return rc;
 }

@@ -200,7 +200,9 @@ int sl_run_begin(const sl_run_request_t *req, const sl_engine_opts_t *opts,
                     .pipeline = p->name,
                     .params_json = pj.data ? pj.data : "{}",
                     .started_us = r->res.started_us,
-                    .status = sl_status_name(SL_STATUS_RUNNING)};
+                    .status = SL_STATUS_RUNNING,
+                    .trigger = req->trigger,
+                    .parent_run_id = req->parent_run_id};
     if (rc) {
         sl_err_set(err, rc, "out of memory");
     } else if ((rc = sl_state_run_begin(r->st, &rec)) != 0) {
@@ -238,14 +240,17 @@ static void record_step(sl_engine_run_t *r, sl_step_ctx_t *ctx, sl_step_result_t
     sr->output_json = out.data; /* taken over */
     sl_step_run_t srec = {.run_id = r->res.run_id,
                           .step = step->name,
-                          .status = sl_status_name(sr->status),
+                          .status = sr->status,
                           .records_in = sr->records_in,
                           .records_out = sr->records_out,
                           .rejected = sr->rejected,
                           .bytes_in = sr->bytes_in,
                           .started_us = sr->started_us,
                           .ended_us = sr->ended_us,
-                          .error = rc ? sr->error : NULL};
+                          .error = rc ? sr->error : NULL,
+                          .attempts = sr->attempts,
+                          .output_json = sr->output_json,
+                          .error_class = rc ? sl_error_class_name(sr->error_class) : NULL};
     if (sl_state_step_put(r->st, &srec) != 0) {
         sl_warn("state store: cannot record step %s: %s", step->name, sl_state_errmsg(r->st));
     }
@@ -465,15 +470,15 @@ void sl_run_end(sl_engine_run_t *r, sl_run_result_t *res)
     r->res.exit_code = r->failed    ? SL_EXIT_FAILED
                        : r->partial ? SL_EXIT_PARTIAL
                                     : SL_EXIT_OK;
-    const char *first_error = NULL;
+    sl_outcome_t o = {.status = r->res.status, .ended_us = r->res.ended_us};
     for (size_t i = 0; i < r->res.nsteps; i++) {
         if (r->res.steps[i].error[0]) {
-            first_error = r->res.steps[i].error;
+            o.error = r->res.steps[i].error;
+            o.error_class = sl_error_class_name(r->res.steps[i].error_class);
             break;
         }
     }
-    if (sl_state_run_end(r->st, r->res.run_id, sl_status_name(r->res.status), r->res.ended_us,
-                         first_error) != 0) {
+    if (sl_state_run_finish(r->st, r->res.run_id, &o) != 0) {
         sl_warn("state store: cannot record the end of run %s: %s", r->res.run_id,
                 sl_state_errmsg(r->st));
     }

@@ -1,6 +1,8 @@
-/* The state store's public API: URL dispatch to a driver, argument checks
- * and one lock per handle, then a call through the driver's ops table (see
- * state_internal.h). Everything SQL lives in the drivers. */
+/* The state store's public API for runs, steps, checkpoints and files: URL
+ * dispatch to a driver, argument checks and one lock per handle, then a
+ * call through the driver's ops table (see state_internal.h). Everything
+ * SQL lives in the drivers; items are in state_items.c, transactions in
+ * state_tx.c. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +67,7 @@ int sl_state_open(const char *url, sl_state_t **out, sl_err_t *err)
     pthread_mutex_init(&st->lock, &attr);
     pthread_mutexattr_destroy(&attr);
     st->err.msg[0] = '\0';
+    st->tx = NULL;
     *out = st;
     return 0;
 }
@@ -73,6 +76,9 @@ void sl_state_close(sl_state_t *st)
 {
     if (!st) {
         return;
+    }
+    if (st->tx) {
+        sl_state_tx_rollback(st->tx); /* as closing a connection does */
     }
     pthread_mutex_destroy(&st->lock);
     st->ops->close(st);
@@ -83,20 +89,58 @@ const char *sl_state_errmsg(const sl_state_t *st)
     return st ? st->err.msg : "no state store";
 }
 
-/* Locks st, evaluates the driver call into rc, unlocks. */
-#define LOCKED(st, call)                                                                   \
-    do {                                                                                   \
-        pthread_mutex_lock(&(st)->lock);                                                   \
-        rc = (call);                                                                       \
-        pthread_mutex_unlock(&(st)->lock);                                                 \
-    } while (0)
+#define LOCKED SL_STATE_LOCKED
+#define need sl_state_need
 
-static int need(sl_state_t *st, const void *p, const char *what)
+int sl_state_need(sl_state_t *st, const void *p, const char *what)
 {
     if (p) {
         return 0;
     }
     return sl_err_set(&st->err, SL_EINVAL, "state store %s: missing %s", st->where, what);
+}
+
+sl_status_t sl_state_status_read(const char *name)
+{
+    sl_status_t s = SL_STATUS_FAILED;
+    if (name) {
+        sl_status_parse(name, &s);
+    }
+    return s;
+}
+
+const char *sl_state_status_list(unsigned mask, char buf[SL_STATE_STATUS_LIST_MAX])
+{
+    if (mask == 0) {
+        return NULL;
+    }
+    size_t n = 0;
+    buf[n++] = ',';
+    for (int i = 0; i < SL_STATUS_COUNT; i++) {
+        if (mask & SL_STATUS_BIT(i)) {
+            n += (size_t)snprintf(buf + n, SL_STATE_STATUS_LIST_MAX - n, "%s,",
+                                  sl_status_name((sl_status_t)i));
+        }
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+int sl_state_need_final(sl_state_t *st, sl_status_t s)
+{
+    if ((unsigned)s < SL_STATUS_COUNT && sl_status_final(s)) {
+        return 0;
+    }
+    return sl_err_set(&st->err, SL_EINVAL, "state store %s: '%s' is not a final status", st->where,
+                      sl_status_name(s));
+}
+
+static int need_status(sl_state_t *st, sl_status_t s)
+{
+    if ((unsigned)s < SL_STATUS_COUNT) {
+        return 0;
+    }
+    return sl_err_set(&st->err, SL_EINVAL, "state store %s: invalid status %d", st->where, (int)s);
 }
 
 int sl_state_run_begin(sl_state_t *st, const sl_run_t *run)
@@ -108,6 +152,9 @@ int sl_state_run_begin(sl_state_t *st, const sl_run_t *run)
     if (!rc) {
         rc = need(st, run->pipeline, "run pipeline");
     }
+    if (!rc) {
+        rc = need_status(st, run->status);
+    }
     if (rc) {
         return rc;
     }
@@ -115,17 +162,44 @@ int sl_state_run_begin(sl_state_t *st, const sl_run_t *run)
     return rc;
 }
 
-int sl_state_run_end(sl_state_t *st, const char *run_id, const char *status, int64_t ended_us,
-                     const char *error)
+int sl_state_run_finish(sl_state_t *st, const char *run_id, const sl_outcome_t *o)
 {
     int rc = need(st, run_id, "run id");
     if (!rc) {
-        rc = need(st, status, "run status");
+        rc = need(st, o, "run outcome");
+    }
+    if (!rc) {
+        rc = sl_state_need_final(st, o->status);
     }
     if (rc) {
         return rc;
     }
-    LOCKED(st, st->ops->run_end(st, run_id, status, ended_us, error));
+    LOCKED(st, st->ops->run_finish(st, run_id, o));
+    return rc;
+}
+
+int sl_state_run_end(sl_state_t *st, const char *run_id, const char *status, int64_t ended_us,
+                     const char *error)
+{
+    int rc = need(st, status, "run status");
+    if (rc) {
+        return rc;
+    }
+    sl_outcome_t o = {.ended_us = ended_us, .error = error};
+    if (sl_status_parse(status, &o.status) != 0) {
+        return sl_err_set(&st->err, SL_EINVAL, "state store %s: unknown run status '%s'", st->where,
+                          status);
+    }
+    return sl_state_run_finish(st, run_id, &o);
+}
+
+int sl_state_run_redrive(sl_state_t *st, const char *run_id)
+{
+    int rc = need(st, run_id, "run id");
+    if (rc) {
+        return rc;
+    }
+    LOCKED(st, st->ops->run_redrive(st, run_id));
     return rc;
 }
 
@@ -138,6 +212,9 @@ int sl_state_step_put(sl_state_t *st, const sl_step_run_t *s)
     if (!rc) {
         rc = need(st, s->step, "step name");
     }
+    if (!rc) {
+        rc = need_status(st, s->status);
+    }
     if (rc) {
         return rc;
     }
@@ -148,14 +225,21 @@ int sl_state_step_put(sl_state_t *st, const sl_step_run_t *s)
 /* Callbacks stop a listing by returning non-zero: a positive value is a
  * plain stop (the listing returns 0), a negative one an error the listing
  * returns as is. */
-int sl_state_runs_list(sl_state_t *st, const char *pipeline, int limit, sl_run_cb cb, void *ud)
+int sl_state_runs_query(sl_state_t *st, const sl_runs_filter_t *f, sl_run_cb cb, void *ud)
 {
     int rc = cb ? 0 : need(st, NULL, "callback");
     if (rc) {
         return rc;
     }
-    LOCKED(st, st->ops->runs_list(st, pipeline, limit, cb, ud));
+    sl_runs_filter_t all = {0};
+    LOCKED(st, st->ops->runs_query(st, f ? f : &all, cb, ud));
     return rc;
+}
+
+int sl_state_runs_list(sl_state_t *st, const char *pipeline, int limit, sl_run_cb cb, void *ud)
+{
+    sl_runs_filter_t f = {.pipeline = pipeline, .limit = limit};
+    return sl_state_runs_query(st, &f, cb, ud);
 }
 
 int sl_state_run_show(sl_state_t *st, const char *id, sl_run_cb run_cb, sl_step_cb step_cb,
@@ -200,6 +284,12 @@ int sl_state_checkpoint_get(sl_state_t *st, const char *pipeline, const char *ke
 int sl_state_checkpoint_put(sl_state_t *st, const char *pipeline, const char *key,
                             const char *value, int64_t seq)
 {
+    return sl_state_checkpoint_put_fenced(st, pipeline, key, value, seq, NULL);
+}
+
+int sl_state_checkpoint_put_fenced(sl_state_t *st, const char *pipeline, const char *key,
+                                   const char *value, int64_t seq, const sl_fence_t *fence)
+{
     int rc = need(st, pipeline, "pipeline");
     if (!rc) {
         rc = need(st, key, "checkpoint key");
@@ -210,7 +300,19 @@ int sl_state_checkpoint_put(sl_state_t *st, const char *pipeline, const char *ke
     if (rc) {
         return rc;
     }
-    LOCKED(st, st->ops->checkpoint_put(st, pipeline, key, value, seq));
+    if (fence && (rc = need(st, fence->run_id, "fence run id")) == 0) {
+        rc = need(st, fence->step, "fence step");
+    }
+    if (rc) {
+        return rc;
+    }
+    pthread_mutex_lock(&st->lock);
+    rc = st->ops->checkpoint_put(st, pipeline, key, value, seq, fence);
+    if (rc == SL_ESTALE) {
+        rc = sl_state_item_missed(st, rc, fence->run_id, fence->step, fence->idx, fence->gen,
+                                  "storing a checkpoint");
+    }
+    pthread_mutex_unlock(&st->lock);
     return rc;
 }
 
@@ -297,27 +399,6 @@ void sl_file_record_free(sl_file_record_t *f)
         free((char *)f->run_id);
         f->path = f->hash = f->run_id = NULL;
     }
-}
-
-int sl_state_tx_begin(sl_state_t *st)
-{
-    int rc;
-    LOCKED(st, st->ops->tx_begin(st));
-    return rc;
-}
-
-int sl_state_tx_commit(sl_state_t *st)
-{
-    int rc;
-    LOCKED(st, st->ops->tx_commit(st));
-    return rc;
-}
-
-void sl_state_tx_rollback(sl_state_t *st)
-{
-    pthread_mutex_lock(&st->lock);
-    st->ops->tx_rollback(st);
-    pthread_mutex_unlock(&st->lock);
 }
 
 int sl_state_lock_pipeline(sl_state_t *st, const char *pipeline, int64_t now_us, int *interrupted)

@@ -1,7 +1,8 @@
 /* The PostgreSQL driver of the state store (--state postgres://...): the
- * same run history, checkpoints, generations and ingested files as the
- * SQLite driver, in a server database that runs on several machines can
- * share.
+ * same runs, steps, map items, checkpoints, generations and ingested files
+ * as the SQLite driver, in a server database that runs and workers on
+ * several machines can share. This file has the schema and everything but
+ * items (state_pg_items.c).
  *
  * Tables carry a sluice_ prefix (sluice_runs, sluice_step_runs,
  * sluice_ingested_files, ...): unlike the SQLite file, the database is
@@ -25,7 +26,7 @@
 #include "sluice/hash.h"
 #include "sluice/pg.h"
 #include "sluice/timeutil.h"
-#include "state_internal.h"
+#include "state_pg.h"
 
 /* Key of the transaction-level advisory lock that serialises schema
  * creation ("sluiceS1" as a 64-bit integer). */
@@ -55,14 +56,46 @@ static const char *const migrations[] = {
     " pipeline text NOT NULL, step text NOT NULL, path text NOT NULL, size bigint,"
     " mtime_us bigint, hash text, records bigint, run_id text, ingested_at bigint,"
     " PRIMARY KEY (pipeline, step, path));",
+    /* v2: typed runs and steps (trigger, parent, error class, redrives,
+     * outputs, attempts) and map items with leases. Steps recorded before
+     * had one attempt. */
+    "ALTER TABLE sluice_runs ADD COLUMN IF NOT EXISTS trigger text NOT NULL DEFAULT 'cli',"
+    " ADD COLUMN IF NOT EXISTS parent_run_id text, ADD COLUMN IF NOT EXISTS error_class text,"
+    " ADD COLUMN IF NOT EXISTS redrive_count bigint NOT NULL DEFAULT 0,"
+    " ADD COLUMN IF NOT EXISTS output_json text;"
+    "CREATE INDEX IF NOT EXISTS sluice_runs_by_parent ON sluice_runs (parent_run_id);"
+    "ALTER TABLE sluice_step_runs ADD COLUMN IF NOT EXISTS attempts integer NOT NULL DEFAULT 1,"
+    " ADD COLUMN IF NOT EXISTS output_json text, ADD COLUMN IF NOT EXISTS error_class text;"
+    "ALTER TABLE sluice_step_runs ALTER COLUMN attempts SET DEFAULT 0;"
+    "CREATE TABLE IF NOT EXISTS sluice_items ("
+    " run_id text NOT NULL REFERENCES sluice_runs (id) ON DELETE CASCADE, step text NOT NULL,"
+    " idx bigint NOT NULL, value_json text NOT NULL,"
+    " status text NOT NULL DEFAULT 'pending', attempts integer NOT NULL DEFAULT 0,"
+    " started_us bigint, ended_us bigint, output_json text, error_class text, error text,"
+    " owner text, lease_expires_us bigint, gen bigint NOT NULL DEFAULT 0,"
+    " heartbeat_us bigint, PRIMARY KEY (run_id, step, idx));"
+    "CREATE INDEX IF NOT EXISTS sluice_items_by_status"
+    " ON sluice_items (run_id, step, status, idx);",
 };
 #define SCHEMA_VERSION ((int)SL_ARRAY_LEN(migrations))
 
-#define RUN_COLS "id, pipeline, params_json, status, started_at, ended_at, error"
+#define RUN_COLS                                                                                   \
+    "id, pipeline, params_json, status, started_at, ended_at, error, trigger, parent_run_id,"      \
+    " error_class, redrive_count, output_json"
+/* Runs listings filter by a status list (sl_state_status_list) and a
+ * parent, both optional. */
+#define RUNS_WHERE                                                                                 \
+    " ($2::text IS NULL OR position(',' || status || ',' in $2::text) > 0)"                        \
+    " AND ($3::text IS NULL OR parent_run_id = $3::text)"
+#define CP_UPSERT                                                                                  \
+    " ON CONFLICT (pipeline, key) DO UPDATE SET value = excluded.value,"                           \
+    " gen = excluded.gen, seq = excluded.seq, updated_at = excluded.updated_at"
 
 enum {
     Q_RUN_BEGIN,
-    Q_RUN_END,
+    Q_RUN_FINISH,
+    Q_RUN_REDRIVE,
+    Q_RUN_STATUS,
     Q_RUNS_INTERRUPTED,
     Q_STEP_PUT,
     Q_RUNS_ALL,
@@ -75,6 +108,7 @@ enum {
     Q_GEN_BUMP,
     Q_CP_GET,
     Q_CP_PUT,
+    Q_CP_PUT_FENCED,
     Q_CP_LIST,
     Q_CP_DEL_ALL,
     Q_CP_DEL_KEY,
@@ -86,32 +120,44 @@ enum {
     Q_UNLOCK,
     Q_COUNT
 };
+_Static_assert(Q_COUNT <= SL_STATE_PG_CORE_STMTS, "more statements than prepared slots");
 
 /* Orders compare with COLLATE "C": byte order, as SQLite's, whatever the
  * database's collation. Prefixes are matched with left(), not a range, so
  * no bound string (possibly not valid UTF-8) is ever sent. */
 static const char *const sql_text[Q_COUNT] = {
-    /* A resumed run begins again under its id: it keeps its start time. */
-    [Q_RUN_BEGIN] = "INSERT INTO sluice_runs (" RUN_COLS ")"
-                    " VALUES ($1, $2, $3, $4, $5, NULL, NULL)"
+    /* A resumed run begins again under its id: it keeps its start time,
+     * trigger, parent and redrive count. */
+    [Q_RUN_BEGIN] = "INSERT INTO sluice_runs (id, pipeline, params_json, status, started_at,"
+                    " trigger, parent_run_id)"
+                    " VALUES ($1, $2, $3, $4, $5, COALESCE($6, 'cli'), $7)"
                     " ON CONFLICT (id) DO UPDATE SET params_json = excluded.params_json,"
-                    " status = excluded.status, ended_at = NULL, error = NULL"
+                    " status = excluded.status, ended_at = NULL, error = NULL,"
+                    " error_class = NULL, output_json = NULL"
                     " WHERE sluice_runs.pipeline = excluded.pipeline",
-    [Q_RUN_END] = "UPDATE sluice_runs SET status = $2, ended_at = $3, error = $4 WHERE id = $1",
+    [Q_RUN_FINISH] = "UPDATE sluice_runs SET status = $2, ended_at = $3, error = $4,"
+                     " error_class = $5, output_json = $6 WHERE id = $1",
+    [Q_RUN_REDRIVE] = "UPDATE sluice_runs SET redrive_count = redrive_count + 1,"
+                      " status = 'running', ended_at = NULL, error = NULL, error_class = NULL,"
+                      " output_json = NULL WHERE id = $1 AND status NOT IN ('pending', 'running')",
+    [Q_RUN_STATUS] = "SELECT status FROM sluice_runs WHERE id = $1",
     [Q_RUNS_INTERRUPTED] = "UPDATE sluice_runs SET status = 'interrupted', ended_at = $2,"
                            " error = 'the process stopped before the run ended (killed or crashed)'"
                            " WHERE pipeline = $1 AND status = 'running'",
     [Q_STEP_PUT] =
         "INSERT INTO sluice_step_runs (run_id, step, status, records_in, records_out, rejected,"
-        " bytes_in, started, ended, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        " bytes_in, started, ended, error, attempts, output_json, error_class)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
         " ON CONFLICT (run_id, step) DO UPDATE SET status = excluded.status,"
         " records_in = excluded.records_in, records_out = excluded.records_out,"
         " rejected = excluded.rejected, bytes_in = excluded.bytes_in,"
-        " started = excluded.started, ended = excluded.ended, error = excluded.error",
+        " started = excluded.started, ended = excluded.ended, error = excluded.error,"
+        " attempts = excluded.attempts, output_json = excluded.output_json,"
+        " error_class = excluded.error_class",
     /* LIMIT NULL is no limit. */
-    [Q_RUNS_ALL] = "SELECT " RUN_COLS " FROM sluice_runs ORDER BY started_at DESC, ord DESC"
-                   " LIMIT $1",
-    [Q_RUNS_PIPELINE] = "SELECT " RUN_COLS " FROM sluice_runs WHERE pipeline = $2"
+    [Q_RUNS_ALL] = "SELECT " RUN_COLS " FROM sluice_runs WHERE" RUNS_WHERE
+                   " ORDER BY started_at DESC, ord DESC LIMIT $1",
+    [Q_RUNS_PIPELINE] = "SELECT " RUN_COLS " FROM sluice_runs WHERE pipeline = $4 AND" RUNS_WHERE
                         " ORDER BY started_at DESC, ord DESC LIMIT $1",
     [Q_RUN_PREFIX] = "SELECT " RUN_COLS " FROM sluice_runs"
                      " WHERE left(id, length($1::text)) = $1::text"
@@ -120,8 +166,8 @@ static const char *const sql_text[Q_COUNT] = {
                            " WHERE left(id, length($1::text)) = $1::text",
     [Q_RUN_GET] = "SELECT " RUN_COLS " FROM sluice_runs WHERE id = $1",
     [Q_STEPS_OF] = "SELECT run_id, step, status, records_in, records_out, rejected, bytes_in,"
-                   " started, ended, error FROM sluice_step_runs WHERE run_id = $1"
-                   " ORDER BY started NULLS FIRST, ord",
+                   " started, ended, error, attempts, output_json, error_class"
+                   " FROM sluice_step_runs WHERE run_id = $1 ORDER BY started NULLS FIRST, ord",
     [Q_GEN_GET] = "SELECT generation FROM sluice_pipelines WHERE pipeline = $1",
     [Q_GEN_BUMP] = "INSERT INTO sluice_pipelines (pipeline, generation) VALUES ($1, 2)"
                    " ON CONFLICT (pipeline) DO UPDATE"
@@ -130,9 +176,18 @@ static const char *const sql_text[Q_COUNT] = {
                  " WHERE pipeline = $1 AND key = $2",
     [Q_CP_PUT] = "INSERT INTO sluice_checkpoints (pipeline, key, value, gen, seq, updated_at)"
                  " VALUES ($1, $2, $3, COALESCE((SELECT generation FROM sluice_pipelines"
-                 " WHERE pipeline = $1), 1), $4, $5)"
-                 " ON CONFLICT (pipeline, key) DO UPDATE SET value = excluded.value,"
-                 " gen = excluded.gen, seq = excluded.seq, updated_at = excluded.updated_at",
+                 " WHERE pipeline = $1), 1), $4, $5)" CP_UPSERT,
+    /* The item's row is share-locked until the statement (or the caller's
+     * transaction) ends: a claim cannot move its gen on in between, and a
+     * claim that did first is seen (the lock waits for it, then the row is
+     * checked again). */
+    [Q_CP_PUT_FENCED] = "WITH f AS (SELECT 1 FROM sluice_items WHERE run_id = $6 AND step = $7"
+                        " AND idx = $8::bigint AND gen = $9::bigint AND status = 'running'"
+                        " FOR SHARE)"
+                        " INSERT INTO sluice_checkpoints (pipeline, key, value, gen, seq,"
+                        " updated_at) SELECT $1::text, $2::text, $3::text,"
+                        " COALESCE((SELECT generation FROM sluice_pipelines"
+                        " WHERE pipeline = $1::text), 1), $4::bigint, $5::text FROM f" CP_UPSERT,
     [Q_CP_LIST] = "SELECT key, value, gen, seq, updated_at FROM sluice_checkpoints"
                   " WHERE pipeline = $1 ORDER BY key COLLATE \"C\"",
     [Q_CP_DEL_ALL] = "DELETE FROM sluice_checkpoints WHERE pipeline = $1",
@@ -153,13 +208,8 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_UNLOCK] = "SELECT pg_advisory_unlock($1::bigint)",
 };
 
-typedef struct {
-    sl_state_t base; /* first: the public handle */
-    PGconn *conn;
-    bool prepared[Q_COUNT];
-    bool locked;      /* the run lock is held (on this connection) */
-    int64_t lock_key; /* its advisory lock key */
-} pg_state_t;
+typedef sl_pg_state_t pg_state_t;
+typedef sl_pg_params_t params_t;
 
 static const struct sl_state_ops pg_ops;
 
@@ -168,27 +218,14 @@ static pg_state_t *S(sl_state_t *st)
     return (pg_state_t *)st;
 }
 
-/* Up to 10 text parameters of one statement; NULL is SQL NULL. */
-typedef struct {
-    const char *v[10];
-    char num[10][24];
-    int n;
-} params_t;
-
-static void p_str(params_t *p, const char *s)
-{
-    p->v[p->n++] = s;
-}
-
-static void p_int(params_t *p, int64_t x)
+void sl_pg_p_int(params_t *p, int64_t x)
 {
     snprintf(p->num[p->n], sizeof p->num[0], "%lld", (long long)x);
     p->v[p->n] = p->num[p->n];
     p->n++;
 }
 
-/* Records "state store URL: WHAT: server message" and returns SL_ESTATE. */
-static int db_fail(pg_state_t *s, const char *what, const PGresult *r)
+int sl_state_pg_fail(pg_state_t *s, const char *what, const PGresult *r)
 {
     const char *hint = "";
     if (PQstatus(s->conn) == CONNECTION_BAD) {
@@ -201,32 +238,67 @@ static int db_fail(pg_state_t *s, const char *what, const PGresult *r)
                       sl_pg_msg(s->conn, r), hint);
 }
 
-/* Runs statement qi with p's parameters, preparing it on first use.
- * Returns its result (the caller clears it) or NULL with st->err set. */
-static PGresult *exec_q(pg_state_t *s, int qi, const params_t *p, const char *what)
+PGresult *sl_state_pg_exec(pg_state_t *s, const char *name, bool *prepared, const char *sql,
+                           const params_t *p, const char *what)
 {
-    if (!s->prepared[qi]) {
-        char name[16];
-        snprintf(name, sizeof name, "sl_state_%d", qi);
-        PGresult *r = PQprepare(s->conn, name, sql_text[qi], 0, NULL);
+    if (!*prepared) {
+        PGresult *r = PQprepare(s->conn, name, sql, 0, NULL);
         if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-            db_fail(s, "preparing a statement", r);
+            sl_state_pg_fail(s, "preparing a statement", r);
             PQclear(r);
             return NULL;
         }
         PQclear(r);
-        s->prepared[qi] = true;
+        *prepared = true;
     }
-    char name[16];
-    snprintf(name, sizeof name, "sl_state_%d", qi);
     PGresult *r = PQexecPrepared(s->conn, name, p ? p->n : 0, p ? p->v : NULL, NULL, NULL, 0);
     ExecStatusType rs = PQresultStatus(r);
     if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
-        db_fail(s, what, r);
+        sl_state_pg_fail(s, what, r);
         PQclear(r);
         return NULL;
     }
     return r;
+}
+
+int sl_state_pg_exec_sql(pg_state_t *s, const char *sql, const char *what)
+{
+    PGresult *r = PQexec(s->conn, sql);
+    ExecStatusType rs = PQresultStatus(r);
+    int rc = 0;
+    if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
+        rc = sl_state_pg_fail(s, what, r);
+    }
+    PQclear(r);
+    return rc;
+}
+
+bool sl_state_pg_in_tx(const pg_state_t *s)
+{
+    PGTransactionStatusType t = PQtransactionStatus(s->conn);
+    return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+}
+
+int64_t sl_state_pg_col_int(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+/* This file's names for the shared helpers. */
+#define p_str sl_pg_p_str
+#define p_int sl_pg_p_int
+#define db_fail sl_state_pg_fail
+#define exec_sql sl_state_pg_exec_sql
+#define in_tx sl_state_pg_in_tx
+#define col_str sl_state_pg_col_str
+#define col_int sl_state_pg_col_int
+
+/* Runs statement qi with p's parameters (see sl_state_pg_exec). */
+static PGresult *exec_q(pg_state_t *s, int qi, const params_t *p, const char *what)
+{
+    char name[16];
+    snprintf(name, sizeof name, "sl_state_%d", qi);
+    return sl_state_pg_exec(s, name, &s->prepared[qi], sql_text[qi], p, what);
 }
 
 /* Runs a statement that returns no rows; *changed (when not NULL) gets the
@@ -244,40 +316,10 @@ static int exec_done(pg_state_t *s, int qi, const params_t *p, const char *what,
     return 0;
 }
 
-/* Runs SQL without parameters (transaction control, DDL). */
-static int exec_sql(pg_state_t *s, const char *sql, const char *what)
-{
-    PGresult *r = PQexec(s->conn, sql);
-    ExecStatusType rs = PQresultStatus(r);
-    int rc = 0;
-    if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
-        rc = db_fail(s, what, r);
-    }
-    PQclear(r);
-    return rc;
-}
-
-static const char *col_str(const PGresult *r, int row, int col)
-{
-    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
-}
-
-/* NULL reads as 0, as sqlite3_column_int64 does. */
-static int64_t col_int(const PGresult *r, int row, int col)
-{
-    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
-}
-
 static char *dup_col(const PGresult *r, int row, int col)
 {
     const char *v = col_str(r, row, col);
     return v ? strdup(v) : NULL;
-}
-
-static bool in_tx(const pg_state_t *s)
-{
-    PGTransactionStatusType t = PQtransactionStatus(s->conn);
-    return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
 }
 
 /* ---- open / close ---- */
@@ -443,8 +485,10 @@ static int pg_run_begin(sl_state_t *st, const sl_run_t *run)
     p_str(&p, run->id);
     p_str(&p, run->pipeline);
     p_str(&p, run->params_json);
-    p_str(&p, run->status ? run->status : "running");
+    p_str(&p, sl_status_name(run->status));
     p_int(&p, run->started_us);
+    p_str(&p, run->trigger);
+    p_str(&p, run->parent_run_id);
     int64_t n = 0;
     int rc = exec_done(s, Q_RUN_BEGIN, &p, "recording the start of a run", &n);
     if (!rc && n == 0) {
@@ -455,21 +499,48 @@ static int pg_run_begin(sl_state_t *st, const sl_run_t *run)
     return rc;
 }
 
-static int pg_run_end(sl_state_t *st, const char *run_id, const char *status, int64_t ended_us,
-                      const char *error)
+static int pg_run_finish(sl_state_t *st, const char *run_id, const sl_outcome_t *o)
 {
     pg_state_t *s = S(st);
     params_t p = {.n = 0};
     p_str(&p, run_id);
-    p_str(&p, status);
-    p_int(&p, ended_us);
-    p_str(&p, error);
+    p_str(&p, sl_status_name(o->status));
+    p_int(&p, o->ended_us);
+    p_str(&p, o->error);
+    p_str(&p, o->error_class);
+    p_str(&p, o->output_json);
     int64_t n = 0;
-    int rc = exec_done(s, Q_RUN_END, &p, "recording the end of a run", &n);
+    int rc = exec_done(s, Q_RUN_FINISH, &p, "recording the end of a run", &n);
     if (!rc && n == 0) {
         rc = sl_err_set(&st->err, SL_ENOTFOUND, "state store %s: no run with id %s", st->where,
                         run_id);
     }
+    return rc;
+}
+
+static int pg_run_redrive(sl_state_t *st, const char *run_id)
+{
+    pg_state_t *s = S(st);
+    params_t p = {.n = 0};
+    p_str(&p, run_id);
+    int64_t n = 0;
+    int rc = exec_done(s, Q_RUN_REDRIVE, &p, "redriving a run", &n);
+    if (rc || n > 0) {
+        return rc;
+    }
+    PGresult *q = exec_q(s, Q_RUN_STATUS, &p, "redriving a run");
+    if (!q) {
+        return SL_ESTATE;
+    }
+    if (PQntuples(q) > 0) {
+        rc = sl_err_set(&st->err, SL_EINVAL,
+                        "state store %s: run %s is %s: only a run that ended can be redriven",
+                        st->where, run_id, col_str(q, 0, 0));
+    } else {
+        rc = sl_err_set(&st->err, SL_ENOTFOUND, "state store %s: no run with id %s", st->where,
+                        run_id);
+    }
+    PQclear(q);
     return rc;
 }
 
@@ -478,7 +549,7 @@ static int pg_step_put(sl_state_t *st, const sl_step_run_t *r)
     params_t p = {.n = 0};
     p_str(&p, r->run_id);
     p_str(&p, r->step);
-    p_str(&p, r->status ? r->status : "running");
+    p_str(&p, sl_status_name(r->status));
     p_int(&p, r->records_in);
     p_int(&p, r->records_out);
     p_int(&p, r->rejected);
@@ -490,6 +561,9 @@ static int pg_step_put(sl_state_t *st, const sl_step_run_t *r)
         p_str(&p, NULL);
     }
     p_str(&p, r->error);
+    p_int(&p, r->attempts);
+    p_str(&p, r->output_json);
+    p_str(&p, r->error_class);
     char what[160];
     snprintf(what, sizeof what, "recording step '%.60s' of run %.40s", r->step, r->run_id);
     return exec_done(S(st), Q_STEP_PUT, &p, what, NULL);
@@ -500,10 +574,15 @@ static void read_run(const PGresult *q, int i, sl_run_t *r)
     r->id = col_str(q, i, 0);
     r->pipeline = col_str(q, i, 1);
     r->params_json = col_str(q, i, 2);
-    r->status = col_str(q, i, 3);
+    r->status = sl_state_status_read(col_str(q, i, 3));
     r->started_us = col_int(q, i, 4);
     r->ended_us = col_int(q, i, 5); /* NULL reads as 0: still running */
     r->error = col_str(q, i, 6);
+    r->trigger = col_str(q, i, 7);
+    r->parent_run_id = col_str(q, i, 8);
+    r->error_class = col_str(q, i, 9);
+    r->redrive_count = col_int(q, i, 10);
+    r->output_json = col_str(q, i, 11);
 }
 
 /* Calls cb for each run of q, until done or cb stops; clears q. */
@@ -523,18 +602,21 @@ static int each_run(PGresult *q, sl_run_cb cb, void *ud)
     return ret;
 }
 
-static int pg_runs_list(sl_state_t *st, const char *pipeline, int limit, sl_run_cb cb, void *ud)
+static int pg_runs_query(sl_state_t *st, const sl_runs_filter_t *f, sl_run_cb cb, void *ud)
 {
     params_t p = {.n = 0};
-    if (limit > 0) {
-        p_int(&p, limit);
+    char statuses[SL_STATE_STATUS_LIST_MAX];
+    if (f->limit > 0) {
+        p_int(&p, f->limit);
     } else {
         p_str(&p, NULL);
     }
-    if (pipeline) {
-        p_str(&p, pipeline);
+    p_str(&p, sl_state_status_list(f->statuses, statuses));
+    p_str(&p, f->parent_run_id);
+    if (f->pipeline) {
+        p_str(&p, f->pipeline);
     }
-    PGresult *q = exec_q(S(st), pipeline ? Q_RUNS_PIPELINE : Q_RUNS_ALL, &p, "listing runs");
+    PGresult *q = exec_q(S(st), f->pipeline ? Q_RUNS_PIPELINE : Q_RUNS_ALL, &p, "listing runs");
     return q ? each_run(q, cb, ud) : SL_ESTATE;
 }
 
@@ -598,7 +680,7 @@ static int pg_run_show(sl_state_t *st, const char *id, sl_run_cb run_cb, sl_step
             sl_step_run_t r = {
                 .run_id = col_str(sq, i, 0),
                 .step = col_str(sq, i, 1),
-                .status = col_str(sq, i, 2),
+                .status = sl_state_status_read(col_str(sq, i, 2)),
                 .records_in = col_int(sq, i, 3),
                 .records_out = col_int(sq, i, 4),
                 .rejected = col_int(sq, i, 5),
@@ -606,6 +688,9 @@ static int pg_run_show(sl_state_t *st, const char *id, sl_run_cb run_cb, sl_step
                 .started_us = col_int(sq, i, 7),
                 .ended_us = col_int(sq, i, 8),
                 .error = col_str(sq, i, 9),
+                .attempts = (int)col_int(sq, i, 10),
+                .output_json = col_str(sq, i, 11),
+                .error_class = col_str(sq, i, 12),
             };
             int c = step_cb(ud, &r);
             if (c) {
@@ -677,7 +762,7 @@ static int pg_checkpoint_get(sl_state_t *st, const char *pipeline, const char *k
 }
 
 static int pg_checkpoint_put(sl_state_t *st, const char *pipeline, const char *key,
-                             const char *value, int64_t seq)
+                             const char *value, int64_t seq, const sl_fence_t *fence)
 {
     char now[40];
     sl_timestamp_format(sl_now_us(), now);
@@ -687,7 +772,18 @@ static int pg_checkpoint_put(sl_state_t *st, const char *pipeline, const char *k
     p_str(&p, value);
     p_int(&p, seq);
     p_str(&p, now);
-    return exec_done(S(st), Q_CP_PUT, &p, "storing a checkpoint", NULL);
+    if (fence) {
+        p_str(&p, fence->run_id);
+        p_str(&p, fence->step);
+        p_int(&p, fence->idx);
+        p_int(&p, fence->gen);
+    }
+    int64_t n = 0;
+    int rc = exec_done(S(st), fence ? Q_CP_PUT_FENCED : Q_CP_PUT, &p, "storing a checkpoint", &n);
+    if (!rc && fence && n == 0) {
+        rc = SL_ESTALE;
+    }
+    return rc;
 }
 
 static int pg_checkpoint_list(sl_state_t *st, const char *pipeline, sl_checkpoint_cb cb, void *ud)
@@ -935,9 +1031,10 @@ static const struct sl_state_ops pg_ops = {
     .name = "postgres",
     .close = pg_close,
     .run_begin = pg_run_begin,
-    .run_end = pg_run_end,
+    .run_finish = pg_run_finish,
+    .run_redrive = pg_run_redrive,
     .step_put = pg_step_put,
-    .runs_list = pg_runs_list,
+    .runs_query = pg_runs_query,
     .run_show = pg_run_show,
     .generation = pg_generation,
     .checkpoint_get = pg_checkpoint_get,
@@ -951,4 +1048,13 @@ static const struct sl_state_ops pg_ops = {
     .tx_begin = pg_tx_begin,
     .tx_commit = pg_tx_commit,
     .tx_rollback = pg_tx_rollback,
+    .items_create = sl_state_pg_items_create,
+    .item_claim = sl_state_pg_item_claim,
+    .item_heartbeat = sl_state_pg_item_heartbeat,
+    .item_finish = sl_state_pg_item_finish,
+    .item_release = sl_state_pg_item_release,
+    .item_get = sl_state_pg_item_get,
+    .items_counts = sl_state_pg_items_counts,
+    .items_list = sl_state_pg_items_list,
+    .items_reset = sl_state_pg_items_reset,
 };

@@ -1,6 +1,7 @@
 /* The SQLite driver of the state store: one database file (default
- * .sluice/state.db) holding run history, checkpoints, pipeline generations
- * and ingested files.
+ * .sluice/state.db) holding runs, steps and map items, checkpoints,
+ * pipeline generations and ingested files. This file has the schema and
+ * everything but items (state_sqlite_items.c).
  *
  * The schema is versioned with PRAGMA user_version and migrated forward at
  * open inside one IMMEDIATE transaction, so two processes opening a fresh
@@ -10,7 +11,6 @@
  * which is ISO 8601 text because sinks share that table's DDL. */
 #include <errno.h>
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +18,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sluice/timeutil.h"
 #include "sluice/fsutil.h"
 #include "sluice/hash.h"
-#include "state_internal.h"
+#include "sluice/timeutil.h"
+#include "state_sqlite.h"
 
 /* Migrations: entry i brings the schema from version i to i + 1. */
 static const char *const migrations[] = {
@@ -42,17 +42,50 @@ static const char *const migrations[] = {
     " pipeline TEXT NOT NULL, step TEXT NOT NULL, path TEXT NOT NULL, size INTEGER,"
     " mtime_us INTEGER, hash TEXT, records INTEGER, run_id TEXT, ingested_at INTEGER,"
     " PRIMARY KEY (pipeline, step, path));",
+    /* v2: typed runs and steps (trigger, parent, error class, redrives,
+     * outputs, attempts) and map items with leases. Steps recorded before
+     * had one attempt. */
+    "ALTER TABLE runs ADD COLUMN trigger TEXT NOT NULL DEFAULT 'cli';"
+    "ALTER TABLE runs ADD COLUMN parent_run_id TEXT;"
+    "ALTER TABLE runs ADD COLUMN error_class TEXT;"
+    "ALTER TABLE runs ADD COLUMN redrive_count INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE runs ADD COLUMN output_json TEXT;"
+    "CREATE INDEX IF NOT EXISTS runs_by_parent ON runs (parent_run_id);"
+    "ALTER TABLE step_runs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE step_runs SET attempts = 1;"
+    "ALTER TABLE step_runs ADD COLUMN output_json TEXT;"
+    "ALTER TABLE step_runs ADD COLUMN error_class TEXT;"
+    "CREATE TABLE IF NOT EXISTS items ("
+    " run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE, step TEXT NOT NULL,"
+    " idx INTEGER NOT NULL, value_json TEXT NOT NULL,"
+    " status TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,"
+    " started_us INTEGER, ended_us INTEGER, output_json TEXT, error_class TEXT, error TEXT,"
+    " owner TEXT, lease_expires_us INTEGER, gen INTEGER NOT NULL DEFAULT 0,"
+    " heartbeat_us INTEGER, PRIMARY KEY (run_id, step, idx));"
+    "CREATE INDEX IF NOT EXISTS items_by_status ON items (run_id, step, status, idx);",
 };
 #define SCHEMA_VERSION ((int)SL_ARRAY_LEN(migrations))
 
-#define RUN_COLS "id, pipeline, params_json, status, started_at, ended_at, error"
+#define RUN_COLS                                                                           \
+    "id, pipeline, params_json, status, started_at, ended_at, error, trigger, parent_run_id," \
+    " error_class, redrive_count, output_json"
+/* Runs listings filter by a status list (sl_state_status_list) and a
+ * parent, both optional. */
+#define RUNS_WHERE                                                                         \
+    " (?2 IS NULL OR instr(?2, ',' || status || ',') > 0)"                                 \
+    " AND (?3 IS NULL OR parent_run_id = ?3)"
+#define CP_UPSERT                                                                          \
+    " ON CONFLICT (pipeline, key) DO UPDATE SET value = excluded.value,"                   \
+    " gen = excluded.gen, seq = excluded.seq, updated_at = excluded.updated_at"
 
 enum {
     Q_BEGIN,
     Q_COMMIT,
     Q_ROLLBACK,
     Q_RUN_BEGIN,
-    Q_RUN_END,
+    Q_RUN_FINISH,
+    Q_RUN_REDRIVE,
+    Q_RUN_STATUS,
     Q_RUNS_INTERRUPTED,
     Q_STEP_PUT,
     Q_RUNS_ALL,
@@ -64,6 +97,7 @@ enum {
     Q_GEN_BUMP,
     Q_CP_GET,
     Q_CP_PUT,
+    Q_CP_PUT_FENCED,
     Q_CP_LIST,
     Q_CP_DEL_ALL,
     Q_CP_DEL_KEY,
@@ -73,38 +107,50 @@ enum {
     Q_FILE_PUT,
     Q_COUNT
 };
+_Static_assert(Q_COUNT <= SL_STATE_SQLITE_CORE_STMTS, "more statements than cache slots");
 
 static const char *const sql_text[Q_COUNT] = {
     [Q_BEGIN] = "BEGIN IMMEDIATE",
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
-    /* A resumed run begins again under its id: it keeps its start time. */
-    [Q_RUN_BEGIN] = "INSERT INTO runs (" RUN_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, NULL, NULL)"
+    /* A resumed run begins again under its id: it keeps its start time,
+     * trigger, parent and redrive count. */
+    [Q_RUN_BEGIN] = "INSERT INTO runs (id, pipeline, params_json, status, started_at, trigger,"
+                    " parent_run_id) VALUES (?1, ?2, ?3, ?4, ?5, COALESCE(?6, 'cli'), ?7)"
                     " ON CONFLICT (id) DO UPDATE SET params_json = excluded.params_json,"
-                    " status = excluded.status, ended_at = NULL, error = NULL"
+                    " status = excluded.status, ended_at = NULL, error = NULL,"
+                    " error_class = NULL, output_json = NULL"
                     " WHERE runs.pipeline = excluded.pipeline",
-    [Q_RUN_END] = "UPDATE runs SET status = ?2, ended_at = ?3, error = ?4 WHERE id = ?1",
+    [Q_RUN_FINISH] = "UPDATE runs SET status = ?2, ended_at = ?3, error = ?4, error_class = ?5,"
+                     " output_json = ?6 WHERE id = ?1",
+    [Q_RUN_REDRIVE] = "UPDATE runs SET redrive_count = redrive_count + 1, status = 'running',"
+                      " ended_at = NULL, error = NULL, error_class = NULL, output_json = NULL"
+                      " WHERE id = ?1 AND status NOT IN ('pending', 'running')",
+    [Q_RUN_STATUS] = "SELECT status FROM runs WHERE id = ?1",
     [Q_RUNS_INTERRUPTED] =
         "UPDATE runs SET status = 'interrupted', ended_at = ?2,"
         " error = 'the process stopped before the run ended (killed or crashed)'"
         " WHERE pipeline = ?1 AND status = 'running'",
     [Q_STEP_PUT] =
         "INSERT INTO step_runs (run_id, step, status, records_in, records_out, rejected,"
-        " bytes_in, started, ended, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        " bytes_in, started, ended, error, attempts, output_json, error_class)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
         " ON CONFLICT (run_id, step) DO UPDATE SET status = excluded.status,"
         " records_in = excluded.records_in, records_out = excluded.records_out,"
         " rejected = excluded.rejected, bytes_in = excluded.bytes_in,"
-        " started = excluded.started, ended = excluded.ended, error = excluded.error",
-    [Q_RUNS_ALL] = "SELECT " RUN_COLS " FROM runs ORDER BY started_at DESC, rowid DESC"
-                   " LIMIT ?1",
-    [Q_RUNS_PIPELINE] = "SELECT " RUN_COLS " FROM runs WHERE pipeline = ?2"
+        " started = excluded.started, ended = excluded.ended, error = excluded.error,"
+        " attempts = excluded.attempts, output_json = excluded.output_json,"
+        " error_class = excluded.error_class",
+    [Q_RUNS_ALL] = "SELECT " RUN_COLS " FROM runs WHERE" RUNS_WHERE
+                   " ORDER BY started_at DESC, rowid DESC LIMIT ?1",
+    [Q_RUNS_PIPELINE] = "SELECT " RUN_COLS " FROM runs WHERE pipeline = ?4 AND" RUNS_WHERE
                         " ORDER BY started_at DESC, rowid DESC LIMIT ?1",
     [Q_RUN_PREFIX] = "SELECT " RUN_COLS " FROM runs WHERE id >= ?1 AND (?2 IS NULL OR id < ?2)"
                      " ORDER BY id LIMIT 4",
     [Q_RUN_PREFIX_COUNT] = "SELECT count(*) FROM runs WHERE id >= ?1 AND (?2 IS NULL OR id < ?2)",
     [Q_STEPS_OF] = "SELECT run_id, step, status, records_in, records_out, rejected, bytes_in,"
-                   " started, ended, error FROM step_runs WHERE run_id = ?1"
-                   " ORDER BY started, rowid",
+                   " started, ended, error, attempts, output_json, error_class"
+                   " FROM step_runs WHERE run_id = ?1 ORDER BY started, rowid",
     [Q_GEN_GET] = "SELECT generation FROM sluice_pipelines WHERE pipeline = ?1",
     [Q_GEN_BUMP] = "INSERT INTO sluice_pipelines (pipeline, generation) VALUES (?1, 2)"
                    " ON CONFLICT (pipeline) DO UPDATE SET generation = generation + 1",
@@ -112,9 +158,13 @@ static const char *const sql_text[Q_COUNT] = {
                  " WHERE pipeline = ?1 AND key = ?2",
     [Q_CP_PUT] = "INSERT INTO sluice_checkpoints (pipeline, key, value, gen, seq, updated_at)"
                  " VALUES (?1, ?2, ?3, COALESCE((SELECT generation FROM sluice_pipelines"
-                 " WHERE pipeline = ?1), 1), ?4, ?5)"
-                 " ON CONFLICT (pipeline, key) DO UPDATE SET value = excluded.value,"
-                 " gen = excluded.gen, seq = excluded.seq, updated_at = excluded.updated_at",
+                 " WHERE pipeline = ?1), 1), ?4, ?5)" CP_UPSERT,
+    /* One statement: the lease check and the write are atomic. */
+    [Q_CP_PUT_FENCED] = "INSERT INTO sluice_checkpoints (pipeline, key, value, gen, seq,"
+                        " updated_at) SELECT ?1, ?2, ?3, COALESCE((SELECT generation FROM"
+                        " sluice_pipelines WHERE pipeline = ?1), 1), ?4, ?5"
+                        " WHERE EXISTS (SELECT 1 FROM items WHERE run_id = ?6 AND step = ?7"
+                        " AND idx = ?8 AND gen = ?9 AND status = 'running')" CP_UPSERT,
     [Q_CP_LIST] = "SELECT key, value, gen, seq, updated_at FROM sluice_checkpoints"
                   " WHERE pipeline = ?1 ORDER BY key",
     [Q_CP_DEL_ALL] = "DELETE FROM sluice_checkpoints WHERE pipeline = ?1",
@@ -131,12 +181,7 @@ static const char *const sql_text[Q_COUNT] = {
                    " ingested_at = excluded.ingested_at",
 };
 
-typedef struct {
-    sl_state_t base; /* first: the public handle */
-    sqlite3 *db;
-    sqlite3_stmt *stmts[Q_COUNT];
-    int lock_fd; /* the run lock taken by lock(), or -1 */
-} sqlite_state_t;
+typedef sl_sqlite_state_t sqlite_state_t;
 
 static const struct sl_state_ops sqlite_ops;
 
@@ -145,8 +190,7 @@ static sqlite_state_t *S(sl_state_t *st)
     return (sqlite_state_t *)st;
 }
 
-/* Records "state store PATH: WHAT: sqlite message" and returns SL_ESTATE. */
-static int db_fail(sqlite_state_t *s, const char *what)
+int sl_state_sqlite_fail(sqlite_state_t *s, const char *what)
 {
     int ec = sqlite3_extended_errcode(s->db);
     const char *hint = "";
@@ -160,43 +204,46 @@ static int db_fail(sqlite_state_t *s, const char *what)
                       sqlite3_errmsg(s->db), hint);
 }
 
+sqlite3_stmt *sl_state_sqlite_stmt(sqlite_state_t *s, sqlite3_stmt **slot, const char *sql)
+{
+    if (!*slot) {
+        if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) !=
+            SQLITE_OK) {
+            sl_state_sqlite_fail(s, "preparing a statement");
+            *slot = NULL;
+        }
+    }
+    return *slot;
+}
+
+int sl_state_sqlite_exec_done(sqlite_state_t *s, sqlite3_stmt *q, const char *what)
+{
+    int rc = sqlite3_step(q);
+    int ret = rc == SQLITE_DONE ? 0 : sl_state_sqlite_fail(s, what);
+    sl_state_sqlite_done(q);
+    return ret;
+}
+
+int sl_state_sqlite_exec(sqlite_state_t *s, const char *sql, const char *what)
+{
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        return sl_state_sqlite_fail(s, what);
+    }
+    return 0;
+}
+
+/* This file's names for the shared helpers. */
+#define db_fail sl_state_sqlite_fail
+#define exec_done sl_state_sqlite_exec_done
+#define exec_sql sl_state_sqlite_exec
+#define done sl_state_sqlite_done
+#define bind_str sl_state_sqlite_bind_str
+#define col_str sl_state_sqlite_col_str
+
 /* The cached statement q, prepared on first use. */
 static sqlite3_stmt *stmt(sqlite_state_t *s, int q)
 {
-    if (!s->stmts[q]) {
-        if (sqlite3_prepare_v3(s->db, sql_text[q], -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[q],
-                               NULL) != SQLITE_OK) {
-            db_fail(s, "preparing a statement");
-            s->stmts[q] = NULL;
-        }
-    }
-    return s->stmts[q];
-}
-
-static void done(sqlite3_stmt *q)
-{
-    sqlite3_reset(q);
-    sqlite3_clear_bindings(q);
-}
-
-/* Binds a string borrowed for the duration of the statement (NULL binds
- * NULL). */
-static void bind_str(sqlite3_stmt *q, int i, const char *v)
-{
-    if (v) {
-        sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
-    } else {
-        sqlite3_bind_null(q, i);
-    }
-}
-
-/* Steps a statement that returns no rows; resets it. */
-static int exec_done(sqlite_state_t *s, sqlite3_stmt *q, const char *what)
-{
-    int rc = sqlite3_step(q);
-    int ret = rc == SQLITE_DONE ? 0 : db_fail(s, what);
-    done(q);
-    return ret;
+    return sl_state_sqlite_stmt(s, &s->stmts[q], sql_text[q]);
 }
 
 static int run_q(sqlite_state_t *s, int qi, const char *what)
@@ -205,15 +252,33 @@ static int run_q(sqlite_state_t *s, int qi, const char *what)
     return q ? exec_done(s, q, what) : SL_ESTATE;
 }
 
+int sl_state_sqlite_begin(sqlite_state_t *s, bool *began, const char *what)
+{
+    *began = sqlite3_get_autocommit(s->db) != 0;
+    return *began ? run_q(s, Q_BEGIN, what) : 0;
+}
+
+int sl_state_sqlite_end(sqlite_state_t *s, bool began, int rc, const char *what)
+{
+    if (!began) {
+        return rc;
+    }
+    if (!rc) {
+        rc = run_q(s, Q_COMMIT, what);
+    }
+    if (rc && !sqlite3_get_autocommit(s->db)) {
+        /* Keep the first error's message: the rollback's is not the cause. */
+        sl_err_t keep = s->base.err;
+        run_q(s, Q_ROLLBACK, "rolling back");
+        s->base.err = keep;
+    }
+    return rc;
+}
+
 static char *dup_col(sqlite3_stmt *q, int i)
 {
     const unsigned char *t = sqlite3_column_text(q, i);
     return t ? strdup((const char *)t) : NULL;
-}
-
-static const char *col_str(sqlite3_stmt *q, int i)
-{
-    return (const char *)sqlite3_column_text(q, i);
 }
 
 /* ---- open / close ---- */
@@ -233,14 +298,6 @@ static int user_version(sqlite_state_t *s, int *v)
     }
     *v = sqlite3_column_int(q, 0);
     sqlite3_finalize(q);
-    return 0;
-}
-
-static int exec_sql(sqlite_state_t *s, const char *sql, const char *what)
-{
-    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-        return db_fail(s, what);
-    }
     return 0;
 }
 
@@ -284,8 +341,11 @@ static int migrate(sqlite_state_t *s)
 static void sqlite_close(sl_state_t *st)
 {
     sqlite_state_t *s = S(st);
-    for (int i = 0; i < Q_COUNT; i++) {
+    for (int i = 0; i < SL_STATE_SQLITE_CORE_STMTS; i++) {
         sqlite3_finalize(s->stmts[i]);
+    }
+    for (int i = 0; i < SL_STATE_SQLITE_ITEM_STMTS; i++) {
+        sqlite3_finalize(s->item_stmts[i]);
     }
     sqlite3_close(s->db);
     if (s->lock_fd >= 0) {
@@ -350,8 +410,10 @@ static int sqlite_run_begin(sl_state_t *st, const sl_run_t *run)
     bind_str(q, 1, run->id);
     bind_str(q, 2, run->pipeline);
     bind_str(q, 3, run->params_json);
-    bind_str(q, 4, run->status ? run->status : "running");
+    bind_str(q, 4, sl_status_name(run->status));
     sqlite3_bind_int64(q, 5, run->started_us);
+    bind_str(q, 6, run->trigger);
+    bind_str(q, 7, run->parent_run_id);
     int rc = exec_done(s, q, "recording the start of a run");
     if (!rc && sqlite3_changes(s->db) == 0) {
         rc = sl_err_set(&st->err, SL_ESTATE,
@@ -361,23 +423,53 @@ static int sqlite_run_begin(sl_state_t *st, const sl_run_t *run)
     return rc;
 }
 
-static int sqlite_run_end(sl_state_t *st, const char *run_id, const char *status,
-                          int64_t ended_us, const char *error)
+static int sqlite_run_finish(sl_state_t *st, const char *run_id, const sl_outcome_t *o)
 {
     sqlite_state_t *s = S(st);
-    sqlite3_stmt *q = stmt(s, Q_RUN_END);
+    sqlite3_stmt *q = stmt(s, Q_RUN_FINISH);
     if (!q) {
         return SL_ESTATE;
     }
     bind_str(q, 1, run_id);
-    bind_str(q, 2, status);
-    sqlite3_bind_int64(q, 3, ended_us);
-    bind_str(q, 4, error);
+    bind_str(q, 2, sl_status_name(o->status));
+    sqlite3_bind_int64(q, 3, o->ended_us);
+    bind_str(q, 4, o->error);
+    bind_str(q, 5, o->error_class);
+    bind_str(q, 6, o->output_json);
     int rc = exec_done(s, q, "recording the end of a run");
     if (!rc && sqlite3_changes(s->db) == 0) {
         rc = sl_err_set(&st->err, SL_ENOTFOUND, "state store %s: no run with id %s", st->where,
                         run_id);
     }
+    return rc;
+}
+
+static int sqlite_run_redrive(sl_state_t *st, const char *run_id)
+{
+    sqlite_state_t *s = S(st);
+    sqlite3_stmt *q = stmt(s, Q_RUN_REDRIVE);
+    sqlite3_stmt *sq = stmt(s, Q_RUN_STATUS);
+    if (!q || !sq) {
+        return SL_ESTATE;
+    }
+    bind_str(q, 1, run_id);
+    int rc = exec_done(s, q, "redriving a run");
+    if (rc || sqlite3_changes(s->db) > 0) {
+        return rc;
+    }
+    bind_str(sq, 1, run_id);
+    int src = sqlite3_step(sq);
+    if (src == SQLITE_ROW) {
+        rc = sl_err_set(&st->err, SL_EINVAL,
+                        "state store %s: run %s is %s: only a run that ended can be redriven",
+                        st->where, run_id, col_str(sq, 0));
+    } else if (src == SQLITE_DONE) {
+        rc = sl_err_set(&st->err, SL_ENOTFOUND, "state store %s: no run with id %s", st->where,
+                        run_id);
+    } else {
+        rc = db_fail(s, "redriving a run");
+    }
+    done(sq);
     return rc;
 }
 
@@ -390,16 +482,17 @@ static int sqlite_step_put(sl_state_t *st, const sl_step_run_t *r)
     }
     bind_str(q, 1, r->run_id);
     bind_str(q, 2, r->step);
-    bind_str(q, 3, r->status ? r->status : "running");
+    bind_str(q, 3, sl_status_name(r->status));
     sqlite3_bind_int64(q, 4, r->records_in);
     sqlite3_bind_int64(q, 5, r->records_out);
     sqlite3_bind_int64(q, 6, r->rejected);
     sqlite3_bind_int64(q, 7, r->bytes_in);
     sqlite3_bind_int64(q, 8, r->started_us);
-    if (r->ended_us) {
-        sqlite3_bind_int64(q, 9, r->ended_us);
-    }
+    sl_state_sqlite_bind_time(q, 9, r->ended_us);
     bind_str(q, 10, r->error);
+    sqlite3_bind_int(q, 11, r->attempts);
+    bind_str(q, 12, r->output_json);
+    bind_str(q, 13, r->error_class);
     char what[160];
     snprintf(what, sizeof what, "recording step '%.60s' of run %.40s", r->step, r->run_id);
     return exec_done(s, q, what);
@@ -410,10 +503,15 @@ static void read_run(sqlite3_stmt *q, sl_run_t *r)
     r->id = col_str(q, 0);
     r->pipeline = col_str(q, 1);
     r->params_json = col_str(q, 2);
-    r->status = col_str(q, 3);
+    r->status = sl_state_status_read(col_str(q, 3));
     r->started_us = sqlite3_column_int64(q, 4);
     r->ended_us = sqlite3_column_int64(q, 5); /* NULL reads as 0: still running */
     r->error = col_str(q, 6);
+    r->trigger = col_str(q, 7);
+    r->parent_run_id = col_str(q, 8);
+    r->error_class = col_str(q, 9);
+    r->redrive_count = sqlite3_column_int64(q, 10);
+    r->output_json = col_str(q, 11);
 }
 
 /* Steps q, calling cb for each run, until done or cb stops. */
@@ -437,17 +535,19 @@ static int each_run(sqlite_state_t *s, sqlite3_stmt *q, sl_run_cb cb, void *ud)
     return ret;
 }
 
-static int sqlite_runs_list(sl_state_t *st, const char *pipeline, int limit, sl_run_cb cb,
-                            void *ud)
+static int sqlite_runs_query(sl_state_t *st, const sl_runs_filter_t *f, sl_run_cb cb, void *ud)
 {
     sqlite_state_t *s = S(st);
-    sqlite3_stmt *q = stmt(s, pipeline ? Q_RUNS_PIPELINE : Q_RUNS_ALL);
+    sqlite3_stmt *q = stmt(s, f->pipeline ? Q_RUNS_PIPELINE : Q_RUNS_ALL);
     if (!q) {
         return SL_ESTATE;
     }
-    sqlite3_bind_int64(q, 1, limit > 0 ? limit : -1);
-    if (pipeline) {
-        bind_str(q, 2, pipeline);
+    char statuses[SL_STATE_STATUS_LIST_MAX];
+    sqlite3_bind_int64(q, 1, f->limit > 0 ? f->limit : -1);
+    bind_str(q, 2, sl_state_status_list(f->statuses, statuses));
+    bind_str(q, 3, f->parent_run_id);
+    if (f->pipeline) {
+        bind_str(q, 4, f->pipeline);
     }
     return each_run(s, q, cb, ud);
 }
@@ -547,7 +647,7 @@ static int sqlite_run_show(sl_state_t *st, const char *id, sl_run_cb run_cb, sl_
             sl_step_run_t r = {
                 .run_id = col_str(sq, 0),
                 .step = col_str(sq, 1),
-                .status = col_str(sq, 2),
+                .status = sl_state_status_read(col_str(sq, 2)),
                 .records_in = sqlite3_column_int64(sq, 3),
                 .records_out = sqlite3_column_int64(sq, 4),
                 .rejected = sqlite3_column_int64(sq, 5),
@@ -555,6 +655,9 @@ static int sqlite_run_show(sl_state_t *st, const char *id, sl_run_cb run_cb, sl_
                 .started_us = sqlite3_column_int64(sq, 7),
                 .ended_us = sqlite3_column_int64(sq, 8),
                 .error = col_str(sq, 9),
+                .attempts = sqlite3_column_int(sq, 10),
+                .output_json = col_str(sq, 11),
+                .error_class = col_str(sq, 12),
             };
             int c = step_cb(ud, &r);
             if (c) {
@@ -641,10 +744,10 @@ static int sqlite_checkpoint_get(sl_state_t *st, const char *pipeline, const cha
 }
 
 static int sqlite_checkpoint_put(sl_state_t *st, const char *pipeline, const char *key,
-                                 const char *value, int64_t seq)
+                                 const char *value, int64_t seq, const sl_fence_t *fence)
 {
     sqlite_state_t *s = S(st);
-    sqlite3_stmt *q = stmt(s, Q_CP_PUT);
+    sqlite3_stmt *q = stmt(s, fence ? Q_CP_PUT_FENCED : Q_CP_PUT);
     if (!q) {
         return SL_ESTATE;
     }
@@ -655,7 +758,17 @@ static int sqlite_checkpoint_put(sl_state_t *st, const char *pipeline, const cha
     bind_str(q, 3, value);
     sqlite3_bind_int64(q, 4, seq);
     bind_str(q, 5, now);
-    return exec_done(s, q, "storing a checkpoint");
+    if (fence) {
+        bind_str(q, 6, fence->run_id);
+        bind_str(q, 7, fence->step);
+        sqlite3_bind_int64(q, 8, fence->idx);
+        sqlite3_bind_int64(q, 9, fence->gen);
+    }
+    int rc = exec_done(s, q, "storing a checkpoint");
+    if (!rc && fence && sqlite3_changes(s->db) == 0) {
+        rc = SL_ESTALE;
+    }
+    return rc;
 }
 
 static int sqlite_checkpoint_list(sl_state_t *st, const char *pipeline, sl_checkpoint_cb cb,
@@ -860,9 +973,10 @@ static const struct sl_state_ops sqlite_ops = {
     .name = "sqlite",
     .close = sqlite_close,
     .run_begin = sqlite_run_begin,
-    .run_end = sqlite_run_end,
+    .run_finish = sqlite_run_finish,
+    .run_redrive = sqlite_run_redrive,
     .step_put = sqlite_step_put,
-    .runs_list = sqlite_runs_list,
+    .runs_query = sqlite_runs_query,
     .run_show = sqlite_run_show,
     .generation = sqlite_generation,
     .checkpoint_get = sqlite_checkpoint_get,
@@ -876,4 +990,13 @@ static const struct sl_state_ops sqlite_ops = {
     .tx_begin = sqlite_tx_begin,
     .tx_commit = sqlite_tx_commit,
     .tx_rollback = sqlite_tx_rollback,
+    .items_create = sl_state_sqlite_items_create,
+    .item_claim = sl_state_sqlite_item_claim,
+    .item_heartbeat = sl_state_sqlite_item_heartbeat,
+    .item_finish = sl_state_sqlite_item_finish,
+    .item_release = sl_state_sqlite_item_release,
+    .item_get = sl_state_sqlite_item_get,
+    .items_counts = sl_state_sqlite_items_counts,
+    .items_list = sl_state_sqlite_items_list,
+    .items_reset = sl_state_sqlite_items_reset,
 };

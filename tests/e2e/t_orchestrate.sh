@@ -52,6 +52,12 @@ test_orch_step_retry_after_transient_failures() {
     assert_eq '3' "$(summary 'by.pull.attempts')"
     assert_contains err.txt "pull: attempt 1 of 3 failed (transient"
     assert_contains err.txt "pull: attempt 2 of 3 failed (transient"
+    # the run history keeps the attempts and the step's output
+    id=$(summary 's.run' | tr -d '"')
+    sl runs show "$id" --state st.db
+    assert_rc 0
+    assert_contains out.txt "    attempts: 3"
+    assert_contains out.txt '    output: {"files":["out/payments.jsonl"],"records_in":30,"records_out":30'
 }
 
 test_orch_step_retry_gives_up_and_names_the_class() {
@@ -60,6 +66,9 @@ test_orch_step_retry_gives_up_and_names_the_class() {
     sl run p.yaml --state st.db --log-format json
     assert_rc 1
     assert_eq '"failed transient 2"' "$(summary '[by.pull.status, by.pull.error_class, by.pull.attempts].join(" ")')"
+    id=$(summary 's.run' | tr -d '"')
+    sl runs show "$id" --state st.db
+    assert_contains out.txt "    error: transient: "
     assert_eq 2 "$(orch_stat 's.by_status[500]')"
     # a class not in `on` is not retried
     FAKE_API_FAULTS='{"faults":[{"type":"500","times":5}]}' orch_api_start --payments 30 --page-size 10

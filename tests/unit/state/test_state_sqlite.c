@@ -51,11 +51,63 @@ static int64_t table_rows(const char *name, const char *table, const char *pipel
     return count_rows(db_path(name), sql);
 }
 
+/* The first schema (user_version 1), as sluice 0.1 created it. */
+static const char *const v1_schema =
+    "CREATE TABLE runs ("
+    " id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, params_json TEXT,"
+    " status TEXT NOT NULL, started_at INTEGER NOT NULL, ended_at INTEGER, error TEXT);"
+    "CREATE INDEX runs_by_start ON runs (started_at);"
+    "CREATE INDEX runs_by_pipeline ON runs (pipeline, started_at);"
+    "CREATE TABLE step_runs ("
+    " run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE, step TEXT NOT NULL,"
+    " status TEXT NOT NULL, records_in INTEGER NOT NULL DEFAULT 0,"
+    " records_out INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0,"
+    " bytes_in INTEGER NOT NULL DEFAULT 0, started INTEGER, ended INTEGER, error TEXT,"
+    " PRIMARY KEY (run_id, step));"
+    "CREATE TABLE sluice_checkpoints ("
+    " pipeline TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+    " gen INTEGER NOT NULL DEFAULT 1, seq INTEGER NOT NULL DEFAULT 0,"
+    " updated_at TEXT NOT NULL, PRIMARY KEY (pipeline, key));"
+    "CREATE TABLE sluice_pipelines ("
+    " pipeline TEXT PRIMARY KEY, generation INTEGER NOT NULL DEFAULT 1);"
+    "CREATE TABLE ingested_files ("
+    " pipeline TEXT NOT NULL, step TEXT NOT NULL, path TEXT NOT NULL, size INTEGER,"
+    " mtime_us INTEGER, hash TEXT, records INTEGER, run_id TEXT, ingested_at INTEGER,"
+    " PRIMARY KEY (pipeline, step, path));"
+    "PRAGMA user_version = 1;";
+
+/* The rows state_suite.h describes for make_v1. */
+#define V1_ROWS                                                                                    \
+    "INSERT INTO runs VALUES ('old-run', 'shop', '{\"a\":1}', 'ok', 100, 200, 'e1');"              \
+    "INSERT INTO step_runs VALUES ('old-run', 'load', 'ok', 5, 4, 1, 10, 110, 190, NULL);"         \
+    "INSERT INTO sluice_checkpoints VALUES ('shop', 'step:load', '{\"n\":1}', 3, 5,"               \
+    " '2026-01-01T00:00:00Z');"                                                                    \
+    "INSERT INTO sluice_pipelines VALUES ('shop', 3);"
+
+static void make_v1(const char *name)
+{
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    CHECK_INT(sqlite3_open(db_path(name), &db), SQLITE_OK);
+    if (sqlite3_exec(db, v1_schema, NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(db, V1_ROWS, NULL, NULL, &msg) != SQLITE_OK) {
+        sl_test_fail(__FILE__, __LINE__, "v1 store: %s", msg);
+    }
+    sqlite3_close(db);
+}
+
+static int64_t schema_version(const char *name)
+{
+    return count_rows(db_path(name), "PRAGMA user_version");
+}
+
 static const sl_state_driver_t sqlite_driver = {
     .open = open_store,
     .where = db_path,
     .rows = table_rows,
     .fk_error = "FOREIGN KEY constraint failed",
+    .make_v1 = make_v1,
+    .schema_version = schema_version,
 };
 
 SL_TEST(state_runs_lifecycle)
@@ -103,15 +155,80 @@ SL_TEST(state_lock_killed_holder)
     sl_state_suite_lock_killed_holder(&sqlite_driver);
 }
 
+SL_TEST(state_runs_v2_fields_filters_redrive)
+{
+    sl_state_suite_runs_v2(&sqlite_driver);
+}
+
+SL_TEST(state_steps_v2_fields)
+{
+    sl_state_suite_steps_v2(&sqlite_driver);
+}
+
+SL_TEST(state_items_claim_all_two_handles)
+{
+    sl_state_suite_items_claim_all(&sqlite_driver);
+}
+
+SL_TEST(state_items_lease_expiry_and_fencing)
+{
+    sl_state_suite_items_lease_expiry(&sqlite_driver);
+}
+
+SL_TEST(state_items_max_attempts)
+{
+    sl_state_suite_items_max_attempts(&sqlite_driver);
+}
+
+SL_TEST(state_items_finish_counts_list)
+{
+    sl_state_suite_items_finish_counts_list(&sqlite_driver);
+}
+
+SL_TEST(state_items_release)
+{
+    sl_state_suite_items_release(&sqlite_driver);
+}
+
+SL_TEST(state_items_reset_unfinished)
+{
+    sl_state_suite_items_reset_unfinished(&sqlite_driver);
+}
+
+SL_TEST(state_items_100k)
+{
+    sl_state_suite_items_many(&sqlite_driver);
+}
+
+SL_TEST(state_items_two_processes)
+{
+    sl_state_suite_items_two_processes(&sqlite_driver);
+}
+
+SL_TEST(state_checkpoint_fenced)
+{
+    sl_state_suite_checkpoint_fenced(&sqlite_driver);
+}
+
+SL_TEST(state_tx_threads)
+{
+    sl_state_suite_tx_threads(&sqlite_driver);
+}
+
+SL_TEST(state_migrate_from_v1)
+{
+    sl_state_suite_migrate_v1(&sqlite_driver);
+}
+
 SL_TEST(state_reopen_persists)
 {
     sl_state_suite_reopen(&sqlite_driver, "deep/er/state.db");
     const char *p = db_path("deep/er/state.db");
-    CHECK_INT(count_rows(p, "PRAGMA user_version"), 1);
+    CHECK_INT(count_rows(p, "PRAGMA user_version"), SL_STATE_TEST_SCHEMA_VERSION);
     CHECK_INT(count_rows(p, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN"
                             " ('runs','step_runs','sluice_checkpoints','sluice_pipelines',"
-                            "'ingested_files')"),
-              5);
+                            "'ingested_files','items')"),
+              6);
     sqlite3 *db = NULL;
     sqlite3_stmt *q = NULL;
     CHECK_INT(sqlite3_open(p, &db), SQLITE_OK);
@@ -121,7 +238,6 @@ SL_TEST(state_reopen_persists)
     sqlite3_finalize(q);
     sqlite3_close(db);
 }
-
 
 SL_TEST(state_open_urls)
 {
@@ -146,8 +262,7 @@ SL_TEST(state_open_urls)
     CHECK(access(".sluice/state.db", F_OK) == 0);
     CHECK_INT(chdir(old), 0);
 
-    CHECK_INT(sl_state_open("mysql://etl:s3cr3t@db.local:3306/state?ssl-mode=REQUIRED", &st,
-                            &err),
+    CHECK_INT(sl_state_open("mysql://etl:s3cr3t@db.local:3306/state?ssl-mode=REQUIRED", &st, &err),
               SL_EUNSUPPORTED);
     CHECK(st == NULL);
     CHECK_STR(err.msg, "state store 'mysql://***@db.local:3306/state?***' not supported yet");
