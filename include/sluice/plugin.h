@@ -12,6 +12,7 @@
 #include "sluice/arena.h"
 #include "sluice/config.h"
 #include "sluice/log.h"
+#include "sluice/template.h"
 #include "sluice/value.h"
 
 struct sl_state;
@@ -191,6 +192,17 @@ const sl_sink_type_t *sl_registry_sink(const char *name);
 extern const sl_source_type_t *const sl_sources[];
 extern const sl_transform_type_t *const sl_transforms[];
 extern const sl_sink_type_t *const sl_sinks[];
+
+/* What templates and expressions of this unit see, record aside. */
+static inline sl_tmpl_ctx_t sl_step_tmpl_ctx(const sl_step_ctx_t *ctx)
+{
+    sl_tmpl_ctx_t tc = {.params = ctx->params,
+                        .run = ctx->run,
+                        .item = ctx->item,
+                        .steps = ctx->steps,
+                        .error = ctx->error};
+    return tc;
+}
 
 /* Adds key (copied) = v (deep-copied) to the step's output object, which
  * later steps read as {{ steps.NAME.output.KEY }}: e.g. a sink lists the

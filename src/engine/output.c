@@ -69,11 +69,8 @@ int sl_step_output_declared(sl_step_ctx_t *ctx, const sl_node_t *decl)
     if (rc) {
         return rc;
     }
-    sl_tmpl_ctx_t tc = {.params = ctx->params,
-                        .run = ctx->run,
-                        .item = ctx->item,
-                        .steps = &steps,
-                        .error = ctx->error};
+    sl_tmpl_ctx_t tc = sl_step_tmpl_ctx(ctx);
+    tc.steps = &steps;
     for (size_t i = 0; i < decl->n && rc == 0; i++) {
         const sl_node_t *k = decl->pairs[i].key, *v = decl->pairs[i].value;
         sl_template_t *t = NULL;

@@ -135,11 +135,7 @@ static int step_when(sl_step_ctx_t *ctx, bool *yes)
     if (!n) {
         return 0;
     }
-    sl_tmpl_ctx_t tc = {.params = ctx->params,
-                        .run = ctx->run,
-                        .item = ctx->item,
-                        .steps = ctx->steps,
-                        .error = ctx->error};
+    sl_tmpl_ctx_t tc = sl_step_tmpl_ctx(ctx);
     sl_expr_t *e = NULL;
     sl_err_t err;
     int rc = sl_expr_compile(ctx->arena, n->text, n->len, &e, &err);

@@ -17,11 +17,7 @@ int sl_render_once(sl_step_ctx_t *ctx, const char *text, const char **out, sl_er
     if (sl_template_is_literal(t)) {
         return 0;
     }
-    sl_tmpl_ctx_t tc = {.params = ctx->params,
-                        .run = ctx->run,
-                        .item = ctx->item,
-                        .steps = ctx->steps,
-                        .error = ctx->error};
+    sl_tmpl_ctx_t tc = sl_step_tmpl_ctx(ctx);
     sl_buf_t b = SL_BUF_INIT;
     int rc = sl_template_render(t, &tc, &b, terr) != 0 ? SL_ECONFIG : 0;
     if (rc == 0) {
