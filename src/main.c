@@ -6,6 +6,7 @@
 
 #include "sluice/config.h"
 #include "sluice/engine.h"
+#include "sluice/fault.h"
 #include "sluice/log.h"
 #include "sluice/plugin.h"
 #include "sluice/state.h"
@@ -527,6 +528,9 @@ static int cmd_help(const cli_t *c)
 
 int main(int argc, char **argv)
 {
+    if (sl_fault_init() != 0) {
+        return SL_EXIT_USAGE;
+    }
     cli_t c;
     int rc = parse_args(argc, argv, &c);
     if (rc) {

@@ -18,6 +18,7 @@
 
 #include "engine_internal.h"
 #include "sluice/cancel.h"
+#include "sluice/fault.h"
 #include "sluice/json.h"
 #include "sluice/log.h"
 #include "sluice/state.h"
@@ -261,6 +262,7 @@ static int consume(flow_t *f, sl_batch_t *b, int64_t n_in)
             return rc;
         }
     }
+    SL_FAULT_POINT("flow.after_sink_write");
     f->res->records_out += (int64_t)b->n;
     if (cp) {
         free(f->last_cp);
@@ -273,6 +275,7 @@ static int consume(flow_t *f, sl_batch_t *b, int64_t n_in)
             if (rc) {
                 return sl_err_set(&ctx->err, rc, "state store: %s", sl_state_errmsg(ctx->state));
             }
+            SL_FAULT_POINT("flow.after_checkpoint");
         }
         if (f->src->ack) {
             int rc = f->src->ack(f->src_self, b);
@@ -484,6 +487,7 @@ static int ack_after_commit(flow_t *f)
     if (rc) {
         sl_err_set(&ctx->err, rc, "state store: %s", sl_state_errmsg(ctx->state));
     }
+    SL_FAULT_POINT("flow.acks_mid_transaction");
     for (size_t i = 0; i < f->npending && rc == 0; i++) {
         sl_batch_t b = {0};
         b.origin = f->pending[i].origin;
@@ -615,6 +619,7 @@ int sl_flow_run(sl_step_ctx_t *ctx, sl_step_result_t *res)
             goto done;
         }
     }
+    SL_FAULT_POINT("flow.after_commit");
     rc = ack_after_commit(&f);
     if (rc == 0) {
         rc = flow_output(&f);

@@ -9,6 +9,7 @@
 #include "sluice/hash.h"
 #include "sluice/json.h"
 #include "sluice/cancel.h"
+#include "sluice/fault.h"
 #include "sluice/log.h"
 #include "sluice/retry.h"
 #include "sluice/timeutil.h"
@@ -250,6 +251,7 @@ static void record_step(sl_engine_run_t *r, sl_step_ctx_t *ctx, sl_step_result_t
     if (sl_state_step_put(r->st, &srec) != 0) {
         sl_warn("state store: cannot record step %s: %s", step->name, sl_state_errmsg(r->st));
     }
+    SL_FAULT_POINT("run.after_step_recorded");
 }
 
 /* The status and message of a failed attempt: a stop asked for by the

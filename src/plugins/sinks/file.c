@@ -24,6 +24,7 @@
 
 #include "sink_text.h"
 #include "sluice/connection.h"
+#include "sluice/fault.h"
 #include "sluice/fsutil.h"
 #include "sluice/objstore.h"
 #include "sluice/log.h"
@@ -475,6 +476,7 @@ static int file_sink_commit(void *self)
             return rc;
         }
         s->committed = true;
+        SL_FAULT_POINT("file_sink.after_rename");
         /* The rename is durable only once the folder is. */
         int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0 || fsync(dfd) != 0) {

@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "sluice/connection.h"
+#include "sluice/fault.h"
 #include "sluice/json.h"
 #include "sluice/log.h"
 #include "sluice/objstore.h"
@@ -1750,6 +1751,7 @@ static int lake_commit(void *self)
     if (have_state(s) && (rc = put_marker(s, true)) != 0) {
         return rc;
     }
+    SL_FAULT_POINT("lake.after_marker");
     uint64_t rows = 0, bytes = 0;
     for (size_t i = 0; i < s->nfiles; i++) {
         lfile_t *f = s->files[i];
@@ -1760,6 +1762,7 @@ static int lake_commit(void *self)
                               rel(s, f->key), err.msg);
         }
         f->published = true;
+        SL_FAULT_POINT("lake.after_first_publish");
         sl_objwriter_free(f->ow);
         f->ow = NULL;
         rows += f->rows;
