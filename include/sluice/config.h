@@ -178,10 +178,19 @@ typedef struct {
     sl_value_t default_value;
 } sl_param_t;
 
+struct sl_source_type;
+struct sl_transform_type;
+struct sl_sink_type;
+
 typedef struct {
     const char *name;
     const char *type;      /* plugin type name */
     const sl_node_t *node; /* the plugin's config map (includes "type") */
+    /* the type, found once at load in the loader's registry (one of the
+     * three, by where the plugin sits in the step) */
+    const struct sl_source_type *source;
+    const struct sl_transform_type *transform;
+    const struct sl_sink_type *sink;
 } sl_plugin_cfg_t;
 
 struct sl_step_kind;

@@ -172,25 +172,30 @@ int sl_step_load_plugin(sl_step_loader_t *c, sl_plugin_kind_t kind, const sl_nod
         return sl_node_error(c->err, type, "%s: key 'type' must be a string, got %s", kname,
                              sl_node_got(type, got, sizeof got));
     }
+    /* The type is looked up once, here, in the loader's registry: the
+     * engine runs what the definition holds (tests inject fake plugins). */
     const sl_field_spec_t *spec = NULL;
     if (kind == SL_PLUGIN_SOURCE) {
         const sl_source_type_t *t = c->reg->source(type->text);
-        spec = t ? t->config : NULL;
         if (!t) {
             return unknown_type(c, kind, type);
         }
+        spec = t->config;
+        out->source = t;
     } else if (kind == SL_PLUGIN_TRANSFORM) {
         const sl_transform_type_t *t = c->reg->transform(type->text);
-        spec = t ? t->config : NULL;
         if (!t) {
             return unknown_type(c, kind, type);
         }
+        spec = t->config;
+        out->transform = t;
     } else {
         const sl_sink_type_t *t = c->reg->sink(type->text);
-        spec = t ? t->config : NULL;
         if (!t) {
             return unknown_type(c, kind, type);
         }
+        spec = t->config;
+        out->sink = t;
     }
     char *what = sl_arena_sprintf(c->a, "%s '%s'", kname, sl_node_display(type));
     if (!what) {

@@ -72,10 +72,10 @@ int sl_engine_check(const sl_pipeline_t *p, const char *const *args, size_t narg
             continue;
         }
         /* In document order: the first message is the one nearest the top. */
-        const sl_source_type_t *src = sl_registry_source(step->source.type);
+        const sl_source_type_t *src = step->source.source;
         rc = check_plugin(src ? src->check : NULL, p, &step->source, err);
         for (size_t k = 0; k < step->ntransforms && rc == 0; k++) {
-            const sl_transform_type_t *t = sl_registry_transform(step->transforms[k].type);
+            const sl_transform_type_t *t = step->transforms[k].transform;
             if (!t) {
                 continue; /* the loader already reported it */
             }
@@ -100,7 +100,7 @@ int sl_engine_check(const sl_pipeline_t *p, const char *const *args, size_t narg
             }
             sl_arena_destroy(ctx.arena);
         }
-        const sl_sink_type_t *sink = sl_registry_sink(step->sink.type);
+        const sl_sink_type_t *sink = step->sink.sink;
         if (!rc) {
             rc = check_plugin(sink ? sink->check : NULL, p, &step->sink, err);
         }

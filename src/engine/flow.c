@@ -540,8 +540,8 @@ int sl_flow_run(sl_step_ctx_t *ctx, sl_step_result_t *res)
     memset(&f, 0, sizeof f);
     f.ctx = ctx;
     f.res = res;
-    f.src = sl_registry_source(step->source.type);
-    f.sink = sl_registry_sink(step->sink.type);
+    f.src = step->source.source;
+    f.sink = step->sink.sink;
     f.nx = step->ntransforms;
     int rc = 0;
     bool sink_open = false, src_open = false;
@@ -597,7 +597,7 @@ int sl_flow_run(sl_step_ctx_t *ctx, sl_step_result_t *res)
     }
     src_open = true;
     for (size_t i = 0; i < f.nx; i++) {
-        f.xf[i] = sl_registry_transform(step->transforms[i].type);
+        f.xf[i] = step->transforms[i].transform;
         rc = f.xf[i]->open(ctx, step->transforms[i].node, &f.xf_self[i]);
         if (rc) {
             goto done;
