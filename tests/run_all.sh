@@ -1,6 +1,7 @@
 #!/bin/sh
 # The one test command (make test): unit tests, end-to-end tests, the unit
-# tests again under AddressSanitizer + UBSan, and the fuzz corpora replayed.
+# and end-to-end tests again under AddressSanitizer + UBSan, the concurrent
+# code's unit tests under ThreadSanitizer, and the fuzz corpora replayed.
 # Ends with one line "N passed, N failed, N skipped" summing every suite; a
 # suite that exits non-zero or prints no summary counts as a failure.
 set -u
@@ -60,6 +61,18 @@ else
     tail -n 40 build/test-san-build.log
     total_fail=$((total_fail + 1))
     failed_suites="$failed_suites sanitizer-build"
+fi
+# Concurrent code under ThreadSanitizer: the engine (two-stage flows,
+# cancel tokens, log scopes, the retry module) and the state store's
+# transactions across threads.
+if make -j"$JOBS" SANITIZE=thread BUILD=build/tsan build/tsan/unit-tests \
+        > build/test-tsan-build.log 2>&1; then
+    run_suite unit-tsan env TSAN_OPTIONS=halt_on_error=1 build/tsan/unit-tests \
+        'engine_*' 'cancel*' 'log_*' 'retry*' 'state_*'
+else
+    tail -n 40 build/test-tsan-build.log
+    total_fail=$((total_fail + 1))
+    failed_suites="$failed_suites tsan-build"
 fi
 if make -j"$JOBS" fuzz-build > build/test-fuzz-build.log 2>&1; then
     run_suite fuzz-replay sh tests/fuzz/replay.sh build/fuzz/fuzz_*

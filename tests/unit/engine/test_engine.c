@@ -109,12 +109,14 @@ static sl_pipeline_t *load(sl_arena_t *a, const char *yaml)
     return p;
 }
 
+static int threads = 1; /* of the flows run() runs */
+
 static void run(const sl_pipeline_t *p, const char *const *args, size_t nargs,
                 sl_run_result_t *res)
 {
     char state[600];
     snprintf(state, sizeof state, "%s/state.db", sl_test_tmpdir());
-    sl_engine_opts_t opts = {.state_url = state, .threads = 1};
+    sl_engine_opts_t opts = {.state_url = state, .threads = threads};
     sl_run_request_t req = {.pipeline = p, .param_args = args, .nparam_args = nargs};
     sl_err_t err;
     sl_log_setup(SL_LOG_ERROR, SL_LOG_TEXT);
@@ -227,4 +229,26 @@ SL_TEST(engine_runs_never_change_the_definition)
     CHECK_INT(sl_engine_run(&req, &opts, &r1, &err), SL_ECONFIG);
     CHECK_STR(err.msg, "param 'n': expected an integer, got 'x'");
     sl_arena_destroy(a);
+}
+
+SL_TEST(engine_two_stage_flow)
+{
+    /* the source on a producer thread, the sink on the step's: run under
+     * ThreadSanitizer by make test */
+    threads = 2;
+    sl_arena_t *a = sl_arena_create(0, 0);
+    sl_pipeline_t *p = load(a, "name: t\nsteps:\n"
+                               "  - name: s\n"
+                               "    source: {type: gen, n: 5000}\n"
+                               "    sink: {type: count}\n"
+                               "    batch_size: 100\n");
+    sl_run_result_t res;
+    run(p, NULL, 0, &res);
+    CHECK_INT(res.exit_code, SL_EXIT_OK);
+    CHECK_INT(written, 5000);
+    CHECK_INT(res.steps[0].records_in, 5000);
+    CHECK_INT(res.steps[0].records_out, 5000);
+    sl_run_result_free(&res);
+    sl_arena_destroy(a);
+    threads = 1;
 }
