@@ -45,6 +45,49 @@ static void stmt_place(const job_t *j, size_t i, size_t off, char *out, size_t c
     }
 }
 
+/* The error code of a failed statement, for its class (retry, catch):
+ * busy or locked databases and I/O are worth retrying; a constraint or a
+ * type mismatch is the data's; anything else (a syntax error, a missing
+ * table) is the SQL's own, a config error. */
+static int sqlite_code(sqlite3 *db)
+{
+    switch (sqlite3_errcode(db)) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+        return SL_ERETRY;
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_TOOBIG:
+    case SQLITE_RANGE:
+        return SL_EPARSE;
+    default:
+        return SL_ECONFIG;
+    }
+}
+
+/* The same for PostgreSQL, by SQLSTATE class: 08 connection and 40
+ * (serialization failure, deadlock) and 53/57 (resources, shutdown) are
+ * transient; 22 data exceptions and 23 integrity violations the data's;
+ * the rest (42 syntax, undefined objects...) config. */
+static int pg_code(const PGresult *r)
+{
+    const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (!st || strlen(st) < 2) {
+        return SL_ERETRY; /* no answer at all: the connection is gone */
+    }
+    if (!strncmp(st, "08", 2) || !strncmp(st, "40", 2) || !strncmp(st, "53", 2) ||
+        !strncmp(st, "57", 2)) {
+        return SL_ERETRY;
+    }
+    if (!strncmp(st, "22", 2) || !strncmp(st, "23", 2)) {
+        return SL_EPARSE;
+    }
+    return SL_ECONFIG;
+}
+
 static int run_pg(job_t *j, const char *url)
 {
     sl_step_ctx_t *ctx = j->ctx;
@@ -65,7 +108,8 @@ static int run_pg(job_t *j, const char *url)
             char place[300];
             /* the position counts characters; for ASCII SQL that is bytes */
             stmt_place(j, i, pos ? (size_t)strtoul(pos, NULL, 10) - 1 : 0, place, sizeof place);
-            rc = sl_err_set(&ctx->err, SL_EIO, "%s: %s: %s", j->what, place, sl_pg_msg(c, r));
+            rc = sl_err_set(&ctx->err, pg_code(r), "%s: %s: %s", j->what, place,
+                            sl_pg_msg(c, r));
         }
         PQclear(r);
     }
@@ -84,7 +128,8 @@ static int sqlite_fail(job_t *j, sqlite3 *db, size_t i, size_t off)
 {
     char place[300];
     stmt_place(j, i, off, place, sizeof place);
-    return sl_err_set(&j->ctx->err, SL_EIO, "%s: %s: %s", j->what, place, sqlite3_errmsg(db));
+    return sl_err_set(&j->ctx->err, sqlite_code(db), "%s: %s: %s", j->what, place,
+                      sqlite3_errmsg(db));
 }
 
 /* Runs one text that may hold several statements, one by one, so a

@@ -115,10 +115,10 @@ YAML
     sl run p.yaml --state st.db --log-format json
     assert_rc 3
     assert_eq '"failed skipped ok"' "$(summary '[by.broken.status, by.never.status, by.report.status].join(" ")')"
-    assert_eq '"broken: transient"' "$(summary 'by.report.output.cause')"
+    assert_eq '"broken: config"' "$(summary 'by.report.output.cause')"
     assert_eq 0 "$(q out.db "SELECT count(*) FROM sqlite_master WHERE name IN ('t', 'never')")"
     assert_eq 1 "$(q out.db "SELECT count(*) FROM sqlite_master WHERE name = 'report'")"
-    assert_contains err.txt "broken failed (transient); caught: going on at report"
+    assert_contains err.txt "broken failed (config); caught: going on at report"
 }
 
 test_orch_config_errors() {
@@ -146,4 +146,19 @@ YAML
     sl validate p.yaml
     assert_rc 2
     assert_contains err.txt "p.yaml:5:27: step 'a': retry: key 'max_attempts' must be at least 1, got 0"
+}
+
+test_orch_sql_step_error_classes() {
+    pipeline <<'YAML'
+name: classes
+steps:
+  - name: dup
+    sql: {url: "sqlite:///out.db", statements: ["CREATE TABLE u (x INT PRIMARY KEY)", "INSERT INTO u VALUES (1)", "INSERT INTO u VALUES (1)"]}
+    on_failure: continue
+  - name: syntax
+    sql: {url: "sqlite:///out.db", statements: ["SELEC 1"]}
+YAML
+    sl run p.yaml --state st.db --log-format json
+    assert_rc 1
+    assert_eq '"data config"' "$(summary '[by.dup.error_class, by.syntax.error_class].join(" ")')"
 }
