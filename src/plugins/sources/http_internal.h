@@ -8,6 +8,7 @@
 
 #include "../../net/http.h" /* sl_http_retry_after_ms, shared with S3 */
 #include "sluice/buf.h"
+#include "sluice/config.h"
 #include "sluice/value.h"
 
 /* Finds the target of the link with relation rel (e.g. "next") in a Link
@@ -85,5 +86,17 @@ typedef struct {
 /* Copies the counters of an http source instance (the self its open
  * returned). */
 void sl_http_source_stats(const void *self, sl_http_source_stats_t *out);
+
+/* Names the plugin in messages. */
+#define WHAT "source 'http'"
+
+/* Pagination types, in the order of sl_http_page_types (http_check.c). */
+typedef enum { PG_NONE, PG_CURSOR, PG_NEXT_LINK, PG_LINK_HEADER, PG_PAGE, PG_OFFSET } pg_t;
+extern const char *const sl_http_page_types[];
+
+/* http_check.c: the source's check() (rules between keys, no I/O), and
+ * whether a URL is http:// or https:// (any case). */
+int sl_http_source_check(const sl_node_t *cfg, sl_err_t *err);
+bool sl_http_is_http_url(const char *u);
 
 #endif
