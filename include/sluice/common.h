@@ -78,6 +78,17 @@ static inline bool sl_mem_eq(const void *a, const void *b, size_t n)
     return memcmp(x, y, n) == 0;
 }
 
+/* Whether s[0..n) is one or more ASCII digits (no sign). */
+static inline bool sl_all_digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return false;
+        }
+    }
+    return n > 0;
+}
+
 /* A borrowed, not necessarily NUL-terminated string view. */
 typedef struct {
     const char *ptr;

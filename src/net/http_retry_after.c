@@ -37,19 +37,6 @@ static long digits_value(const char *s, size_t n)
     return v;
 }
 
-static bool all_digits(const char *s, size_t n)
-{
-    if (n == 0) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)s[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* HTTP-date in any of its three forms, read as tokens: weekday (ignored),
  * day, month name, year, hh:mm:ss, "GMT". */
 static int parse_http_date(const char *v, size_t n, int64_t *us)
@@ -74,12 +61,12 @@ static int parse_http_date(const char *v, size_t n, int64_t *us)
             return SL_EPARSE;
         }
         const char *t = v + s;
-        if (len == 8 && t[2] == ':' && t[5] == ':' && all_digits(t, 2) && all_digits(t + 3, 2) &&
-            all_digits(t + 6, 2)) {
+        if (len == 8 && t[2] == ':' && t[5] == ':' && sl_all_digits(t, 2) && sl_all_digits(t + 3, 2) &&
+            sl_all_digits(t + 6, 2)) {
             hh = (t[0] - '0') * 10 + (t[1] - '0');
             mi = (t[3] - '0') * 10 + (t[4] - '0');
             ss = (t[6] - '0') * 10 + (t[7] - '0');
-        } else if (all_digits(t, len)) {
+        } else if (sl_all_digits(t, len)) {
             if (len > 4) {
                 return SL_EPARSE;
             }
@@ -119,7 +106,7 @@ int64_t sl_http_retry_after_ms(const char *value, size_t n, int64_t now_us)
     while (n > 0 && is_ws(value[n - 1])) {
         n--;
     }
-    if (all_digits(value, n)) {
+    if (sl_all_digits(value, n)) {
         /* Beyond a day is a server bug; cap so the arithmetic stays sane. */
         if (n > 6) {
             return 86400 * 1000;

@@ -138,19 +138,6 @@ int sl_http_link_find(const char *value, size_t n, const char *rel, sl_buf_t *ou
     }
 }
 
-static bool all_digits(const char *s, size_t n)
-{
-    if (n == 0) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)s[i])) {
-            return false;
-        }
-    }
-    return true;
-}
-
 /* ---- records path ---- */
 
 static void list_keys(const sl_value_t *obj, char *out, size_t cap)
@@ -207,7 +194,7 @@ int sl_http_records(const sl_value_t *body, const char *path, const sl_value_t *
                 }
                 return SL_ENOTFOUND;
             }
-        } else if (cur->type == SL_T_ARRAY && all_digits(seg, sn) && sn < 10) {
+        } else if (cur->type == SL_T_ARRAY && sl_all_digits(seg, sn) && sn < 10) {
             unsigned long k = strtoul(seg, NULL, 10);
             if (k >= cur->len) {
                 snprintf(why, whycap, "index %lu is past the end of an array of %u", k,
