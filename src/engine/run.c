@@ -286,6 +286,80 @@ static int attempt(sl_step_ctx_t *ctx, sl_step_result_t *sr)
     return rc;
 }
 
+/* The step's attempts: its retry policy, full refresh, then the kind's run
+ * as often as the policy allows. Returns 0 or the last attempt's error,
+ * with sr->status and *cls set for a failure. */
+static int attempts(sl_engine_run_t *r, sl_step_ctx_t *ctx, sl_cancel_t *token,
+                    sl_step_result_t *sr, sl_error_class_t *cls)
+{
+    const sl_step_cfg_t *step = ctx->step;
+    sl_retry_policy_t policy = sl_retry_policy_default();
+    policy.max_attempts = 1;
+    int rc = step->retry ? sl_retry_policy_from_node(step->retry, &policy, &ctx->err) : 0;
+    if (rc == 0) {
+        sl_info("Starting: %s", step->name);
+        rc = step_full_refresh(ctx, &r->params, &r->run);
+    }
+    uint64_t rng = sl_retry_seed(ctx);
+    for (sr->attempts = 1; rc == 0; sr->attempts++) {
+        rc = attempt(ctx, sr);
+        if (rc == 0) {
+            break;
+        }
+        sr->status = failed_status(ctx, rc, cls);
+        if (!sl_retry_should(&policy, *cls, sr->attempts) || sl_cancel_check(&r->cancel)) {
+            break; /* rc != 0 also ends the loop */
+        }
+        int64_t wait = sl_retry_delay_us(&policy, sr->attempts, -1, &rng);
+        sl_warn("%s: attempt %d of %d failed (%s: %s); trying again in %.1fs", step->name,
+                sr->attempts, policy.max_attempts, sl_error_class_name(*cls),
+                ctx->err.msg[0] ? ctx->err.msg : sl_strerror(rc), (double)wait / 1e6);
+        /* the run's token: the step's own deadline covers each attempt */
+        if (sl_cancel_sleep(&r->cancel, wait) != 0) {
+            break;
+        }
+        if (step->timeout_us) {
+            sl_cancel_init(token, &r->cancel);
+            sl_cancel_set_deadline(token, sl_mono_us() + step->timeout_us);
+        }
+        rc = 0; /* the next attempt */
+    }
+    return rc;
+}
+
+/* The step's final status, error and log lines after its attempts. */
+static void settle(sl_engine_run_t *r, sl_step_ctx_t *ctx, sl_step_result_t *sr, int rc,
+                   sl_error_class_t *cls)
+{
+    const sl_step_cfg_t *step = ctx->step;
+    sr->ended_us = sl_now_us();
+    sr->rejected = sl_rejects_count(ctx->rejects);
+    if (rc) {
+        if (sr->status == SL_STATUS_PENDING || sr->status == SL_STATUS_OK) {
+            sr->status = failed_status(ctx, rc, cls);
+        }
+        if (sr->status == SL_STATUS_TIMED_OUT) {
+            snprintf(sr->error, sizeof sr->error, "step '%s': timed out (%s); stopped at a "
+                     "batch boundary, its checkpoint kept", step->name,
+                     sl_cancel_check(&r->cancel) ? "the run's timeout" : "its timeout");
+        } else {
+            snprintf(sr->error, sizeof sr->error, "%s",
+                     ctx->err.msg[0] ? ctx->err.msg : sl_strerror(rc));
+        }
+        sr->error_class = *cls;
+        sl_log_redact(sr->error); /* kept in the run history and printed */
+        sl_error("Failed: %s: %s", step->name, sr->error);
+    } else {
+        sr->status = sr->rejected ? SL_STATUS_PARTIAL : SL_STATUS_OK;
+        r->partial = r->partial || sr->rejected > 0;
+        if (step->kind == &sl_step_flow) {
+            sl_info("Processing %s: Extracted %lld records", step->name,
+                    (long long)sr->records_in);
+        }
+        sl_info("Completed: %s", step->name);
+    }
+}
+
 /* Runs step i of the run (with its retries) and records it. Returns 0, or
  * the failure's class through *cls with the step's status failed,
  * timed_out or cancelled. */
@@ -324,71 +398,11 @@ static int run_step(sl_engine_run_t *r, size_t i, sl_error_class_t *cls)
         sl_info("Skipped: %s (when: %s is false)", step->name, step->when->text);
         sr->status = SL_STATUS_SKIPPED;
         sr->ended_us = sr->started_us;
-        record_step(r, &ctx, sr, 0);
-        sl_log_scope_set(outer);
-        sl_rejects_free(ctx.rejects);
-        sl_arena_destroy(ctx.arena);
-        return 0;
-    }
-    sl_retry_policy_t policy = sl_retry_policy_default();
-    policy.max_attempts = 1;
-    if (rc == 0 && step->retry) {
-        rc = sl_retry_policy_from_node(step->retry, &policy, &ctx.err);
-    }
-    if (rc == 0) {
-        sl_info("Starting: %s", step->name);
-        rc = step_full_refresh(&ctx, &r->params, &r->run);
-    }
-    uint64_t rng = sl_retry_seed(&ctx);
-    for (sr->attempts = 1; ctx.arena && ctx.rejects && rc == 0; sr->attempts++) {
-        rc = attempt(&ctx, sr);
-        if (rc == 0) {
-            break;
-        }
-        sr->status = failed_status(&ctx, rc, cls);
-        if (!sl_retry_should(&policy, *cls, sr->attempts) || sl_cancel_check(&r->cancel)) {
-            break; /* rc != 0 also ends the loop */
-        }
-        int64_t wait = sl_retry_delay_us(&policy, sr->attempts, -1, &rng);
-        sl_warn("%s: attempt %d of %d failed (%s: %s); trying again in %.1fs", step->name,
-                sr->attempts, policy.max_attempts, sl_error_class_name(*cls),
-                ctx.err.msg[0] ? ctx.err.msg : sl_strerror(rc), (double)wait / 1e6);
-        /* the run's token: the step's own deadline covers each attempt */
-        if (sl_cancel_sleep(&r->cancel, wait) != 0) {
-            break;
-        }
-        if (step->timeout_us) {
-            sl_cancel_init(&token, &r->cancel);
-            sl_cancel_set_deadline(&token, sl_mono_us() + step->timeout_us);
-        }
-        rc = 0; /* the next attempt */
-    }
-
-    sr->ended_us = sl_now_us();
-    sr->rejected = sl_rejects_count(ctx.rejects);
-    if (rc) {
-        if (sr->status == SL_STATUS_PENDING || sr->status == SL_STATUS_OK) {
-            sr->status = failed_status(&ctx, rc, cls);
-        }
-        if (sr->status == SL_STATUS_TIMED_OUT) {
-            snprintf(sr->error, sizeof sr->error, "step '%s': timed out (%s); stopped at a "
-                     "batch boundary, its checkpoint kept", step->name,
-                     sl_cancel_check(&r->cancel) ? "the run's timeout" : "its timeout");
-        } else {
-            snprintf(sr->error, sizeof sr->error, "%s",
-                     ctx.err.msg[0] ? ctx.err.msg : sl_strerror(rc));
-        }
-        sr->error_class = *cls;
-        sl_log_redact(sr->error); /* kept in the run history and printed */
-        sl_error("Failed: %s: %s", step->name, sr->error);
     } else {
-        sr->status = sr->rejected ? SL_STATUS_PARTIAL : SL_STATUS_OK;
-        r->partial = r->partial || sr->rejected > 0;
-        if (step->kind == &sl_step_flow) {
-            sl_info("Processing %s: Extracted %lld records", step->name,
-                    (long long)sr->records_in);
+        if (rc == 0) {
+            rc = attempts(r, &ctx, &token, sr, cls);
         }
-        sl_info("Completed: %s", step->name);
+        settle(r, &ctx, sr, rc, cls);
     }
     record_step(r, &ctx, sr, rc);
     sl_log_scope_set(outer);
