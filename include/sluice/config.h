@@ -219,8 +219,11 @@ typedef struct {
     /* when: an expression over params, run, item and steps; a false one
      * skips the step (status skipped). NULL: always runs. */
     const sl_node_t *when;
-    /* output: a map of NAME: template added to the step's output. */
+    const struct sl_expr *when_expr; /* compiled once, at load */
+    /* output: a map of NAME: template added to the step's output, and its
+     * templates compiled at load, in the map's order */
     const sl_node_t *output;
+    const struct sl_template **output_templates;
     /* retry: the step's retry policy map (retry.h), or NULL: one attempt */
     const sl_node_t *retry;
     int64_t timeout_us; /* timeout: stop at the next batch boundary; 0: none */

@@ -359,6 +359,7 @@ static int load_when_and_output(loadctx_t *c, const sl_node_t *node, const char 
             return sl_node_error(c->err, st->when, "%s: when: %s", label,
                                  st->when->is_null ? "expected an expression" : e.msg);
         }
+        st->when_expr = x;
     }
     st->retry = sl_node_get(node, "retry");
     if (st->retry) {
@@ -374,6 +375,12 @@ static int load_when_and_output(loadctx_t *c, const sl_node_t *node, const char 
         return rc;
     }
     st->output = sl_node_get(node, "output");
+    if (st->output && st->output->n) {
+        st->output_templates = sl_arena_calloc(c->a, st->output->n * sizeof(sl_template_t *));
+        if (!st->output_templates) {
+            return nomem(c->err);
+        }
+    }
     for (size_t i = 0; st->output && i < st->output->n; i++) {
         const sl_node_t *k = st->output->pairs[i].key, *v = st->output->pairs[i].value;
         sl_template_t *t = NULL;
@@ -385,6 +392,7 @@ static int load_when_and_output(loadctx_t *c, const sl_node_t *node, const char 
             return sl_node_error(c->err, v, "%s: output '%s': an output is computed once, "
                                  "after the step: it cannot use record", label, k->text);
         }
+        st->output_templates[i] = t;
     }
     return 0;
 }

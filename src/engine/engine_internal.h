@@ -39,9 +39,11 @@ int sl_export_checkpoints(const sl_pipeline_t *p, struct sl_state *st, const sl_
 /* Sets steps[name] = {status, output} (arena a), creating steps. */
 int sl_steps_record(sl_arena_t *a, sl_value_t *steps, const char *name, sl_status_t status,
                     const sl_value_t *output);
-/* Adds the step's declared `output:` templates (decl may be NULL) to its
- * output; they see the output so far as steps.NAME.output. */
-int sl_step_output_declared(sl_step_ctx_t *ctx, const sl_node_t *decl);
+/* Adds the step's declared `output:` (decl may be NULL; templates are its
+ * values, compiled at load) to its output; they see the output so far as
+ * steps.NAME.output. */
+int sl_step_output_declared(sl_step_ctx_t *ctx, const sl_node_t *decl,
+                            const sl_template_t *const *templates);
 /* The output object as JSON ("{}" when there is none). */
 int sl_step_output_json(const sl_value_t *output, sl_buf_t *out);
 

@@ -54,7 +54,8 @@ int sl_steps_record(sl_arena_t *a, sl_value_t *steps, const char *name, sl_statu
     return rc ? rc : sl_object_set(a, steps, name, strlen(name), entry);
 }
 
-int sl_step_output_declared(sl_step_ctx_t *ctx, const sl_node_t *decl)
+int sl_step_output_declared(sl_step_ctx_t *ctx, const sl_node_t *decl,
+                            const sl_template_t *const *templates)
 {
     if (!decl) {
         return 0;
@@ -73,13 +74,11 @@ int sl_step_output_declared(sl_step_ctx_t *ctx, const sl_node_t *decl)
     tc.steps = &steps;
     for (size_t i = 0; i < decl->n && rc == 0; i++) {
         const sl_node_t *k = decl->pairs[i].key, *v = decl->pairs[i].value;
-        sl_template_t *t = NULL;
         sl_err_t terr;
         sl_value_t val;
         /* a template that is one value keeps its type (a count stays a
          * number); text around it makes a string */
-        if (sl_template_compile(ctx->arena, v->text, v->len, &t, &terr) != 0 ||
-            sl_template_eval(t, &tc, ctx->arena, &val, &terr) != 0) {
+        if (sl_template_eval(templates[i], &tc, ctx->arena, &val, &terr) != 0) {
             rc = sl_node_error(&ctx->err, v, "step '%s': output '%s': %s", ctx->step->name,
                                k->text, terr.msg);
             break;

@@ -137,13 +137,8 @@ static int step_when(sl_step_ctx_t *ctx, bool *yes)
         return 0;
     }
     sl_tmpl_ctx_t tc = sl_step_tmpl_ctx(ctx);
-    sl_expr_t *e = NULL;
     sl_err_t err;
-    int rc = sl_expr_compile(ctx->arena, n->text, n->len, &e, &err);
-    if (rc == 0) {
-        rc = sl_expr_eval(e, &tc, yes, &err);
-    }
-    if (rc) {
+    if (sl_expr_eval(ctx->step->when_expr, &tc, yes, &err) != 0) {
         return sl_node_error(&ctx->err, n, "step '%s': when: %s", ctx->step->name, err.msg);
     }
     return 0;
@@ -281,7 +276,7 @@ static int attempt(sl_step_ctx_t *ctx, sl_step_result_t *sr)
     }
     rc = ctx->step->kind->run(ctx, sr);
     if (rc == 0) {
-        rc = sl_step_output_declared(ctx, ctx->step->output);
+        rc = sl_step_output_declared(ctx, ctx->step->output, ctx->step->output_templates);
     }
     return rc;
 }
