@@ -19,6 +19,8 @@ struct sl_state;
 struct sl_rejects;
 
 struct sl_cancel;
+struct sl_fence;
+struct sl_frame;
 
 /* The context of one unit of work (a step, or a map item's step): what
  * its plugins share at run time. Owned by the engine; each unit has its
@@ -53,6 +55,17 @@ typedef struct sl_step_ctx {
     int threads;              /* a flow's stages: 1 on the calling thread, else two */
     bool progress;            /* a progress line on a terminal */
     const sl_value_t *item;   /* the map item this unit runs for, or NULL */
+    /* The unit's name in state keys (checkpoints, ingested files): the
+     * step's name, or "per_date[2026-12-07]/extract" for a step of a map
+     * item, so every item keeps its own progress. */
+    const char *unit;
+    /* The lease of the map item this unit runs for, or NULL: checkpoint
+     * writes carry it, so a holder whose lease was taken over cannot
+     * overwrite the new holder's progress. */
+    const struct sl_fence *fence;
+    /* The list of steps this unit is part of (engine-internal: the kinds
+     * that run nested steps, map and parallel, start theirs from it). */
+    const struct sl_frame *frame;
     const sl_value_t *steps;  /* {NAME: {status, output}} of the steps run before */
     const sl_value_t *error;  /* {class, message, step} after a caught failure, or NULL */
     /* Cancellation and the deadline of this unit (and of its run): checked
@@ -192,6 +205,12 @@ const sl_sink_type_t *sl_registry_sink(const char *name);
 extern const sl_source_type_t *const sl_sources[];
 extern const sl_transform_type_t *const sl_transforms[];
 extern const sl_sink_type_t *const sl_sinks[];
+
+/* The unit's name in state keys (see sl_step_ctx_t.unit). */
+static inline const char *sl_ctx_unit(const sl_step_ctx_t *ctx)
+{
+    return ctx->unit ? ctx->unit : ctx->step ? ctx->step->name : "?";
+}
 
 /* What templates and expressions of this unit see, record aside. */
 static inline sl_tmpl_ctx_t sl_step_tmpl_ctx(const sl_step_ctx_t *ctx)

@@ -114,7 +114,7 @@ typedef struct {
 /* A lease on an item, as a claim returned it: writes that carry it are
  * refused with SL_ESTALE once the item's generation moved on (it expired
  * and was claimed again, was released or reset). */
-typedef struct {
+typedef struct sl_fence {
     const char *run_id;
     const char *step;
     int64_t idx;

@@ -6,8 +6,47 @@
 #include "sluice/plugin.h"
 #include "sluice/step.h"
 
-/* The step kinds of step_kinds.c. */
-extern const sl_step_kind_t sl_step_flow, sl_step_sql;
+#include "sluice/cancel.h"
+
+/* The step kinds of step_kinds.c and map.c. */
+extern const sl_step_kind_t sl_step_flow, sl_step_sql, sl_step_map;
+
+/* A list of steps being run, and what they see: the pipeline's own list,
+ * or the sub-steps of one map item. A frame runs its steps in order on
+ * the calling thread; frames of different items run side by side, sharing
+ * only what is read-only (the definition, params, run) and what is
+ * thread-safe (the state store, cancel tokens). */
+typedef struct sl_frame {
+    const sl_pipeline_t *p;
+    sl_state_t *st;
+    const sl_value_t *params, *run;
+    const char *run_id;
+    int64_t run_started_us;
+    bool full_refresh;     /* --full-refresh */
+    bool progress;         /* progress lines on a terminal */
+    int threads;           /* a flow's stages */
+    const sl_cancel_t *run_cancel; /* the run's token: its timeout, a cancel */
+    const sl_cancel_t *cancel;     /* parent of each step's token: the run's or the item's */
+    const sl_step_cfg_t *steps;
+    size_t nsteps;
+    sl_step_result_t *res; /* nsteps results, filled as the steps run */
+    sl_arena_t *arena;     /* steps_value, error and the step outputs: the frame's life */
+    sl_value_t steps_value; /* {NAME: {status, output}} of the steps run so far */
+    sl_value_t error;      /* {class, message, step} after a caught failure */
+    const sl_value_t *item;    /* the map item, or NULL */
+    const char *item_label;    /* the item on log lines ("2026-12-07", "#17"), or NULL */
+    const char *path;      /* "" or "per_date/": prefix of the steps' paths (rows, logs) */
+    const char *unit;      /* "" or "per_date[KEY]/": prefix of their state keys */
+    const sl_fence_t *fence;   /* the item's lease, or NULL */
+    bool record_rows;      /* each step's row in the state store (not for items: the
+                              item's row holds its steps' outputs) */
+    bool failed, partial;  /* the outcome so far */
+} sl_frame_t;
+
+/* Runs f's steps in order: `when`, retries, timeouts, catch and
+ * on_failure as for the pipeline's own steps. f->failed and f->partial
+ * tell how it went; f->res and f->steps_value hold each step's result. */
+void sl_frame_run(sl_frame_t *f);
 
 /* Rejected records of one step: a JSON Lines file (appended to, created
  * with its folders on first use) or, without a location, the log. */

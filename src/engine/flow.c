@@ -271,7 +271,8 @@ static int consume(flow_t *f, sl_batch_t *b, int64_t n_in)
     }
     if (f->durable) {
         if (cp) {
-            int rc = sl_state_checkpoint_put(ctx->state, ctx->pipeline->name, f->key, cp, f->seq);
+            int rc = sl_state_checkpoint_put_fenced(ctx->state, ctx->pipeline->name, f->key, cp,
+                                                    f->seq, ctx->fence);
             if (rc) {
                 return sl_err_set(&ctx->err, rc, "state store: %s", sl_state_errmsg(ctx->state));
             }
@@ -481,8 +482,8 @@ static int ack_after_commit(flow_t *f)
     sl_state_tx_t *tx = NULL;
     int rc = sl_state_tx_begin(ctx->state, &tx);
     if (!rc && f->last_cp) {
-        rc = sl_state_checkpoint_put(ctx->state, ctx->pipeline->name, f->key, f->last_cp,
-                                     f->last_seq);
+        rc = sl_state_checkpoint_put_fenced(ctx->state, ctx->pipeline->name, f->key, f->last_cp,
+                                            f->last_seq, ctx->fence);
     }
     if (rc) {
         sl_err_set(&ctx->err, rc, "state store: %s", sl_state_errmsg(ctx->state));
@@ -577,7 +578,7 @@ int sl_flow_run(sl_step_ctx_t *ctx, sl_step_result_t *res)
                    : threads != 1 || f.durable         ? BATCH_DEFAULT
                                                        : BATCH_CACHED;
 
-    snprintf(f.key, sizeof f.key, "step:%s", step->name);
+    snprintf(f.key, sizeof f.key, "step:%s", ctx->unit ? ctx->unit : step->name);
     f.gen = 1;
     rc = sl_state_generation(ctx->state, ctx->pipeline->name, &f.gen);
     if (rc) {

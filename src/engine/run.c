@@ -52,6 +52,7 @@ void sl_step_ctx_init(sl_step_ctx_t *ctx, const sl_pipeline_t *p, const sl_step_
     ctx->params = params;
     ctx->run = run;
     ctx->run_id = run_id;
+    ctx->unit = step ? step->name : NULL;
 }
 
 /* Sets ctx->full_refresh from the step's full_refresh (a bool, or an
@@ -107,14 +108,11 @@ struct sl_engine_run {
     const sl_pipeline_t *p;
     sl_engine_opts_t opts;
     sl_state_t *st;
-    sl_arena_t *arena; /* params, run object: lives as long as the run */
+    sl_arena_t *arena; /* params, run object, step outputs: lives as long as the run */
     sl_value_t params, run;
-    sl_value_t steps; /* {NAME: {status, output}} of the steps that ran, for templates */
-    sl_value_t error; /* {class, message, step} after a caught failure */
     sl_cancel_t cancel; /* the run's: its timeout, a cancel */
+    sl_frame_t top;     /* the pipeline's steps */
     sl_run_result_t res;
-    int threads;
-    bool failed, partial;
 };
 
 static void run_free(sl_engine_run_t *r)
@@ -209,10 +207,28 @@ int sl_run_begin(const sl_run_request_t *req, const sl_engine_opts_t *opts,
     if (p->timeout_us) {
         sl_cancel_set_deadline(&r->cancel, sl_mono_us() + p->timeout_us);
     }
-    r->threads = opts->threads;
-    if (r->threads <= 0) {
-        r->threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
+    int threads = opts->threads;
+    if (threads <= 0) {
+        threads = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
     }
+    r->top = (sl_frame_t){.p = p,
+                          .st = r->st,
+                          .params = &r->params,
+                          .run = &r->run,
+                          .run_id = r->res.run_id,
+                          .run_started_us = r->res.started_us,
+                          .full_refresh = opts->full_refresh,
+                          .progress = opts->progress,
+                          .threads = threads,
+                          .run_cancel = &r->cancel,
+                          .cancel = &r->cancel,
+                          .steps = p->steps,
+                          .nsteps = p->nsteps,
+                          .res = r->res.steps,
+                          .arena = r->arena,
+                          .path = "",
+                          .unit = "",
+                          .record_rows = true};
     sl_info("Starting: pipeline %s (run %s)", p->name, r->res.run_id);
     *out = r;
     return 0;
@@ -220,18 +236,21 @@ int sl_run_begin(const sl_run_request_t *req, const sl_engine_opts_t *opts,
 
 /* Records a finished step: its output where templates see it and in the
  * result, its row in the state store. */
-static void record_step(sl_engine_run_t *r, sl_step_ctx_t *ctx, sl_step_result_t *sr, int rc)
+static void record_step(sl_frame_t *f, sl_step_ctx_t *ctx, sl_step_result_t *sr, int rc)
 {
     const sl_step_cfg_t *step = ctx->step;
     sl_buf_t out = SL_BUF_INIT;
-    if (sl_steps_record(r->arena, &r->steps, step->name, sr->status, &ctx->output) != 0 ||
+    if (sl_steps_record(f->arena, &f->steps_value, step->name, sr->status, &ctx->output) != 0 ||
         sl_step_output_json(&ctx->output, &out) != 0) {
         sl_warn("step %s: out of memory recording its output", step->name);
     }
     free(sr->output_json);
     sr->output_json = out.data; /* taken over */
-    sl_step_run_t srec = {.run_id = r->res.run_id,
-                          .step = step->name,
+    if (!f->record_rows) {
+        return;
+    }
+    sl_step_run_t srec = {.run_id = f->run_id,
+                          .step = ctx->scope.step,
                           .status = sr->status,
                           .records_in = sr->records_in,
                           .records_out = sr->records_out,
@@ -243,8 +262,8 @@ static void record_step(sl_engine_run_t *r, sl_step_ctx_t *ctx, sl_step_result_t
                           .attempts = sr->attempts,
                           .output_json = sr->output_json,
                           .error_class = rc ? sl_error_class_name(sr->error_class) : NULL};
-    if (sl_state_step_put(r->st, &srec) != 0) {
-        sl_warn("state store: cannot record step %s: %s", step->name, sl_state_errmsg(r->st));
+    if (sl_state_step_put(f->st, &srec) != 0) {
+        sl_warn("state store: cannot record step %s: %s", step->name, sl_state_errmsg(f->st));
     }
     SL_FAULT_POINT("run.after_step_recorded");
 }
@@ -284,7 +303,7 @@ static int attempt(sl_step_ctx_t *ctx, sl_step_result_t *sr)
 /* The step's attempts: its retry policy, full refresh, then the kind's run
  * as often as the policy allows. Returns 0 or the last attempt's error,
  * with sr->status and *cls set for a failure. */
-static int attempts(sl_engine_run_t *r, sl_step_ctx_t *ctx, sl_cancel_t *token,
+static int attempts(sl_frame_t *f, sl_step_ctx_t *ctx, sl_cancel_t *token,
                     sl_step_result_t *sr, sl_error_class_t *cls)
 {
     const sl_step_cfg_t *step = ctx->step;
@@ -293,7 +312,7 @@ static int attempts(sl_engine_run_t *r, sl_step_ctx_t *ctx, sl_cancel_t *token,
     int rc = step->retry ? sl_retry_policy_from_node(step->retry, &policy, &ctx->err) : 0;
     if (rc == 0) {
         sl_info("Starting: %s", step->name);
-        rc = step_full_refresh(ctx, &r->params, &r->run);
+        rc = step_full_refresh(ctx, f->params, f->run);
     }
     uint64_t rng = sl_retry_seed(ctx);
     for (sr->attempts = 1; rc == 0; sr->attempts++) {
@@ -302,19 +321,19 @@ static int attempts(sl_engine_run_t *r, sl_step_ctx_t *ctx, sl_cancel_t *token,
             break;
         }
         sr->status = failed_status(ctx, rc, cls);
-        if (!sl_retry_should(&policy, *cls, sr->attempts) || sl_cancel_check(&r->cancel)) {
+        if (!sl_retry_should(&policy, *cls, sr->attempts) || sl_cancel_check(f->cancel)) {
             break; /* rc != 0 also ends the loop */
         }
         int64_t wait = sl_retry_delay_us(&policy, sr->attempts, -1, &rng);
         sl_warn("%s: attempt %d of %d failed (%s: %s); trying again in %.1fs", step->name,
                 sr->attempts, policy.max_attempts, sl_error_class_name(*cls),
                 ctx->err.msg[0] ? ctx->err.msg : sl_strerror(rc), (double)wait / 1e6);
-        /* the run's token: the step's own deadline covers each attempt */
-        if (sl_cancel_sleep(&r->cancel, wait) != 0) {
+        /* the frame's token: the step's own deadline covers each attempt */
+        if (sl_cancel_sleep(f->cancel, wait) != 0) {
             break;
         }
         if (step->timeout_us) {
-            sl_cancel_init(token, &r->cancel);
+            sl_cancel_init(token, f->cancel);
             sl_cancel_set_deadline(token, sl_mono_us() + step->timeout_us);
         }
         rc = 0; /* the next attempt */
@@ -322,8 +341,17 @@ static int attempts(sl_engine_run_t *r, sl_step_ctx_t *ctx, sl_cancel_t *token,
     return rc;
 }
 
+/* Whose timeout stopped a step: the run's, the item's, or its own. */
+static const char *whose_timeout(const sl_frame_t *f)
+{
+    if (sl_cancel_check(f->run_cancel)) {
+        return "the run's timeout";
+    }
+    return sl_cancel_check(f->cancel) ? "the item's timeout" : "its timeout";
+}
+
 /* The step's final status, error and log lines after its attempts. */
-static void settle(sl_engine_run_t *r, sl_step_ctx_t *ctx, sl_step_result_t *sr, int rc,
+static void settle(sl_frame_t *f, sl_step_ctx_t *ctx, sl_step_result_t *sr, int rc,
                    sl_error_class_t *cls)
 {
     const sl_step_cfg_t *step = ctx->step;
@@ -335,8 +363,7 @@ static void settle(sl_engine_run_t *r, sl_step_ctx_t *ctx, sl_step_result_t *sr,
         }
         if (sr->status == SL_STATUS_TIMED_OUT) {
             snprintf(sr->error, sizeof sr->error, "step '%s': timed out (%s); stopped at a "
-                     "batch boundary, its checkpoint kept", step->name,
-                     sl_cancel_check(&r->cancel) ? "the run's timeout" : "its timeout");
+                     "batch boundary, its checkpoint kept", step->name, whose_timeout(f));
         } else {
             snprintf(sr->error, sizeof sr->error, "%s",
                      ctx->err.msg[0] ? ctx->err.msg : sl_strerror(rc));
@@ -345,8 +372,11 @@ static void settle(sl_engine_run_t *r, sl_step_ctx_t *ctx, sl_step_result_t *sr,
         sl_log_redact(sr->error); /* kept in the run history and printed */
         sl_error("Failed: %s: %s", step->name, sr->error);
     } else {
-        sr->status = sr->rejected ? SL_STATUS_PARTIAL : SL_STATUS_OK;
-        r->partial = r->partial || sr->rejected > 0;
+        /* a kind that ran units of its own (a map) may have set partial */
+        if (sr->status != SL_STATUS_PARTIAL) {
+            sr->status = sr->rejected ? SL_STATUS_PARTIAL : SL_STATUS_OK;
+        }
+        f->partial = f->partial || sr->status == SL_STATUS_PARTIAL;
         if (step->kind == &sl_step_flow) {
             sl_info("Processing %s: Extracted %lld records", step->name,
                     (long long)sr->records_in);
@@ -355,27 +385,34 @@ static void settle(sl_engine_run_t *r, sl_step_ctx_t *ctx, sl_step_result_t *sr,
     }
 }
 
-/* Runs step i of the run (with its retries) and records it. Returns 0, or
- * the failure's class through *cls with the step's status failed,
+/* Runs step i of the frame (with its retries) and records it. Returns 0,
+ * or the failure's class through *cls with the step's status failed,
  * timed_out or cancelled. */
-static int run_step(sl_engine_run_t *r, size_t i, sl_error_class_t *cls)
+static int run_step(sl_frame_t *f, size_t i, sl_error_class_t *cls)
 {
-    const sl_pipeline_t *p = r->p;
-    const sl_step_cfg_t *step = &p->steps[i];
-    sl_step_result_t *sr = &r->res.steps[i];
+    const sl_pipeline_t *p = f->p;
+    const sl_step_cfg_t *step = &f->steps[i];
+    sl_step_result_t *sr = &f->res[i];
     sl_step_ctx_t ctx;
-    sl_step_ctx_init(&ctx, p, step, &r->params, &r->run, r->res.run_id);
-    ctx.run_started_us = r->res.started_us;
-    ctx.state = r->st;
-    ctx.full_refresh = r->opts.full_refresh;
-    ctx.threads = r->threads;
-    ctx.progress = r->opts.progress;
-    ctx.scope = (sl_log_scope_t){.run = r->res.run_id, .step = step->name};
-    ctx.steps = &r->steps;
-    ctx.error = r->error.type == SL_T_OBJECT ? &r->error : NULL;
-    ctx.out_arena = r->arena;
-    sl_cancel_t token; /* the step's: its timeout, under the run's */
-    sl_cancel_init(&token, &r->cancel);
+    sl_step_ctx_init(&ctx, p, step, f->params, f->run, f->run_id);
+    ctx.run_started_us = f->run_started_us;
+    ctx.state = f->st;
+    ctx.full_refresh = f->full_refresh;
+    ctx.threads = f->threads;
+    ctx.progress = f->progress;
+    ctx.item = f->item;
+    ctx.fence = f->fence;
+    ctx.frame = f;
+    const char *path = f->path[0] ? sl_arena_sprintf(f->arena, "%s%s", f->path, step->name)
+                                  : step->name;
+    ctx.unit = f->unit[0] ? sl_arena_sprintf(f->arena, "%s%s", f->unit, step->name)
+                          : step->name;
+    ctx.scope = (sl_log_scope_t){.run = f->run_id, .step = path, .item = f->item_label};
+    ctx.steps = &f->steps_value;
+    ctx.error = f->error.type == SL_T_OBJECT ? &f->error : NULL;
+    ctx.out_arena = f->arena;
+    sl_cancel_t token; /* the step's: its timeout, under the frame's */
+    sl_cancel_init(&token, f->cancel);
     if (step->timeout_us) {
         sl_cancel_set_deadline(&token, sl_mono_us() + step->timeout_us);
     }
@@ -388,18 +425,20 @@ static int run_step(sl_engine_run_t *r, size_t i, sl_error_class_t *cls)
     sr->started_us = sl_now_us();
     *cls = SL_ECLASS_NONE;
     bool yes = true;
-    int rc = ctx.arena && ctx.rejects ? step_when(&ctx, &yes) : SL_ENOMEM;
+    int rc = ctx.arena && ctx.rejects && path && ctx.unit ? step_when(&ctx, &yes) : SL_ENOMEM;
     if (rc == 0 && !yes) {
         sl_info("Skipped: %s (when: %s is false)", step->name, step->when->text);
         sr->status = SL_STATUS_SKIPPED;
         sr->ended_us = sr->started_us;
     } else {
         if (rc == 0) {
-            rc = attempts(r, &ctx, &token, sr, cls);
+            rc = attempts(f, &ctx, &token, sr, cls);
         }
-        settle(r, &ctx, sr, rc, cls);
+        settle(f, &ctx, sr, rc, cls);
     }
-    record_step(r, &ctx, sr, rc);
+    if (path) {
+        record_step(f, &ctx, sr, rc);
+    }
     sl_log_scope_set(outer);
     sl_rejects_free(ctx.rejects);
     sl_arena_destroy(ctx.arena);
@@ -407,34 +446,34 @@ static int run_step(sl_engine_run_t *r, size_t i, sl_error_class_t *cls)
 }
 
 /* Sets {{ error }} for the steps after a caught failure of step i. */
-static void set_error_value(sl_engine_run_t *r, size_t i)
+static void set_error_value(sl_frame_t *f, size_t i)
 {
-    const sl_step_result_t *sr = &r->res.steps[i];
+    const sl_step_result_t *sr = &f->res[i];
     const char *cls = sl_error_class_name(sr->error_class);
-    char *msg = sl_arena_strdup(r->arena, sr->error);
+    char *msg = sl_arena_strdup(f->arena, sr->error);
     sl_value_t e;
-    if (!msg || sl_object_new(r->arena, &e, 3) != 0 ||
-        sl_object_set(r->arena, &e, "class", 5, sl_value_str(cls, strlen(cls))) != 0 ||
-        sl_object_set(r->arena, &e, "message", 7, sl_value_str(msg, strlen(msg))) != 0 ||
-        sl_object_set(r->arena, &e, "step", 4, sl_value_str(sr->name, strlen(sr->name))) != 0) {
+    if (!msg || sl_object_new(f->arena, &e, 3) != 0 ||
+        sl_object_set(f->arena, &e, "class", 5, sl_value_str(cls, strlen(cls))) != 0 ||
+        sl_object_set(f->arena, &e, "message", 7, sl_value_str(msg, strlen(msg))) != 0 ||
+        sl_object_set(f->arena, &e, "step", 4, sl_value_str(sr->name, strlen(sr->name))) != 0) {
         return;
     }
-    r->error = e;
+    f->error = e;
 }
 
-void sl_run_steps(sl_engine_run_t *r)
+void sl_frame_run(sl_frame_t *f)
 {
-    for (size_t i = 0; i < r->p->nsteps; i++) {
-        r->res.steps[i].name = r->p->steps[i].name;
+    for (size_t i = 0; i < f->nsteps; i++) {
+        f->res[i].name = f->steps[i].name;
     }
-    for (size_t i = 0; i < r->p->nsteps; i++) {
-        const sl_step_cfg_t *step = &r->p->steps[i];
-        if (r->failed) {
-            r->res.steps[i].status = SL_STATUS_SKIPPED;
+    for (size_t i = 0; i < f->nsteps; i++) {
+        const sl_step_cfg_t *step = &f->steps[i];
+        if (f->failed) {
+            f->res[i].status = SL_STATUS_SKIPPED;
             continue;
         }
         sl_error_class_t cls;
-        if (run_step(r, i, &cls) == 0) {
+        if (run_step(f, i, &cls) == 0) {
             continue;
         }
         const struct sl_catch *caught = NULL;
@@ -443,23 +482,28 @@ void sl_run_steps(sl_engine_run_t *r)
                 caught = &step->catches[k];
             }
         }
-        if (caught && !sl_cancel_check(&r->cancel)) {
-            /* handled: the run goes on at the catch's step; it ends partial
-             * at best, as a step failed */
-            set_error_value(r, i);
-            r->partial = true;
+        if (caught && !sl_cancel_check(f->cancel)) {
+            /* handled: the list goes on at the catch's step; it ends
+             * partial at best, as a step failed */
+            set_error_value(f, i);
+            f->partial = true;
             sl_warn("%s failed (%s); caught: going on at %s", step->name,
-                    sl_error_class_name(cls), r->p->steps[caught->next_index].name);
+                    sl_error_class_name(cls), f->steps[caught->next_index].name);
             for (size_t j = i + 1; j < caught->next_index; j++) {
-                r->res.steps[j].status = SL_STATUS_SKIPPED;
+                f->res[j].status = SL_STATUS_SKIPPED;
             }
             i = caught->next_index - 1;
             continue;
         }
-        /* on_failure: continue keeps going; the run ends partial */
-        r->failed = !step->continue_on_failure || sl_cancel_check(&r->cancel) != 0;
-        r->partial = r->partial || step->continue_on_failure;
+        /* on_failure: continue keeps going; the list ends partial */
+        f->failed = !step->continue_on_failure || sl_cancel_check(f->cancel) != 0;
+        f->partial = f->partial || step->continue_on_failure;
     }
+}
+
+void sl_run_steps(sl_engine_run_t *r)
+{
+    sl_frame_run(&r->top);
 }
 
 void sl_run_end(sl_engine_run_t *r, sl_run_result_t *res)
@@ -468,15 +512,12 @@ void sl_run_end(sl_engine_run_t *r, sl_run_result_t *res)
     if (sl_export_checkpoints(r->p, r->st, &r->res, &r->params, &r->run, &xerr) != 0) {
         sl_log_redact(xerr.msg);
         sl_error("export_checkpoints: %s", xerr.msg);
-        r->partial = true; /* the data landed; the copy of the checkpoints did not */
+        r->top.partial = true; /* the data landed; the copy of the checkpoints did not */
     }
     r->res.ended_us = sl_now_us();
-    r->res.status = r->failed    ? SL_STATUS_FAILED
-                    : r->partial ? SL_STATUS_PARTIAL
-                                 : SL_STATUS_OK;
-    r->res.exit_code = r->failed    ? SL_EXIT_FAILED
-                       : r->partial ? SL_EXIT_PARTIAL
-                                    : SL_EXIT_OK;
+    bool failed = r->top.failed, partial = r->top.partial;
+    r->res.status = failed ? SL_STATUS_FAILED : partial ? SL_STATUS_PARTIAL : SL_STATUS_OK;
+    r->res.exit_code = failed ? SL_EXIT_FAILED : partial ? SL_EXIT_PARTIAL : SL_EXIT_OK;
     sl_outcome_t o = {.status = r->res.status, .ended_us = r->res.ended_us};
     for (size_t i = 0; i < r->res.nsteps; i++) {
         if (r->res.steps[i].error[0]) {

@@ -638,7 +638,7 @@ static int record_file(file_src_t *s, const char *path, int64_t size, int64_t mt
                            .records = records,
                            .run_id = s->ctx->run_id,
                            .ingested_us = sl_now_us()};
-    int rc = sl_state_file_put(s->ctx->state, s->ctx->pipeline->name, s->ctx->step->name, &fr);
+    int rc = sl_state_file_put(s->ctx->state, s->ctx->pipeline->name, sl_ctx_unit(s->ctx), &fr);
     if (rc) {
         return sl_err_set(&s->ctx->err, rc, "state store: %s",
                           sl_state_errmsg(s->ctx->state));
@@ -657,7 +657,7 @@ static int already_ingested(file_src_t *s, const char *path, int64_t size, int64
     }
     sl_step_ctx_t *ctx = s->ctx;
     sl_file_record_t fr;
-    int rc = sl_state_file_get(ctx->state, ctx->pipeline->name, ctx->step->name, path, &fr);
+    int rc = sl_state_file_get(ctx->state, ctx->pipeline->name, sl_ctx_unit(ctx), path, &fr);
     if (rc == SL_ENOTFOUND) {
         return 0;
     }
