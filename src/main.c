@@ -289,9 +289,19 @@ static int print_run(void *ud, const sl_run_t *r)
     return 0;
 }
 
+/* The steps `runs show` printed, for their items after them. */
+typedef struct {
+    char run_id[37];
+    char *names[256];
+    size_t n;
+} shown_steps_t;
+
 static int print_step(void *ud, const sl_step_run_t *s)
 {
-    (void)ud;
+    shown_steps_t *shown = ud;
+    if (shown->n < SL_ARRAY_LEN(shown->names)) {
+        shown->names[shown->n++] = strdup(s->step);
+    }
     double secs = s->ended_us > s->started_us ? (double)(s->ended_us - s->started_us) / 1e6 : 0;
     printf("  %-20s %-8s %12lld %12lld %10lld %9.2f\n", s->step, sl_status_name(s->status),
            (long long)s->records_in, (long long)s->records_out, (long long)s->rejected, secs);
@@ -308,6 +318,62 @@ static int print_step(void *ud, const sl_step_run_t *s)
     return 0;
 }
 
+static int print_item(void *ud, const sl_item_t *it)
+{
+    (void)ud;
+    double secs = it->ended_us > it->started_us ? (double)(it->ended_us - it->started_us) / 1e6
+                                                : 0;
+    printf("    %-6lld %-24.200s %-10s %8d %9.2f", (long long)it->idx, it->value_json,
+           sl_status_name(it->status), it->attempts, secs);
+    if (it->error) {
+        printf("  %s: %s", it->error_class ? it->error_class : "?", it->error);
+    }
+    putchar('\n');
+    return 0;
+}
+
+/* Each map step's items, after the steps: status, attempts, duration and
+ * last error of every one. */
+static int print_items(sl_state_t *st, const char *run_id, const shown_steps_t *shown)
+{
+    for (size_t i = 0; i < shown->n; i++) {
+        int64_t counts[SL_STATUS_COUNT];
+        if (!shown->names[i] || sl_state_items_counts(st, run_id, shown->names[i], counts)) {
+            continue;
+        }
+        int64_t total = 0;
+        for (int k = 0; k < SL_STATUS_COUNT; k++) {
+            total += counts[k];
+        }
+        if (total == 0) {
+            continue;
+        }
+        printf("items of %s: %lld (", shown->names[i], (long long)total);
+        bool first = true;
+        for (int k = 0; k < SL_STATUS_COUNT; k++) {
+            if (counts[k]) {
+                printf("%s%lld %s", first ? "" : ", ", (long long)counts[k],
+                       sl_status_name((sl_status_t)k));
+                first = false;
+            }
+        }
+        printf(")\n    %-6s %-24s %-10s %8s %9s  %s\n", "idx", "item", "status", "attempts",
+               "seconds", "error");
+        int rc = sl_state_items_list(st, run_id, shown->names[i], NULL, print_item, NULL);
+        if (rc) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int show_run(void *ud, const sl_run_t *r)
+{
+    shown_steps_t *shown = ud;
+    snprintf(shown->run_id, sizeof shown->run_id, "%s", r->id);
+    return print_run((void *)1, r);
+}
+
 static int cmd_runs(const cli_t *c)
 {
     sl_state_t *st;
@@ -320,7 +386,14 @@ static int cmd_runs(const cli_t *c)
             sl_state_close(st);
             return usage_error("%s", "runs show needs a run id");
         }
-        rc = sl_state_run_show(st, c->args[1], print_run, print_step, (void *)1);
+        shown_steps_t shown = {.n = 0};
+        rc = sl_state_run_show(st, c->args[1], show_run, print_step, &shown);
+        if (rc == 0) {
+            rc = print_items(st, shown.run_id, &shown);
+        }
+        for (size_t i = 0; i < shown.n; i++) {
+            free(shown.names[i]);
+        }
         if (rc) {
             fprintf(stderr, "sluice: %s\n", sl_state_errmsg(st));
             rc = rc == SL_ENOTFOUND ? SL_EXIT_USAGE : SL_EXIT_FAILED;

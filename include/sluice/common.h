@@ -32,7 +32,8 @@
     X(REJECTS, -22, "too many rejected records")                         \
     X(TIMEOUT, -23, "timed out")                                         \
     X(RATELIMITED, -24, "rate limited")                                  \
-    X(STALE, -25, "stale lease")
+    X(STALE, -25, "stale lease")                                         \
+    X(TOLERANCE, -26, "more failures than tolerated")
 
 enum {
 #define SL__ERR_ENUM(name, val, desc) SL_E##name = (val),

@@ -194,11 +194,12 @@ typedef struct {
 } sl_plugin_cfg_t;
 
 struct sl_step_kind;
+struct sl_map_cfg;
 
-typedef struct {
+typedef struct sl_step_cfg {
     const char *name;
     const sl_node_t *node;
-    const struct sl_step_kind *kind; /* flow, sql (step.h) */
+    const struct sl_step_kind *kind; /* flow, sql, map (step.h) */
     /* flow steps */
     sl_plugin_cfg_t source;
     sl_plugin_cfg_t *transforms;
@@ -209,6 +210,11 @@ typedef struct {
     int64_t batch_size;   /* records per batch; 0: not set (see sl_flow_run) */
     /* sql steps: the map (url or connection, statements or file) */
     const sl_node_t *sql;
+    /* map steps: where the items come from, concurrency, tolerance (the
+     * engine's, see src/engine/map.c), and the sub-steps each item runs */
+    const struct sl_map_cfg *map;
+    struct sl_step_cfg *substeps;
+    size_t nsubsteps;
     /* every kind */
     /* on_failure: continue: a failure of this step does not stop the
      * steps after it (the run ends partial, exit code 3). */

@@ -22,14 +22,15 @@ typedef enum {
     SL_ECLASS_DATA,         /* the input is bad; trying again will not help */
     SL_ECLASS_CONFIG,       /* the pipeline is wrong */
     SL_ECLASS_FATAL,        /* anything else: stop */
+    SL_ECLASS_TOLERANCE_EXCEEDED, /* more items of a map or parallel failed than tolerated */
 } sl_error_class_t;
 
-#define SL_ECLASS_COUNT 7
+#define SL_ECLASS_COUNT 8
 /* The bit of class cls in sl_retry_policy_t.on. */
 #define SL_RETRY_ON(cls) (1u << (unsigned)(cls))
 
 /* "none", "transient", "timeout", "rate_limited", "data", "config",
- * "fatal"; "?" for a value outside the enum. */
+ * "fatal", "tolerance_exceeded"; "?" for a value outside the enum. */
 const char *sl_error_class_name(sl_error_class_t cls);
 /* The class named name (one of the six above, "none" excluded). Returns 0
  * or SL_ENOTFOUND. */

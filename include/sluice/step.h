@@ -30,6 +30,14 @@ sl_err_t *sl_step_loader_err(sl_step_loader_t *l);
 int sl_step_load_plugin(sl_step_loader_t *l, sl_plugin_kind_t kind, const sl_node_t *map,
                         sl_plugin_cfg_t *out);
 
+/* Loads a list of steps (a YAML sequence: the pipeline's `steps`, a map's
+ * sub-steps) into *steps (the loader's arena): each step checked as the
+ * pipeline's own are, names unique within the list, catches pointing to
+ * later steps of the same list. label names the list's owner in messages
+ * ("pipeline", "step 'per_date': map"). */
+int sl_step_load_list(sl_step_loader_t *l, const sl_node_t *seq, const char *label,
+                      struct sl_step_cfg **steps, size_t *n);
+
 typedef struct sl_step_kind {
     const char *name; /* "flow", "sql" */
     const char *key;  /* the step key that makes a step of this kind */

@@ -64,7 +64,8 @@ static const sl_field_spec_t step_spec[] = {
     {.name = NULL},
 };
 
-static const char *const catch_classes_doc = "transient, timeout, rate_limited, data, config, fatal";
+static const char *const catch_classes_doc =
+    "transient, timeout, rate_limited, data, config, fatal, tolerance_exceeded";
 
 static const sl_field_spec_t catch_spec[] = {
     {.name = "on", .type = SL_FIELD_STRING_LIST, .required = true,
@@ -466,12 +467,13 @@ static int load_step(loadctx_t *c, const sl_node_t *node, size_t index, sl_step_
     return kind->load(c, node, label, st);
 }
 
-/* catch: [{on: [classes], next: STEP}] of every step, once all steps are
- * known: next must be a later step (a catch never loops back). */
-static int load_catches(loadctx_t *c, sl_pipeline_t *p)
+/* catch: [{on: [classes], next: STEP}] of every step of a list, once all
+ * its steps are known: next must be a later step of the same list (a
+ * catch never loops back, nor leaves its list). */
+static int load_catches(loadctx_t *c, sl_step_cfg_t *steps, size_t nsteps)
 {
-    for (size_t i = 0; i < p->nsteps; i++) {
-        sl_step_cfg_t *st = &p->steps[i];
+    for (size_t i = 0; i < nsteps; i++) {
+        sl_step_cfg_t *st = &steps[i];
         const sl_node_t *list = sl_node_get(st->node, "catch");
         if (!list || list->n == 0) {
             continue;
@@ -506,13 +508,13 @@ static int load_catches(loadctx_t *c, sl_pipeline_t *p)
                 }
             }
             const sl_node_t *next = sl_node_get(m, "next");
-            size_t to = p->nsteps;
-            for (size_t j = 0; j < p->nsteps; j++) {
-                if (strcmp(p->steps[j].name, next->text) == 0) {
+            size_t to = nsteps;
+            for (size_t j = 0; j < nsteps; j++) {
+                if (strcmp(steps[j].name, next->text) == 0) {
                     to = j;
                 }
             }
-            if (to == p->nsteps || to <= i) {
+            if (to == nsteps || to <= i) {
                 return sl_node_error(c->err, next, "%s: next: '%s' is not a later step of this "
                                      "list", label, sl_node_display(next));
             }
@@ -521,6 +523,37 @@ static int load_catches(loadctx_t *c, sl_pipeline_t *p)
         }
     }
     return 0;
+}
+
+int sl_step_load_list(sl_step_loader_t *c, const sl_node_t *seq, const char *label,
+                      sl_step_cfg_t **steps, size_t *n)
+{
+    *steps = NULL;
+    *n = 0;
+    char got[128];
+    if (seq->kind != SL_NODE_SEQ) {
+        return sl_node_error(c->err, seq, "%s: steps must be a list of steps, got %s", label,
+                             sl_node_got(seq, got, sizeof got));
+    }
+    if (seq->n == 0) {
+        return sl_node_error(c->err, seq, "%s: steps must not be empty", label);
+    }
+    sl_step_cfg_t *list = sl_arena_calloc(c->a, seq->n * sizeof *list);
+    if (!list) {
+        return nomem(c->err);
+    }
+    for (size_t i = 0; i < seq->n; i++) {
+        int rc = load_step(c, seq->items[i], i, list, &list[i]);
+        if (rc) {
+            return rc;
+        }
+    }
+    int rc = load_catches(c, list, seq->n);
+    if (rc == 0) {
+        *steps = list;
+        *n = seq->n;
+    }
+    return rc;
 }
 
 static int load_connections(loadctx_t *c, sl_pipeline_t *p, const sl_node_t *conns)
@@ -586,22 +619,7 @@ int sl_pipeline_from_root(sl_arena_t *a, const char *path, const sl_node_t *root
     if (rc) {
         return rc;
     }
-    const sl_node_t *steps = sl_node_get(root, "steps");
-    if (steps->n == 0) {
-        return sl_node_error(err, steps, "pipeline: steps must not be empty");
-    }
-    p->steps = sl_arena_calloc(a, steps->n * sizeof *p->steps);
-    if (!p->steps) {
-        return nomem(err);
-    }
-    for (size_t i = 0; i < steps->n; i++) {
-        rc = load_step(&c, steps->items[i], i, p->steps, &p->steps[i]);
-        if (rc) {
-            return rc;
-        }
-        p->nsteps++;
-    }
-    rc = load_catches(&c, p);
+    rc = sl_step_load_list(&c, sl_node_get(root, "steps"), "pipeline", &p->steps, &p->nsteps);
     if (rc == 0) {
         rc = duration_key(&c, root, "timeout", "pipeline", &p->timeout_us);
     }

@@ -11,6 +11,7 @@
 
 static const char *const class_names[SL_ECLASS_COUNT] = {
     "none", "transient", "timeout", "rate_limited", "data", "config", "fatal",
+    "tolerance_exceeded",
 };
 
 const char *sl_error_class_name(sl_error_class_t cls)
@@ -41,6 +42,8 @@ sl_error_class_t sl_error_class_of(int code)
         return SL_ECLASS_TIMEOUT;
     case SL_ERATELIMITED:
         return SL_ECLASS_RATE_LIMITED;
+    case SL_ETOLERANCE:
+        return SL_ECLASS_TOLERANCE_EXCEEDED;
     case SL_EPARSE:
     case SL_ETYPE:
     case SL_EREJECTS:

@@ -43,6 +43,41 @@ typedef struct sl_frame {
     bool failed, partial;  /* the outcome so far */
 } sl_frame_t;
 
+/* ---- map (map.c, map_items.c) ---- */
+
+typedef enum {
+    SL_ITEMS_LIST = 1, /* items: [a, b] */
+    SL_ITEMS_TEMPLATE, /* items: "{{ ... }}" */
+    SL_ITEMS_DATES,    /* items: {dates: {...}} */
+    SL_ITEMS_SOURCE,   /* items: {source: {...}} */
+    SL_ITEMS_CHUNKS,   /* items: {chunks: {...}} */
+} sl_items_kind_t;
+
+typedef struct sl_map_cfg {
+    sl_items_kind_t items_kind;
+    const sl_node_t *items;          /* the items key */
+    const sl_node_t *spec;           /* DATES, CHUNKS, SOURCE: the map under their key */
+    const sl_template_t *items_tmpl; /* TEMPLATE */
+    sl_plugin_cfg_t source;          /* SOURCE */
+    const sl_template_t *key_tmpl;   /* key: names an item in state keys and logs, or NULL */
+    int64_t max_concurrency;
+    bool has_percent, has_count;     /* tolerated_failure_percent / _count given */
+    double tolerated_percent;
+    int64_t tolerated_count;
+    const sl_node_t *item_retry;     /* item_retry: policy map, or NULL */
+    int64_t item_timeout_us;         /* item_timeout; 0: none */
+    const sl_node_t *results;        /* results: location of the item outputs, or NULL */
+} sl_map_cfg_t;
+
+/* Reads a map's `items` key into cfg (kind, template, source plugin...);
+ * errors name file:line:col. */
+int sl_map_items_load(sl_step_loader_t *l, const sl_node_t *items, const char *label,
+                      sl_map_cfg_t *cfg);
+/* Computes the map's items in order, handing each to emit as JSON text
+ * (len bytes, not NUL-terminated). Errors go to ctx->err. */
+typedef int (*sl_item_emit_fn)(void *ud, const char *json, size_t len);
+int sl_map_items(sl_step_ctx_t *ctx, const sl_map_cfg_t *cfg, sl_item_emit_fn emit, void *ud);
+
 /* Runs f's steps in order: `when`, retries, timeouts, catch and
  * on_failure as for the pipeline's own steps. f->failed and f->partial
  * tell how it went; f->res and f->steps_value hold each step's result. */

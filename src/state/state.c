@@ -66,7 +66,7 @@ int sl_state_open(const char *url, sl_state_t **out, sl_err_t *err)
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&st->lock, &attr);
     pthread_mutexattr_destroy(&attr);
-    st->err.msg[0] = '\0';
+    sl_state_err(st)->msg[0] = '\0';
     st->tx = NULL;
     *out = st;
     return 0;
@@ -81,12 +81,44 @@ void sl_state_close(sl_state_t *st)
         sl_state_tx_rollback(st->tx); /* as closing a connection does */
     }
     pthread_mutex_destroy(&st->lock);
+    sl_state_err_forget(st);
     st->ops->close(st);
+}
+
+/* A few slots per thread, each for one store, reused oldest first. */
+#define ERR_SLOTS 4
+static _Thread_local struct {
+    const sl_state_t *st;
+    sl_err_t err;
+} err_slots[ERR_SLOTS];
+static _Thread_local unsigned err_next;
+
+sl_err_t *sl_state_err(const sl_state_t *st)
+{
+    for (unsigned i = 0; i < ERR_SLOTS; i++) {
+        if (err_slots[i].st == st) {
+            return &err_slots[i].err;
+        }
+    }
+    unsigned i = err_next++ % ERR_SLOTS;
+    err_slots[i].st = st;
+    err_slots[i].err.msg[0] = '\0';
+    err_slots[i].err.code = 0;
+    return &err_slots[i].err;
+}
+
+void sl_state_err_forget(const sl_state_t *st)
+{
+    for (unsigned i = 0; i < ERR_SLOTS; i++) {
+        if (err_slots[i].st == st) {
+            err_slots[i].st = NULL;
+        }
+    }
 }
 
 const char *sl_state_errmsg(const sl_state_t *st)
 {
-    return st ? st->err.msg : "no state store";
+    return st ? sl_state_err(st)->msg : "no state store";
 }
 
 #define LOCKED SL_STATE_LOCKED
@@ -97,7 +129,7 @@ int sl_state_need(sl_state_t *st, const void *p, const char *what)
     if (p) {
         return 0;
     }
-    return sl_err_set(&st->err, SL_EINVAL, "state store %s: missing %s", st->where, what);
+    return sl_err_set(sl_state_err(st), SL_EINVAL, "state store %s: missing %s", st->where, what);
 }
 
 sl_status_t sl_state_status_read(const char *name)
@@ -131,7 +163,7 @@ int sl_state_need_final(sl_state_t *st, sl_status_t s)
     if ((unsigned)s < SL_STATUS_COUNT && sl_status_final(s)) {
         return 0;
     }
-    return sl_err_set(&st->err, SL_EINVAL, "state store %s: '%s' is not a final status", st->where,
+    return sl_err_set(sl_state_err(st), SL_EINVAL, "state store %s: '%s' is not a final status", st->where,
                       sl_status_name(s));
 }
 
@@ -140,7 +172,7 @@ static int need_status(sl_state_t *st, sl_status_t s)
     if ((unsigned)s < SL_STATUS_COUNT) {
         return 0;
     }
-    return sl_err_set(&st->err, SL_EINVAL, "state store %s: invalid status %d", st->where, (int)s);
+    return sl_err_set(sl_state_err(st), SL_EINVAL, "state store %s: invalid status %d", st->where, (int)s);
 }
 
 int sl_state_run_begin(sl_state_t *st, const sl_run_t *run)
@@ -187,7 +219,7 @@ int sl_state_run_end(sl_state_t *st, const char *run_id, const char *status, int
     }
     sl_outcome_t o = {.ended_us = ended_us, .error = error};
     if (sl_status_parse(status, &o.status) != 0) {
-        return sl_err_set(&st->err, SL_EINVAL, "state store %s: unknown run status '%s'", st->where,
+        return sl_err_set(sl_state_err(st), SL_EINVAL, "state store %s: unknown run status '%s'", st->where,
                           status);
     }
     return sl_state_run_finish(st, run_id, &o);
@@ -250,7 +282,7 @@ int sl_state_run_show(sl_state_t *st, const char *id, sl_run_cb run_cb, sl_step_
         return rc;
     }
     if (!*id) {
-        return sl_err_set(&st->err, SL_EINVAL, "state store %s: empty run id", st->where);
+        return sl_err_set(sl_state_err(st), SL_EINVAL, "state store %s: empty run id", st->where);
     }
     LOCKED(st, st->ops->run_show(st, id, run_cb, step_cb, ud));
     return rc;

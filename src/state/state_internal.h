@@ -86,8 +86,13 @@ struct sl_state {
     pthread_mutex_t lock; /* recursive: callbacks may call back into the store; an open
                            * transaction holds it from begin to commit or rollback */
     sl_state_tx_t *tx;    /* the open transaction (its thread holds lock), or NULL */
-    sl_err_t err;         /* last error, for sl_state_errmsg */
 };
+
+/* The calling thread's last error on st (sl_state_errmsg reads it): the
+ * threads sharing a store, the workers of a map, each see their own. */
+sl_err_t *sl_state_err(const sl_state_t *st);
+/* Forgets the calling thread's error slot of st (at close). */
+void sl_state_err_forget(const sl_state_t *st);
 
 /* Locks st, evaluates the driver call into rc, unlocks. */
 #define SL_STATE_LOCKED(st, call)                                                                  \

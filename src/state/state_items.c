@@ -32,11 +32,11 @@ int sl_state_item_missed(sl_state_t *st, int rc, const char *run_id, const char 
     memset(&now, 0, sizeof now);
     int grc = st->ops->item_get(st, run_id, step, idx, &now);
     if (grc == SL_ENOTFOUND) {
-        rc = sl_err_set(&st->err, SL_ENOTFOUND,
+        rc = sl_err_set(sl_state_err(st), SL_ENOTFOUND,
                         "state store %s: %s: no item %s#%" PRId64 " in run %s", st->where, what,
                         step, idx, run_id);
     } else if (grc == 0) {
-        rc = sl_err_set(&st->err, SL_ESTALE,
+        rc = sl_err_set(sl_state_err(st), SL_ESTALE,
                         "state store %s: %s: the lease on item %s#%" PRId64 " of run %s"
                         " (generation %" PRId64 ") is no longer held: the item is %s at"
                         " generation %" PRId64 "%s%s",
@@ -75,7 +75,7 @@ int sl_state_item_claim(sl_state_t *st, const char *run_id, const char *step, co
         rc = need(st, owner, "owner");
     }
     if (!rc && lease_us <= 0) {
-        rc = sl_err_set(&st->err, SL_EINVAL, "state store %s: a lease must last more than 0 us",
+        rc = sl_err_set(sl_state_err(st), SL_EINVAL, "state store %s: a lease must last more than 0 us",
                         st->where);
     }
     if (rc) {
@@ -83,7 +83,7 @@ int sl_state_item_claim(sl_state_t *st, const char *run_id, const char *step, co
     }
     LOCKED(st, st->ops->item_claim(st, run_id, step, owner, lease_us, now_us, max_attempts, out));
     if (rc == SL_ENOTFOUND) {
-        sl_err_set(&st->err, SL_ENOTFOUND, "state store %s: no claimable item in %s of run %s",
+        sl_err_set(sl_state_err(st), SL_ENOTFOUND, "state store %s: no claimable item in %s of run %s",
                    st->where, step, run_id);
     }
     return rc;
@@ -154,7 +154,7 @@ int sl_state_item_get(sl_state_t *st, const char *run_id, const char *step, int6
     }
     LOCKED(st, st->ops->item_get(st, run_id, step, idx, out));
     if (rc == SL_ENOTFOUND) {
-        sl_err_set(&st->err, SL_ENOTFOUND, "state store %s: no item %s#%" PRId64 " in run %s",
+        sl_err_set(sl_state_err(st), SL_ENOTFOUND, "state store %s: no item %s#%" PRId64 " in run %s",
                    st->where, step, idx, run_id);
     }
     return rc;
@@ -224,7 +224,7 @@ int sl_state_item_copy(sl_state_t *st, const sl_item_t *src, sl_item_t *out)
     out->owner = dup_str(src->owner, &bad);
     if (bad) {
         sl_item_free(out);
-        return sl_err_set(&st->err, SL_ENOMEM, "state store %s: out of memory", st->where);
+        return sl_err_set(sl_state_err(st), SL_ENOMEM, "state store %s: out of memory", st->where);
     }
     return 0;
 }

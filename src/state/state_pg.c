@@ -234,7 +234,7 @@ int sl_state_pg_fail(pg_state_t *s, const char *what, const PGresult *r)
         hint = " (the first open creates the tables, which needs CREATE rights on the schema;"
                " later opens need only to read and write their rows)";
     }
-    return sl_err_set(&s->base.err, SL_ESTATE, "state store %s: %s: %s%s", s->base.where, what,
+    return sl_err_set(sl_state_err(&s->base), SL_ESTATE, "state store %s: %s: %s%s", s->base.where, what,
                       sl_pg_msg(s->conn, r), hint);
 }
 
@@ -410,7 +410,7 @@ static int migrate(pg_state_t *s)
         return rc;
     }
     if (v > SCHEMA_VERSION) {
-        return sl_err_set(&s->base.err, SL_ESTATE,
+        return sl_err_set(sl_state_err(&s->base), SL_ESTATE,
                           "state store %s: schema version %d is newer than this sluice "
                           "supports (%d): upgrade sluice",
                           s->base.where, v, SCHEMA_VERSION);
@@ -460,14 +460,14 @@ int sl_state_pg_open(const char *url, sl_state_t **out, sl_err_t *err)
             strncmp(m + 9 + wl, ": ", 2) == 0) {
             m += 9 + wl + 2;
         }
-        rc = sl_err_set(&s->base.err, rc == SL_ENOMEM ? SL_ENOMEM : SL_ESTATE, "state store %s: %s",
+        rc = sl_err_set(sl_state_err(&s->base), rc == SL_ENOMEM ? SL_ENOMEM : SL_ESTATE, "state store %s: %s",
                         where, m);
     } else {
         rc = migrate(s);
     }
     if (rc) {
         if (err) {
-            memcpy(err->msg, s->base.err.msg, sizeof err->msg);
+            memcpy(err->msg, sl_state_err(&s->base)->msg, sizeof err->msg);
         }
         pg_close(&s->base);
         return rc;
@@ -492,7 +492,7 @@ static int pg_run_begin(sl_state_t *st, const sl_run_t *run)
     int64_t n = 0;
     int rc = exec_done(s, Q_RUN_BEGIN, &p, "recording the start of a run", &n);
     if (!rc && n == 0) {
-        rc = sl_err_set(&st->err, SL_ESTATE,
+        rc = sl_err_set(sl_state_err(st), SL_ESTATE,
                         "state store %s: run id %s already belongs to another pipeline", st->where,
                         run->id);
     }
@@ -512,7 +512,7 @@ static int pg_run_finish(sl_state_t *st, const char *run_id, const sl_outcome_t 
     int64_t n = 0;
     int rc = exec_done(s, Q_RUN_FINISH, &p, "recording the end of a run", &n);
     if (!rc && n == 0) {
-        rc = sl_err_set(&st->err, SL_ENOTFOUND, "state store %s: no run with id %s", st->where,
+        rc = sl_err_set(sl_state_err(st), SL_ENOTFOUND, "state store %s: no run with id %s", st->where,
                         run_id);
     }
     return rc;
@@ -533,11 +533,11 @@ static int pg_run_redrive(sl_state_t *st, const char *run_id)
         return SL_ESTATE;
     }
     if (PQntuples(q) > 0) {
-        rc = sl_err_set(&st->err, SL_EINVAL,
+        rc = sl_err_set(sl_state_err(st), SL_EINVAL,
                         "state store %s: run %s is %s: only a run that ended can be redriven",
                         st->where, run_id, col_str(q, 0, 0));
     } else {
-        rc = sl_err_set(&st->err, SL_ENOTFOUND, "state store %s: no run with id %s", st->where,
+        rc = sl_err_set(sl_state_err(st), SL_ENOTFOUND, "state store %s: no run with id %s", st->where,
                         run_id);
     }
     PQclear(q);
@@ -651,14 +651,14 @@ static int pg_run_show(sl_state_t *st, const char *id, sl_run_cb run_cb, sl_step
         }
         PQclear(cq);
         PQclear(q);
-        return sl_err_set(&st->err, SL_EINVAL,
+        return sl_err_set(sl_state_err(st), SL_EINVAL,
                           "state store %s: run id prefix '%s' is ambiguous: it matches %lld "
                           "runs (%s%s)",
                           st->where, id, (long long)total, listed, total > nmatch ? ", ..." : "");
     }
     if (found < 0) {
         PQclear(q);
-        return sl_err_set(&st->err, SL_ENOTFOUND, "state store %s: no run with id '%s'", st->where,
+        return sl_err_set(sl_state_err(st), SL_ENOTFOUND, "state store %s: no run with id '%s'", st->where,
                           id);
     }
     int ret = 0;
@@ -751,10 +751,10 @@ static int pg_checkpoint_get(sl_state_t *st, const char *pipeline, const char *k
         read_checkpoint(q, 0, 0, cp);
         cp->value = dup_col(q, 0, 0);
         if (!cp->value) {
-            ret = sl_err_set(&st->err, SL_ENOMEM, "state store %s: out of memory", st->where);
+            ret = sl_err_set(sl_state_err(st), SL_ENOMEM, "state store %s: out of memory", st->where);
         }
     } else {
-        ret = sl_err_set(&st->err, SL_ENOTFOUND, "state store %s: no checkpoint '%s' for %s",
+        ret = sl_err_set(sl_state_err(st), SL_ENOTFOUND, "state store %s: no checkpoint '%s' for %s",
                          st->where, key, pipeline);
     }
     PQclear(q);
@@ -813,7 +813,7 @@ static int pg_reset(sl_state_t *st, const char *pipeline, const char *key)
     pg_state_t *s = S(st);
     /* As SQLite's BEGIN inside a transaction: refused, the open one stays. */
     if (in_tx(s)) {
-        return sl_err_set(&st->err, SL_ESTATE,
+        return sl_err_set(sl_state_err(st), SL_ESTATE,
                           "state store %s: resetting the pipeline's state: cannot start a "
                           "transaction within a transaction",
                           st->where);
@@ -881,11 +881,11 @@ static int pg_file_get(sl_state_t *st, const char *pipeline, const char *step, c
         if (!out->path || (!out->hash && !PQgetisnull(q, 0, 2)) ||
             (!out->run_id && !PQgetisnull(q, 0, 4))) {
             sl_file_record_free(out);
-            ret = sl_err_set(&st->err, SL_ENOMEM, "state store %s: out of memory", st->where);
+            ret = sl_err_set(sl_state_err(st), SL_ENOMEM, "state store %s: out of memory", st->where);
         }
     } else {
         ret =
-            sl_err_set(&st->err, SL_ENOTFOUND, "state store %s: file %s was not ingested by %s/%s",
+            sl_err_set(sl_state_err(st), SL_ENOTFOUND, "state store %s: file %s was not ingested by %s/%s",
                        st->where, path, pipeline, step);
     }
     PQclear(q);
@@ -950,7 +950,7 @@ static int pg_lock(sl_state_t *st, const char *pipeline)
         nanosleep(&ts, NULL);
     }
     if (!got) {
-        return sl_err_set(&st->err, SL_EAGAIN,
+        return sl_err_set(sl_state_err(st), SL_EAGAIN,
                           "pipeline '%s' is already running with the state store %s "
                           "(another sluice session holds its advisory lock %lld)",
                           pipeline, st->where, (long long)key);
@@ -985,7 +985,7 @@ static int pg_tx_begin(sl_state_t *st)
 {
     pg_state_t *s = S(st);
     if (in_tx(s)) {
-        return sl_err_set(&st->err, SL_ESTATE,
+        return sl_err_set(sl_state_err(st), SL_ESTATE,
                           "state store %s: starting a transaction: cannot start a transaction "
                           "within a transaction",
                           st->where);
@@ -1000,7 +1000,7 @@ static int pg_tx_commit(sl_state_t *st)
 {
     pg_state_t *s = S(st);
     if (!in_tx(s)) {
-        return sl_err_set(&st->err, SL_ESTATE,
+        return sl_err_set(sl_state_err(st), SL_ESTATE,
                           "state store %s: committing a transaction: cannot commit - no "
                           "transaction is active",
                           st->where);
@@ -1010,7 +1010,7 @@ static int pg_tx_commit(sl_state_t *st)
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         rc = db_fail(s, "committing a transaction", r);
     } else if (strcmp(PQcmdStatus(r), "COMMIT") != 0) {
-        rc = sl_err_set(&st->err, SL_ESTATE,
+        rc = sl_err_set(sl_state_err(st), SL_ESTATE,
                         "state store %s: committing a transaction: the server rolled it back "
                         "after an earlier statement of it failed",
                         st->where);

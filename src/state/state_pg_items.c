@@ -214,7 +214,7 @@ int sl_state_pg_items_create(sl_state_t *st, const char *run_id, const char *ste
             rc = sl_buf_putc(&arr, '}');
         }
         if (rc) {
-            rc = sl_err_set(&st->err, SL_ENOMEM, "state store %s: out of memory", st->where);
+            rc = sl_err_set(sl_state_err(st), SL_ENOMEM, "state store %s: out of memory", st->where);
             break;
         }
         sl_pg_params_t p = {.n = 0};

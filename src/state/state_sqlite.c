@@ -200,7 +200,7 @@ int sl_state_sqlite_fail(sqlite_state_t *s, const char *what)
                (ec & 0xff) == SQLITE_PERM) {
         hint = " (check that the file and its folder are writable)";
     }
-    return sl_err_set(&s->base.err, SL_ESTATE, "state store %s: %s: %s%s", s->base.where, what,
+    return sl_err_set(sl_state_err(&s->base), SL_ESTATE, "state store %s: %s: %s%s", s->base.where, what,
                       sqlite3_errmsg(s->db), hint);
 }
 
@@ -268,9 +268,9 @@ int sl_state_sqlite_end(sqlite_state_t *s, bool began, int rc, const char *what)
     }
     if (rc && !sqlite3_get_autocommit(s->db)) {
         /* Keep the first error's message: the rollback's is not the cause. */
-        sl_err_t keep = s->base.err;
+        sl_err_t keep = *sl_state_err(&s->base);
         run_q(s, Q_ROLLBACK, "rolling back");
-        s->base.err = keep;
+        *sl_state_err(&s->base) = keep;
     }
     return rc;
 }
@@ -310,7 +310,7 @@ static int migrate(sqlite_state_t *s)
         return rc;
     }
     if (v > SCHEMA_VERSION) {
-        return sl_err_set(&s->base.err, SL_ESTATE,
+        return sl_err_set(sl_state_err(&s->base), SL_ESTATE,
                           "state store %s: schema version %d is newer than this sluice "
                           "supports (%d): upgrade sluice",
                           s->base.where, v, SCHEMA_VERSION);
@@ -375,7 +375,7 @@ int sl_state_sqlite_open(const char *path, sl_state_t **out, sl_err_t *err)
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
         rc = s->db ? db_fail(s, "cannot open")
-                   : sl_err_set(&s->base.err, SL_ENOMEM, "state store %s: out of memory", path);
+                   : sl_err_set(sl_state_err(&s->base), SL_ENOMEM, "state store %s: out of memory", path);
     } else {
         sqlite3_extended_result_codes(s->db, 1);
         sqlite3_busy_timeout(s->db, 10000);
@@ -389,7 +389,7 @@ int sl_state_sqlite_open(const char *path, sl_state_t **out, sl_err_t *err)
     }
     if (rc) {
         if (err) {
-            memcpy(err->msg, s->base.err.msg, sizeof err->msg);
+            memcpy(err->msg, sl_state_err(&s->base)->msg, sizeof err->msg);
         }
         sqlite_close(&s->base);
         return rc;
@@ -416,7 +416,7 @@ static int sqlite_run_begin(sl_state_t *st, const sl_run_t *run)
     bind_str(q, 7, run->parent_run_id);
     int rc = exec_done(s, q, "recording the start of a run");
     if (!rc && sqlite3_changes(s->db) == 0) {
-        rc = sl_err_set(&st->err, SL_ESTATE,
+        rc = sl_err_set(sl_state_err(st), SL_ESTATE,
                         "state store %s: run id %s already belongs to another pipeline",
                         st->where, run->id);
     }
@@ -438,7 +438,7 @@ static int sqlite_run_finish(sl_state_t *st, const char *run_id, const sl_outcom
     bind_str(q, 6, o->output_json);
     int rc = exec_done(s, q, "recording the end of a run");
     if (!rc && sqlite3_changes(s->db) == 0) {
-        rc = sl_err_set(&st->err, SL_ENOTFOUND, "state store %s: no run with id %s", st->where,
+        rc = sl_err_set(sl_state_err(st), SL_ENOTFOUND, "state store %s: no run with id %s", st->where,
                         run_id);
     }
     return rc;
@@ -460,11 +460,11 @@ static int sqlite_run_redrive(sl_state_t *st, const char *run_id)
     bind_str(sq, 1, run_id);
     int src = sqlite3_step(sq);
     if (src == SQLITE_ROW) {
-        rc = sl_err_set(&st->err, SL_EINVAL,
+        rc = sl_err_set(sl_state_err(st), SL_EINVAL,
                         "state store %s: run %s is %s: only a run that ended can be redriven",
                         st->where, run_id, col_str(sq, 0));
     } else if (src == SQLITE_DONE) {
-        rc = sl_err_set(&st->err, SL_ENOTFOUND, "state store %s: no run with id %s", st->where,
+        rc = sl_err_set(sl_state_err(st), SL_ENOTFOUND, "state store %s: no run with id %s", st->where,
                         run_id);
     } else {
         rc = db_fail(s, "redriving a run");
@@ -614,7 +614,7 @@ static int sqlite_run_show(sl_state_t *st, const char *id, sl_run_cb run_cb, sl_
         done(cq);
         free(found);
         free(upper);
-        return sl_err_set(&st->err, SL_EINVAL,
+        return sl_err_set(sl_state_err(st), SL_EINVAL,
                           "state store %s: run id prefix '%s' is ambiguous: it matches %lld "
                           "runs (%s%s)",
                           st->where, id, (long long)total, listed, total > nmatch ? ", ..." : "");
@@ -622,7 +622,7 @@ static int sqlite_run_show(sl_state_t *st, const char *id, sl_run_cb run_cb, sl_
     free(upper);
     if (nmatch == 0 || !found) {
         free(found);
-        return sl_err_set(&st->err, SL_ENOTFOUND, "state store %s: no run with id '%s'",
+        return sl_err_set(sl_state_err(st), SL_ENOTFOUND, "state store %s: no run with id '%s'",
                           st->where, id);
     }
     /* Read the run again by its full id: the prefix scan is reset. */
@@ -731,10 +731,10 @@ static int sqlite_checkpoint_get(sl_state_t *st, const char *pipeline, const cha
         read_checkpoint(q, 0, cp);
         cp->value = dup_col(q, 0);
         if (!cp->value) {
-            ret = sl_err_set(&st->err, SL_ENOMEM, "state store %s: out of memory", st->where);
+            ret = sl_err_set(sl_state_err(st), SL_ENOMEM, "state store %s: out of memory", st->where);
         }
     } else if (rc == SQLITE_DONE) {
-        ret = sl_err_set(&st->err, SL_ENOTFOUND, "state store %s: no checkpoint '%s' for %s",
+        ret = sl_err_set(sl_state_err(st), SL_ENOTFOUND, "state store %s: no checkpoint '%s' for %s",
                          st->where, key, pipeline);
     } else {
         ret = db_fail(s, "reading a checkpoint");
@@ -840,9 +840,9 @@ static int sqlite_reset(sl_state_t *st, const char *pipeline, const char *key)
     }
     if (rc) {
         /* Keep the first error's message: the rollback's is not the cause. */
-        sl_err_t keep = st->err;
+        sl_err_t keep = *sl_state_err(st);
         run_q(s, Q_ROLLBACK, "rolling back");
-        st->err = keep;
+        *sl_state_err(st) = keep;
     }
     return rc;
 }
@@ -873,10 +873,10 @@ static int sqlite_file_get(sl_state_t *st, const char *pipeline, const char *ste
         if (!out->path || (!out->hash && sqlite3_column_type(q, 2) != SQLITE_NULL) ||
             (!out->run_id && sqlite3_column_type(q, 4) != SQLITE_NULL)) {
             sl_file_record_free(out);
-            ret = sl_err_set(&st->err, SL_ENOMEM, "state store %s: out of memory", st->where);
+            ret = sl_err_set(sl_state_err(st), SL_ENOMEM, "state store %s: out of memory", st->where);
         }
     } else if (rc == SQLITE_DONE) {
-        ret = sl_err_set(&st->err, SL_ENOTFOUND,
+        ret = sl_err_set(sl_state_err(st), SL_ENOTFOUND,
                          "state store %s: file %s was not ingested by %s/%s", st->where, path,
                          pipeline, step);
     } else {
@@ -918,19 +918,19 @@ static int sqlite_lock(sl_state_t *st, const char *pipeline)
     snprintf(path, sizeof path, "%s.lock-%s", st->where, hex);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
     if (fd < 0) {
-        return sl_err_set(&st->err, SL_ESTATE, "state store %s: cannot open the run lock %s: %s",
+        return sl_err_set(sl_state_err(st), SL_ESTATE, "state store %s: cannot open the run lock %s: %s",
                           st->where, path, strerror(errno));
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
         close(fd);
         if (e == EWOULDBLOCK) {
-            return sl_err_set(&st->err, SL_EAGAIN,
+            return sl_err_set(sl_state_err(st), SL_EAGAIN,
                               "pipeline '%s' is already running with the state store %s "
                               "(another sluice process holds %s)",
                               pipeline, st->where, path);
         }
-        return sl_err_set(&st->err, SL_ESTATE, "state store %s: cannot lock %s: %s", st->where,
+        return sl_err_set(sl_state_err(st), SL_ESTATE, "state store %s: cannot lock %s: %s", st->where,
                           path, strerror(e));
     }
     if (s->lock_fd >= 0) {

@@ -24,14 +24,14 @@ int sl_state_tx_begin(sl_state_t *st, sl_state_tx_t **tx)
      * open one is this thread's own. */
     if (st->tx) {
         pthread_mutex_unlock(&st->lock);
-        return sl_err_set(&st->err, SL_ESTATE,
+        return sl_err_set(sl_state_err(st), SL_ESTATE,
                           "state store %s: starting a transaction: cannot start a transaction "
                           "within a transaction",
                           st->where);
     }
     sl_state_tx_t *t = malloc(sizeof *t);
     int rc = t ? st->ops->tx_begin(st)
-               : sl_err_set(&st->err, SL_ENOMEM, "state store %s: out of memory", st->where);
+               : sl_err_set(sl_state_err(st), SL_ENOMEM, "state store %s: out of memory", st->where);
     if (rc) {
         free(t);
         pthread_mutex_unlock(&st->lock);
@@ -61,7 +61,7 @@ static int owned(sl_state_tx_t *tx, const char *what)
     if (pthread_equal(tx->thread, pthread_self()) && tx->st->tx == tx) {
         return 0;
     }
-    return sl_err_set(&tx->st->err, SL_EINVAL,
+    return sl_err_set(sl_state_err(tx->st), SL_EINVAL,
                       "state store %s: %s a transaction on a thread that did not begin it",
                       tx->st->where, what);
 }
@@ -80,9 +80,9 @@ int sl_state_tx_commit(sl_state_tx_t *tx)
     if (rc) {
         /* A commit that failed leaves nothing stored, and no transaction
          * open for the next caller to join by accident. */
-        sl_err_t keep = st->err;
+        sl_err_t keep = *sl_state_err(st);
         st->ops->tx_rollback(st);
-        st->err = keep;
+        *sl_state_err(st) = keep;
     }
     end(tx);
     return rc;

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "sluice/cancel.h"
@@ -542,10 +543,54 @@ static int map_pass(sql_sink_t *s, const sl_batch_t *b)
     return 0;
 }
 
+static bool same_ident(const sql_sink_t *s, const char *a, const char *b)
+{
+    return s->drv->ident_nocase ? strcasecmp(a, b) == 0 : strcmp(a, b) == 0;
+}
+
+/* Another writer of the table (the items of a map run side by side) may
+ * have created it or added columns since this sink looked: look again,
+ * inside the transaction and under the driver's DDL lock, before
+ * changing it. */
+static int refresh_table(sql_sink_t *s)
+{
+    sl_err_t *err = &s->ctx->err;
+    int rc = s->drv->ddl_lock ? s->drv->ddl_lock(s->conn, s->dest, err) : 0;
+    bool exists = false;
+    sl_sql_column_t *cols = NULL;
+    size_t ncols = 0;
+    if (rc == 0) {
+        rc = s->drv->describe(s->conn, s->dest, &exists, &cols, &ncols, err);
+    }
+    if (rc == 0 && exists) {
+        s->exists = true;
+        for (size_t c = 0; c < s->ncols; c++) {
+            for (size_t k = 0; k < ncols && !s->cols[c].in_db; k++) {
+                s->cols[c].in_db = same_ident(s, s->cols[c].name, cols[k].name);
+            }
+        }
+    }
+    for (size_t k = 0; k < ncols; k++) {
+        free(cols[k].name);
+    }
+    free(cols);
+    return rc;
+}
+
 /* Creates dest or adds the columns it lacks, inside the transaction. */
 static int evolve(sql_sink_t *s)
 {
     sl_err_t *err = &s->ctx->err;
+    bool change = !s->exists && s->ncols > 0;
+    for (size_t c = 0; c < s->ncols && !change; c++) {
+        change = !s->cols[c].in_db;
+    }
+    if (change) {
+        int rc = refresh_table(s);
+        if (rc) {
+            return rc;
+        }
+    }
     if (!s->exists) {
         if (s->ncols == 0) {
             return 0;

@@ -75,6 +75,10 @@ typedef struct sl_sql_driver {
     /* *ok = table has a primary key or a full unique index on exactly keys. */
     int (*unique_on)(sl_sql_conn_t *c, const char *table, char *const *keys, size_t nkeys,
                      bool *ok, sl_err_t *err);
+    /* Optional: inside a transaction, keeps other writers from changing
+     * table's definition until it ends (SQLite's BEGIN IMMEDIATE already
+     * does), so a describe then a create or an ALTER is one step. */
+    int (*ddl_lock)(sl_sql_conn_t *c, const char *table, sl_err_t *err);
     /* CREATE TABLE with cols; PRIMARY KEY (keys) when nkeys > 0. */
     int (*create)(sl_sql_conn_t *c, const char *table, const sl_sql_column_t *cols,
                   size_t ncols, char *const *keys, size_t nkeys, sl_err_t *err);

@@ -353,6 +353,19 @@ static int append_keys(sl_buf_t *b, char *const *keys, size_t nkeys)
     return rc ? rc : sl_buf_append_c(b, ")");
 }
 
+/* An advisory lock for the transaction, keyed by the table's name: two
+ * sinks writing one table (the items of a map) create it or add a column
+ * one after the other, the second seeing what the first did. */
+static int pg_ddl_lock(sl_sql_conn_t *c, const char *table, sl_err_t *err)
+{
+    const char *params[1] = {table};
+    PGresult *r = NULL;
+    int rc = query(c, "SELECT pg_advisory_xact_lock(hashtext('sluice:' || $1))", 1, params, &r,
+                   "locking the table's definition", err);
+    PQclear(r);
+    return rc;
+}
+
 static int pg_create(sl_sql_conn_t *c, const char *table, const sl_sql_column_t *cols,
                      size_t ncols, char *const *keys, size_t nkeys, sl_err_t *err)
 {
@@ -1179,6 +1192,7 @@ const sl_sql_driver_t sl_sql_driver_pg = {
     .where = pg_where,
     .describe = pg_describe,
     .unique_on = pg_unique_on,
+    .ddl_lock = pg_ddl_lock,
     .create = pg_create,
     .create_like = pg_create_like,
     .add_column = pg_add_column,

@@ -37,7 +37,7 @@ static int filter_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
     if (!f) {
         return sl_err_set(&ctx->err, SL_ENOMEM, "filter: out of memory");
     }
-    sl_tmpl_ctx_t tc = {.record = NULL, .params = ctx->params, .run = ctx->run, .item = NULL};
+    sl_tmpl_ctx_t tc = sl_step_tmpl_ctx(ctx);
     sl_err_t err = {0};
     int rc = sl_expr_compile_templated(ctx->arena, where->text, where->len, &tc, &f->expr, &err);
     if (rc) {
@@ -65,7 +65,7 @@ static int filter_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
 static int filter_process(void *self, sl_step_ctx_t *ctx, sl_batch_t *b)
 {
     const filter_t *f = self;
-    sl_tmpl_ctx_t tc = {.record = NULL, .params = ctx->params, .run = ctx->run, .item = NULL};
+    sl_tmpl_ctx_t tc = sl_step_tmpl_ctx(ctx);
     size_t w = 0;
     for (size_t i = 0; i < b->n; i++) {
         tc.record = &b->records[i];

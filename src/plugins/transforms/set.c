@@ -153,8 +153,7 @@ static int set_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
     for (size_t k = 0; k < s->n; k++) {
         s->keys[k] = (sl_str_t){f[k].key, f[k].klen};
     }
-    /* Map steps expose their item in run.item. */
-    s->item = ctx->run ? sl_object_get_c(ctx->run, "item") : NULL;
+    s->item = ctx->item; /* the map item of the unit, or NULL */
     *self = s;
     return 0;
 }
@@ -163,7 +162,8 @@ static int set_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
 static int set_process(void *self, sl_step_ctx_t *ctx, sl_batch_t *b)
 {
     const set_t *s = self;
-    sl_tmpl_ctx_t tc = {.record = NULL, .params = ctx->params, .run = ctx->run, .item = s->item};
+    sl_tmpl_ctx_t tc = sl_step_tmpl_ctx(ctx);
+    tc.item = s->item;
     sl_value_t *vals = sl_arena_alloc(b->arena, s->n * sizeof *vals); /* once per batch */
     if (!vals) {
         return sl_err_set(&ctx->err, SL_ENOMEM, "set: out of memory");

@@ -301,7 +301,8 @@ SL_TEST(config_pipeline_step_errors)
     expect("name: x\nsteps:\n  - source: {type: generate}\n    sink: {type: stdout}\n",
            "pipeline.yaml:3:5: step 1: missing required key 'name'");
     expect("name: x\nsteps:\n  - name: a\n    source: {type: generate}\n",
-           "pipeline.yaml:3:5: step 'a': missing required key 'sink' (or give 'sql' for a step that runs statements)");
+           "pipeline.yaml:3:5: step 'a': missing required key 'sink' (or give 'sql' for a step "
+           "that runs statements, 'map' for a step that runs steps once per item)");
     snprintf(text, sizeof text, "name: x\nsteps:\n  - name: a\n%s    batch_size: many\n",
              ok_plugins);
     expect(text,
@@ -367,7 +368,8 @@ SL_TEST(config_pipeline_step_kinds)
     /* a step of no kind names every kind */
     expect("name: x\nsteps:\n  - name: a\n    description: nothing\n",
            "pipeline.yaml:3:5: step 'a': give one of 'source' (moves records from a source "
-           "through transforms into a sink), 'sql' (runs statements)");
+           "through transforms into a sink), 'sql' (runs statements), 'map' (runs steps once "
+           "per item)");
     /* keys of two kinds, pointing at the foreign key */
     expect("name: x\nsteps:\n  - name: a\n    source: {type: generate}\n"
            "    sql: {url: \"sqlite:///a.db\", statements: [x]}\n",
@@ -377,7 +379,7 @@ SL_TEST(config_pipeline_step_kinds)
     /* a flow key without its kind key: the flow loader says what is missing */
     expect("name: x\nsteps:\n  - name: a\n    sink: {type: stdout}\n",
            "pipeline.yaml:3:5: step 'a': missing required key 'source' (or give 'sql' for a "
-           "step that runs statements)");
+           "step that runs statements, 'map' for a step that runs steps once per item)");
     /* a misspelled key is matched against the common and the kind's keys */
     expect("name: x\nsteps:\n  - name: a\n    source: {type: generate}\n"
            "    sink: {type: stdout}\n    on_failur: continue\n",

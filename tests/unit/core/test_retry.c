@@ -241,10 +241,10 @@ SL_TEST(retry_policy_errors)
     expect_error("retry:\n  on: [transient, timout]\n",
                  "pipeline.yaml:2:19: on: unknown error class 'timout' (did you mean "
                  "'timeout'?); known classes: transient, timeout, rate_limited, data, config, "
-                 "fatal");
+                 "fatal, tolerance_exceeded");
     expect_error("retry: {on: whatever}\n",
                  "pipeline.yaml:1:13: on: unknown error class 'whatever'; known classes: "
-                 "transient, timeout, rate_limited, data, config, fatal");
+                 "transient, timeout, rate_limited, data, config, fatal, tolerance_exceeded");
     expect_error("retry:\n  interval: 5 minutes\n",
                  "pipeline.yaml:2:13: interval: expected a duration such as 500ms, 2s, 5m or 1h "
                  "(or a number of seconds), got '5 minutes'");

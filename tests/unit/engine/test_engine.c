@@ -2,6 +2,7 @@
  * is loaded against the fakes below, and the real engine runs it (state in
  * a SQLite file of the test's temp dir). The fakes count what happens to
  * them, so tests assert attempts, skips and outputs without timing. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,9 @@
 
 /* ---- fakes ---- */
 
-static int opens;       /* gen sources opened */
-static int64_t written; /* records the count sink was given */
+/* atomics: the items of a map run the fakes on several threads */
+static _Atomic int opens;       /* gen sources opened */
+static _Atomic int64_t written; /* records the count sink was given */
 
 /* source gen: {n: records, fail_opens: how many first opens fail (transient)} */
 typedef struct {
@@ -251,4 +253,77 @@ SL_TEST(engine_two_stage_flow)
     sl_run_result_free(&res);
     sl_arena_destroy(a);
     threads = 1;
+}
+
+/* 40 items, 4 workers: every item's flow runs once, on the workers'
+ * threads (ThreadSanitizer runs this in make test). */
+SL_TEST(engine_map_runs_every_item_once)
+{
+    sl_arena_t *a = sl_arena_create(0, 0);
+    sl_buf_t y = SL_BUF_INIT;
+    sl_buf_append_c(&y, "name: m\nsteps:\n  - name: per\n    map:\n      items: [");
+    for (int i = 0; i < 40; i++) {
+        sl_buf_printf(&y, "%s%d", i ? ", " : "", i);
+    }
+    sl_buf_append_c(&y, "]\n      max_concurrency: 4\n      steps:\n"
+                        "        - name: s\n"
+                        "          source: {type: gen, n: 25}\n"
+                        "          sink: {type: count}\n"
+                        "          batch_size: 10\n"
+                        "  - name: after\n"
+                        "    when: \"steps.per.output.ok == 40\"\n"
+                        "    source: {type: gen, n: 1}\n"
+                        "    sink: {type: count}\n");
+    sl_pipeline_t *p = load(a, y.data);
+    sl_buf_free(&y);
+    sl_run_result_t res;
+    run(p, NULL, 0, &res);
+    CHECK_INT(res.exit_code, SL_EXIT_OK);
+    CHECK_INT(written, 40 * 25 + 1);
+    CHECK_INT(opens, 41);
+    CHECK_INT(res.steps[0].records_in, 40 * 25);
+    CHECK_INT(res.steps[1].status, SL_STATUS_OK);
+    CHECK_CONTAINS(res.steps[0].output_json, "\"total\":40,\"ok\":40,\"partial\":0,\"failed\":0");
+    sl_run_result_free(&res);
+    sl_arena_destroy(a);
+}
+
+/* Failed items within the tolerance end the map partial; beyond it the
+ * map fails with class tolerance_exceeded and starts no more items. */
+SL_TEST(engine_map_tolerance)
+{
+    sl_arena_t *a = sl_arena_create(0, 0);
+    sl_pipeline_t *p = load(a, "name: m\nsteps:\n  - name: per\n    map:\n"
+                               "      items: [a, b, c, d, e, f, g, h]\n"
+                               "      max_concurrency: 1\n"
+                               "      tolerated_failure_count: 2\n"
+                               "      steps:\n"
+                               "        - name: s\n"
+                               "          source: {type: gen, n: 3, fail_opens: 2}\n"
+                               "          sink: {type: count}\n");
+    sl_run_result_t res;
+    run(p, NULL, 0, &res);
+    CHECK_INT(res.exit_code, SL_EXIT_PARTIAL);
+    CHECK_INT(res.steps[0].status, SL_STATUS_PARTIAL);
+    CHECK_INT(written, 6 * 3);
+    sl_run_result_free(&res);
+    /* one more failure than tolerated: items run one at a time, in order,
+     * so the third failure is the third item, and none starts after it */
+    p = load(a, "name: m2\nsteps:\n  - name: per\n    map:\n"
+                "      items: [a, b, c, d, e, f, g, h]\n"
+                "      max_concurrency: 1\n"
+                "      tolerated_failure_count: 2\n"
+                "      steps:\n"
+                "        - name: s\n"
+                "          source: {type: gen, n: 3, fail_opens: 3}\n"
+                "          sink: {type: count}\n");
+    run(p, NULL, 0, &res);
+    CHECK_INT(res.exit_code, SL_EXIT_FAILED);
+    CHECK_INT(res.steps[0].error_class, SL_ECLASS_TOLERANCE_EXCEEDED);
+    CHECK_INT(opens, 3);
+    CHECK_INT(written, 0);
+    CHECK_CONTAINS(res.steps[0].output_json, "\"failed\":3");
+    CHECK_CONTAINS(res.steps[0].output_json, "\"not_run\":5");
+    sl_run_result_free(&res);
+    sl_arena_destroy(a);
 }

@@ -1,0 +1,255 @@
+# The map kind: the calendar shape of seed 001 (31 dates, at most 5 at a
+# time, 10% tolerated) against a fake events site
+# (tests/fakes/calendar_server.js) and SQLite. Concurrency is proven by the
+# site's count of requests open at once, never by timing.
+
+cal_start() { # [ARGS...]: the fake site; sets SITE
+    serve_start cal 7 300 node "$ROOT/tests/fakes/calendar_server.js" "$@"
+    SITE="http://127.0.0.1:$READY"
+}
+
+cal_stat() { # JS expression over the site's /_stats object s
+    curl -sf "$SITE/_stats" | node -e \
+        "let d='';process.stdin.on('data',c=>d+=c).on('end',()=>{const s=JSON.parse(d);console.log($1)})"
+}
+
+# summary EXPR: a JS expression over the run summary s and its steps by name
+summary() {
+    node -e '
+const lines = require("fs").readFileSync("err.txt", "utf8").split("\n").filter(Boolean)
+  .map(l => { try { return JSON.parse(l); } catch (e) { return {}; } });
+const s = lines.find(o => o.msg === "run summary");
+const by = Object.fromEntries(s.steps.map(x => [x.step, x]));
+console.log(JSON.stringify('"$1"'));'
+}
+
+# calendar_pipeline MAP_KEYS (indented 6): the issue's calendar pipeline,
+# 31 dates from 2026-12-01, each extracted to a file and upserted into
+# SQLite; a last step runs only when some date failed.
+calendar_pipeline() {
+    pipeline <<YAML
+name: calendar
+params:
+  site: {type: string, default: "$SITE"}
+  db: {type: string, default: "sqlite:///events.db"}
+steps:
+  - name: per_date
+    map:
+      items: {dates: {start: "2026-12-01", days: 31, tz: America/Chicago}}
+$1
+      steps:
+        - name: extract
+          source: {type: http, url: "{{ params.site }}/calendar?date={{ item }}", records: events,
+                   retry: {max: 0}}
+          sink: {type: file, url: "raw/{{ item }}.jsonl", format: jsonl}
+        - name: load
+          source: {type: file, url: "{{ steps.extract.output.files[0] }}", format: jsonl}
+          sink: {type: sql, url: "{{ params.db }}", table: events, mode: upsert, key: [id]}
+  - name: notify_failures
+    when: "steps.per_date.output.failed > 0"
+    source: {type: sql, url: "{{ params.db }}", query: "select count(*) as n from events"}
+    sink: {type: file, url: "notify.jsonl", format: jsonl}
+YAML
+}
+
+# the 2026-12-DD date of day DD
+d() { printf '2026-12-%02d' "$1"; }
+
+test_map_calendar_every_date_at_most_five_at_once() {
+    cal_start --gate 5
+    calendar_pipeline "      max_concurrency: 5"
+    sl run p.yaml --state st.db --log-format json
+    assert_rc 0
+    assert_eq 93 "$(q events.db 'select count(*) from events')"
+    assert_eq 31 "$(q events.db 'select count(distinct date) from events')"
+    assert_eq 31 "$(ls raw | wc -l | tr -d ' ')"
+    # five requests were open at once, never more
+    assert_eq 5 "$(cal_stat 's.max_in_flight')"
+    assert_eq 31 "$(cal_stat 's.requests')"
+    assert_eq '"ok 31 31 0"' "$(summary '[by.per_date.status, by.per_date.output.total, by.per_date.output.ok, by.per_date.output.failed].join(" ")' )"
+    assert_eq '"skipped"' "$(summary 'by.notify_failures.status')"
+    # each item's output holds its steps' outputs
+    assert_eq '"raw/2026-12-07.jsonl"' "$(summary 'by.per_date.output.items[6].output.extract.output.files[0]')"
+    assert_eq 3 "$(summary 'by.per_date.output.items[6].output.load.output.records_out')"
+}
+
+test_map_max_concurrency_one_is_sequential() {
+    cal_start --gate 5
+    calendar_pipeline "      max_concurrency: 1"
+    sl run p.yaml --state st.db
+    assert_rc 0
+    assert_eq 1 "$(cal_stat 's.max_in_flight')"
+    assert_eq 93 "$(q events.db 'select count(*) from events')"
+}
+
+test_map_tolerated_failures_end_partial() {
+    # 3 of 31 dates fail: 9.7%, within 10%
+    cal_start --fail "$(d 3),$(d 17),$(d 29)"
+    calendar_pipeline "      max_concurrency: 5
+      tolerated_failure_percent: 10"
+    sl run p.yaml --state st.db --log-format json
+    assert_rc 3
+    assert_eq 84 "$(q events.db 'select count(*) from events')"
+    assert_eq '"partial 28 3"' "$(summary '[by.per_date.status, by.per_date.output.ok, by.per_date.output.failed].join(" ")')"
+    # the step after the map saw the failures
+    assert_eq '"ok"' "$(summary 'by.notify_failures.status')"
+    assert_eq '{"n":84}' "$(cat notify.jsonl)"
+    assert_contains err.txt "per_date: item $(d 17) failed"
+    # runs show lists every item with its status and error
+    id=$(summary 's.run' | tr -d '"')
+    sl runs show "$id" --state st.db
+    assert_rc 0
+    assert_eq 31 "$(grep -c '^    [0-9]' out.txt)"
+    assert_eq 3 "$(grep -c '^    [0-9].* failed ' out.txt)"
+    assert_contains out.txt "\"$(d 3)\""
+    assert_contains out.txt "HTTP 500"
+}
+
+test_map_tolerance_exceeded_starts_no_more_items() {
+    # one at a time, so the items run in date order: the 4th failure
+    # (day 8, 4 of 31 = 12.9% > 10%) stops the map; no later date starts
+    cal_start --fail "$(d 2),$(d 4),$(d 6),$(d 8)"
+    calendar_pipeline "      max_concurrency: 1
+      tolerated_failure_percent: 10"
+    sl run p.yaml --state st.db --log-format json
+    assert_rc 1
+    assert_eq '"failed tolerance_exceeded"' "$(summary '[by.per_date.status, by.per_date.error_class].join(" ")')"
+    assert_eq 8 "$(cal_stat 's.requests')"
+    assert_eq 'undefined' "$(cal_stat "s.by_date['$(d 9)']")"
+    assert_eq '"4 4 23"' "$(summary '[by.per_date.output.ok, by.per_date.output.failed, by.per_date.output.not_run].join(" ")')"
+    assert_contains err.txt "4 of 31 items failed, more than tolerated; 23 not run"
+    # the same with a count: 3 tolerated, the 4th is one too many
+    cal_start --fail "$(d 2),$(d 4),$(d 6),$(d 8)"
+    calendar_pipeline "      max_concurrency: 1
+      tolerated_failure_count: 3"
+    sl run p.yaml --state st2.db --log-format json
+    assert_rc 1
+    assert_eq 8 "$(cal_stat 's.requests')"
+    # nothing tolerated (the default): the first failure stops the map
+    cal_start --fail "$(d 2)"
+    calendar_pipeline "      max_concurrency: 1"
+    sl run p.yaml --state st3.db --log-format json
+    assert_rc 1
+    assert_eq 2 "$(cal_stat 's.requests')"
+}
+
+test_map_item_retry_and_step_retry_inside_items() {
+    # day 5 fails twice, then answers: the item's retry runs its steps again
+    cal_start --flaky "$(d 5):2"
+    calendar_pipeline "      max_concurrency: 3
+      item_retry: {max_attempts: 3, interval: 10ms, on: [transient]}"
+    sl run p.yaml --state st.db --log-format json
+    assert_rc 0
+    assert_eq 3 "$(cal_stat "s.by_date['$(d 5)']")"
+    assert_eq 93 "$(q events.db 'select count(*) from events')"
+    id=$(summary 's.run' | tr -d '"')
+    sl runs show "$id" --state st.db
+    assert_contains out.txt "\"$(d 5)\""
+}
+
+test_map_item_timeout_is_timed_out() {
+    cal_start --hang "$(d 10)"
+    calendar_pipeline "      max_concurrency: 4
+      tolerated_failure_count: 1
+      item_timeout: 1s"
+    sl run p.yaml --state st.db --log-format json
+    assert_rc 3
+    assert_eq '"partial 30 1"' "$(summary '[by.per_date.status, by.per_date.output.ok, by.per_date.output.timed_out].join(" ")')"
+    assert_eq '"timed_out timeout"' "$(summary 'by.per_date.output.items[9].status + " " + by.per_date.output.items[9].error_class')"
+}
+
+test_map_items_from_list_template_and_source() {
+    printf 'id,project\n1,alpha\n2,beta\n3,gamma\n' > projects.csv
+    pipeline <<'YAML'
+name: items
+steps:
+  - name: list
+    map:
+      items: [alpha, 7, {name: beta}]
+      steps:
+        - name: one
+          source: {type: file, url: "projects.csv", format: csv}
+          transforms: [{type: filter, where: "record.id == '1'"}, {type: set, fields: {item: "{{ item | json }}"}}]
+          sink: {type: file, url: "out/list-{{ item | md5 }}.jsonl", format: jsonl}
+  - name: from_text
+    map:
+      items: "{{ params.names }}"
+      steps:
+        - name: one
+          source: {type: file, url: "projects.csv", format: csv}
+          transforms: [{type: filter, where: "record.id == '1'"}]
+          sink: {type: file, url: "out/text-{{ item }}.jsonl", format: jsonl}
+  - name: from_source
+    map:
+      items: {source: {type: file, url: "projects.csv", format: csv}}
+      key: "{{ item.project }}"
+      steps:
+        - name: one
+          source: {type: file, url: "projects.csv", format: csv}
+          transforms: [{type: filter, where: "record.id == item.id"}]
+          sink: {type: file, url: "out/src-{{ item.project }}.jsonl", format: jsonl}
+params:
+  names: {type: string, default: "x, y ,z"}
+YAML
+    sl run p.yaml --state st.db --log-format json
+    assert_rc 0
+    assert_eq 3 "$(ls out | grep -c '^list-')"
+    assert_eq "out/text-x.jsonl out/text-y.jsonl out/text-z.jsonl" "$(echo out/text-*)"
+    assert_eq '{"id":2,"project":"beta"}' "$(cat out/src-beta.jsonl)"
+    assert_eq '"3 3 3"' "$(summary '[by.list.output.ok, by.from_text.output.ok, by.from_source.output.ok].join(" ")')"
+    # keys name the items in the log
+    assert_contains err.txt '"item":"gamma"'
+}
+
+test_map_config_errors_name_the_place() {
+    pipeline <<'YAML'
+name: bad
+steps:
+  - name: m
+    map:
+      items: {dates: {start: today}}
+      steps:
+        - {name: a, sql: {url: "sqlite:///x.db", statements: ["select 1"]}}
+YAML
+    sl validate p.yaml
+    assert_rc 2
+    assert_contains err.txt "p.yaml:5:22: step 'm': map: items: dates: give end or days (one of the two)"
+    pipeline <<'YAML'
+name: bad
+steps:
+  - name: m
+    map:
+      items: [a]
+      max_concurency: 3
+      steps:
+        - {name: a, sql: {url: "sqlite:///x.db", statements: ["select 1"]}}
+YAML
+    sl validate p.yaml
+    assert_rc 2
+    assert_contains err.txt "did you mean 'max_concurrency'"
+    pipeline <<'YAML'
+name: bad
+steps:
+  - name: m
+    map:
+      items: [a]
+      steps:
+        - {name: a, sql: {url: "sqlite:///x.db", statements: ["select 1"]}}
+        - {name: a, sql: {url: "sqlite:///x.db", statements: ["select 1"]}}
+YAML
+    sl validate p.yaml
+    assert_rc 2
+    assert_contains err.txt "step name 'a' is already used"
+    pipeline <<'YAML'
+name: bad
+steps:
+  - name: m
+    map:
+      items: {dates: {start: today, days: 3, tz: Mars/Olympus}}
+      steps:
+        - {name: a, sql: {url: "sqlite:///x.db", statements: ["select 1"]}}
+YAML
+    sl run p.yaml --state st.db
+    assert_rc 1
+    assert_contains err.txt "unknown time zone 'Mars/Olympus'"
+}
