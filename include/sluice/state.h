@@ -44,6 +44,8 @@ typedef struct {
     const char *params_json;   /* secret-free */
     const char *trigger;       /* cli, api, schedule, call...; NULL at begin: "cli" */
     const char *parent_run_id; /* the run that started this one (a call step), or NULL */
+    const char *definition;    /* the pipeline file the run was started from (absolute path),
+                                * or NULL */
     sl_status_t status;        /* begin stores it as given: SL_STATUS_RUNNING for a run
                                 * that starts now, SL_STATUS_PENDING for a queued one */
     int64_t started_us;
@@ -159,10 +161,12 @@ int sl_state_open(const char *url, sl_state_t **out, sl_err_t *err);
 void sl_state_close(sl_state_t *st);
 const char *sl_state_errmsg(const sl_state_t *st);
 
-/* Records a run's start: inserts run (status, trigger, parent as given). A
- * run that begins again under its id (a resume) keeps its start time,
- * trigger, parent and redrive count, takes the new params and status, and
- * loses its end, error and output; an id of another pipeline is refused. */
+/* Records a run's start: inserts run (status, trigger, parent, definition
+ * as given). A run that begins again under its id (a resume) keeps its
+ * start time, trigger, parent and redrive count, takes the new params and
+ * status, takes the new definition when one is given (non-NULL) and keeps
+ * the old one otherwise, and loses its end, error and output; an id of
+ * another pipeline is refused. */
 int sl_state_run_begin(sl_state_t *st, const sl_run_t *run);
 /* Records how a run ended; SL_ENOTFOUND for an unknown run, SL_EINVAL for
  * a status that is not final. */

@@ -76,12 +76,14 @@ static const char *const migrations[] = {
     " heartbeat_us bigint, PRIMARY KEY (run_id, step, idx));"
     "CREATE INDEX IF NOT EXISTS sluice_items_by_status"
     " ON sluice_items (run_id, step, status, idx);",
+    /* v3: the pipeline file a run was started from (NULL for older runs). */
+    "ALTER TABLE sluice_runs ADD COLUMN IF NOT EXISTS definition text;",
 };
 #define SCHEMA_VERSION ((int)SL_ARRAY_LEN(migrations))
 
 #define RUN_COLS                                                                                   \
     "id, pipeline, params_json, status, started_at, ended_at, error, trigger, parent_run_id,"      \
-    " error_class, redrive_count, output_json"
+    " error_class, redrive_count, output_json, definition"
 /* Runs listings filter by a status list (sl_state_status_list) and a
  * parent, both optional. */
 #define RUNS_WHERE                                                                                 \
@@ -127,13 +129,15 @@ _Static_assert(Q_COUNT <= SL_STATE_PG_CORE_STMTS, "more statements than prepared
  * no bound string (possibly not valid UTF-8) is ever sent. */
 static const char *const sql_text[Q_COUNT] = {
     /* A resumed run begins again under its id: it keeps its start time,
-     * trigger, parent and redrive count. */
+     * trigger, parent and redrive count, and its definition unless given
+     * a new one. */
     [Q_RUN_BEGIN] = "INSERT INTO sluice_runs (id, pipeline, params_json, status, started_at,"
-                    " trigger, parent_run_id)"
-                    " VALUES ($1, $2, $3, $4, $5, COALESCE($6, 'cli'), $7)"
+                    " trigger, parent_run_id, definition)"
+                    " VALUES ($1, $2, $3, $4, $5, COALESCE($6, 'cli'), $7, $8)"
                     " ON CONFLICT (id) DO UPDATE SET params_json = excluded.params_json,"
                     " status = excluded.status, ended_at = NULL, error = NULL,"
-                    " error_class = NULL, output_json = NULL"
+                    " error_class = NULL, output_json = NULL,"
+                    " definition = COALESCE(excluded.definition, sluice_runs.definition)"
                     " WHERE sluice_runs.pipeline = excluded.pipeline",
     [Q_RUN_FINISH] = "UPDATE sluice_runs SET status = $2, ended_at = $3, error = $4,"
                      " error_class = $5, output_json = $6 WHERE id = $1",
@@ -489,6 +493,7 @@ static int pg_run_begin(sl_state_t *st, const sl_run_t *run)
     p_int(&p, run->started_us);
     p_str(&p, run->trigger);
     p_str(&p, run->parent_run_id);
+    p_str(&p, run->definition);
     int64_t n = 0;
     int rc = exec_done(s, Q_RUN_BEGIN, &p, "recording the start of a run", &n);
     if (!rc && n == 0) {
@@ -583,6 +588,7 @@ static void read_run(const PGresult *q, int i, sl_run_t *r)
     r->error_class = col_str(q, i, 9);
     r->redrive_count = col_int(q, i, 10);
     r->output_json = col_str(q, i, 11);
+    r->definition = col_str(q, i, 12);
 }
 
 /* Calls cb for each run of q, until done or cb stops; clears q. */

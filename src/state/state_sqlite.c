@@ -63,12 +63,14 @@ static const char *const migrations[] = {
     " owner TEXT, lease_expires_us INTEGER, gen INTEGER NOT NULL DEFAULT 0,"
     " heartbeat_us INTEGER, PRIMARY KEY (run_id, step, idx));"
     "CREATE INDEX IF NOT EXISTS items_by_status ON items (run_id, step, status, idx);",
+    /* v3: the pipeline file a run was started from (NULL for older runs). */
+    "ALTER TABLE runs ADD COLUMN definition TEXT;",
 };
 #define SCHEMA_VERSION ((int)SL_ARRAY_LEN(migrations))
 
 #define RUN_COLS                                                                           \
     "id, pipeline, params_json, status, started_at, ended_at, error, trigger, parent_run_id," \
-    " error_class, redrive_count, output_json"
+    " error_class, redrive_count, output_json, definition"
 /* Runs listings filter by a status list (sl_state_status_list) and a
  * parent, both optional. */
 #define RUNS_WHERE                                                                         \
@@ -114,12 +116,15 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_COMMIT] = "COMMIT",
     [Q_ROLLBACK] = "ROLLBACK",
     /* A resumed run begins again under its id: it keeps its start time,
-     * trigger, parent and redrive count. */
+     * trigger, parent and redrive count, and its definition unless given
+     * a new one. */
     [Q_RUN_BEGIN] = "INSERT INTO runs (id, pipeline, params_json, status, started_at, trigger,"
-                    " parent_run_id) VALUES (?1, ?2, ?3, ?4, ?5, COALESCE(?6, 'cli'), ?7)"
+                    " parent_run_id, definition)"
+                    " VALUES (?1, ?2, ?3, ?4, ?5, COALESCE(?6, 'cli'), ?7, ?8)"
                     " ON CONFLICT (id) DO UPDATE SET params_json = excluded.params_json,"
                     " status = excluded.status, ended_at = NULL, error = NULL,"
-                    " error_class = NULL, output_json = NULL"
+                    " error_class = NULL, output_json = NULL,"
+                    " definition = COALESCE(excluded.definition, runs.definition)"
                     " WHERE runs.pipeline = excluded.pipeline",
     [Q_RUN_FINISH] = "UPDATE runs SET status = ?2, ended_at = ?3, error = ?4, error_class = ?5,"
                      " output_json = ?6 WHERE id = ?1",
@@ -414,6 +419,7 @@ static int sqlite_run_begin(sl_state_t *st, const sl_run_t *run)
     sqlite3_bind_int64(q, 5, run->started_us);
     bind_str(q, 6, run->trigger);
     bind_str(q, 7, run->parent_run_id);
+    bind_str(q, 8, run->definition);
     int rc = exec_done(s, q, "recording the start of a run");
     if (!rc && sqlite3_changes(s->db) == 0) {
         rc = sl_err_set(sl_state_err(st), SL_ESTATE,
@@ -512,6 +518,7 @@ static void read_run(sqlite3_stmt *q, sl_run_t *r)
     r->error_class = col_str(q, 9);
     r->redrive_count = sqlite3_column_int64(q, 10);
     r->output_json = col_str(q, 11);
+    r->definition = col_str(q, 12);
 }
 
 /* Steps q, calling cb for each run, until done or cb stops. */

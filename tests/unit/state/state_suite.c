@@ -2,7 +2,8 @@
  * state_suite.h): runs, steps, prefixes, checkpoints, generations, resets,
  * ingested files, reopening, transactions and the run lock; then the v2
  * API: typed runs and steps, map items and leases, fenced checkpoints,
- * transactions across threads, migration from the first schema. */
+ * transactions across threads, migration from the first schema; then v3:
+ * runs' definitions and migration from the second schema. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -610,11 +611,12 @@ static const char *or_null(const char *s)
     return s ? s : "(null)";
 }
 
-/* What run callbacks see of the v2 fields, copied. */
+/* What run callbacks see of the v2 and v3 fields, copied. */
 typedef struct {
     int n;
     char id[8][32], trigger[8][16], parent[8][32], eclass[8][32], error[8][32], output[8][32];
     char status[8][16];
+    char definition[8][128];
     int64_t started[8], ended[8], redrives[8];
 } runs2_t;
 
@@ -631,6 +633,7 @@ static int on_run2(void *ud, const sl_run_t *r)
     snprintf(s->error[s->n], 32, "%s", or_null(r->error));
     snprintf(s->output[s->n], 32, "%s", or_null(r->output_json));
     snprintf(s->status[s->n], 16, "%s", sl_status_name(r->status));
+    snprintf(s->definition[s->n], 128, "%s", or_null(r->definition));
     s->started[s->n] = r->started_us;
     s->ended[s->n] = r->ended_us;
     s->redrives[s->n] = r->redrive_count;
@@ -782,6 +785,85 @@ void sl_state_suite_runs_v2(const sl_state_driver_t *d)
     CHECK_STR(r.trigger[0], "call");
     CHECK_STR(r.parent[0], "p-1");
     CHECK_INT(r.started[0], 300);
+    sl_state_close(st);
+}
+
+/* The definitions a filter lists, comma-separated, in the listing's order. */
+static const char *query_definitions(sl_state_t *st, const sl_runs_filter_t *f)
+{
+    static char defs[512];
+    runs2_t r = {0};
+    CHECK_INT(sl_state_runs_query(st, f, on_run2, &r), 0);
+    defs[0] = '\0';
+    for (int i = 0; i < r.n; i++) {
+        size_t l = strlen(defs);
+        snprintf(defs + l, sizeof defs - l, "%s%s", i ? "," : "", r.definition[i]);
+    }
+    return defs;
+}
+
+#define DEF_A "/srv/etl/pipelines/shop.yaml"
+#define DEF_B "/srv/etl/pipelines v2/shop \xc3\xa9t\xc3\xa9.yaml" /* a space, UTF-8 */
+
+void sl_state_suite_runs_definition(const sl_state_driver_t *d)
+{
+    sl_state_t *st = d->open("state.db");
+    sl_run_t run = {.id = "d-1",
+                    .pipeline = "shop",
+                    .definition = DEF_A,
+                    .status = SL_STATUS_RUNNING,
+                    .started_us = 100};
+    CHECK_INT(sl_state_run_begin(st, &run), 0);
+    sl_run_t plain = {
+        .id = "d-2", .pipeline = "shop", .status = SL_STATUS_RUNNING, .started_us = 200};
+    CHECK_INT(sl_state_run_begin(st, &plain), 0);
+
+    /* Show, and both listings (every pipeline, one pipeline). */
+    CHECK_STR(show2(st, "d-1").definition[0], DEF_A);
+    CHECK_STR(show2(st, "d-2").definition[0], "(null)");
+    CHECK_STR(query_definitions(st, NULL), "(null)," DEF_A);
+    CHECK_STR(query_definitions(st, &(sl_runs_filter_t){.pipeline = "shop"}), "(null)," DEF_A);
+    CHECK_STR(query_definitions(st, &(sl_runs_filter_t){.pipeline = "crm"}), "");
+    seen_t list = {0};
+    CHECK_INT(sl_state_runs_list(st, "shop", 0, on_run, &list), 0);
+    CHECK_INT(list.n, 2);
+
+    /* Ending and redriving the run keep it. */
+    CHECK_INT(sl_state_run_end(st, "d-1", "failed", 300, "boom"), 0);
+    CHECK_STR(show2(st, "d-1").definition[0], DEF_A);
+    CHECK_INT(sl_state_run_redrive(st, "d-1"), 0);
+    CHECK_STR(show2(st, "d-1").definition[0], DEF_A);
+
+    /* A resume that gives no definition keeps the old one... */
+    CHECK_INT(sl_state_run_end(st, "d-1", "failed", 400, "boom"), 0);
+    sl_run_t again = {
+        .id = "d-1", .pipeline = "shop", .status = SL_STATUS_RUNNING, .started_us = 500};
+    CHECK_INT(sl_state_run_begin(st, &again), 0);
+    runs2_t r = show2(st, "d-1");
+    CHECK_STR(r.definition[0], DEF_A);
+    CHECK_STR(r.status[0], "running");
+    CHECK_INT(r.started[0], 100);
+    /* ... one that gives one replaces it. */
+    again.definition = DEF_B;
+    again.started_us = 600;
+    CHECK_INT(sl_state_run_begin(st, &again), 0);
+    CHECK_STR(show2(st, "d-1").definition[0], DEF_B);
+    CHECK_STR(query_definitions(st, &(sl_runs_filter_t){.pipeline = "shop"}), "(null)," DEF_B);
+    /* A run begun without one takes one when resumed with one. */
+    plain.definition = DEF_A;
+    CHECK_INT(sl_state_run_begin(st, &plain), 0);
+    CHECK_STR(show2(st, "d-2").definition[0], DEF_A);
+    /* A resume refused (another pipeline's id) changes nothing. */
+    again.pipeline = "crm";
+    again.definition = "/elsewhere.yaml";
+    CHECK_INT(sl_state_run_begin(st, &again), SL_ESTATE);
+    CHECK_CONTAINS(sl_state_errmsg(st), "already belongs to another pipeline");
+    sl_state_close(st);
+
+    /* A new handle reads what the old one wrote. */
+    st = d->open("state.db");
+    CHECK_STR(show2(st, "d-1").definition[0], DEF_B);
+    CHECK_STR(query_definitions(st, NULL), DEF_A "," DEF_B);
     sl_state_close(st);
 }
 
@@ -1597,6 +1679,7 @@ void sl_state_suite_migrate_v1(const sl_state_driver_t *d)
     CHECK_STR(r.eclass[0], "(null)");
     CHECK_STR(r.output[0], "(null)");
     CHECK_INT(r.redrives[0], 0);
+    CHECK_STR(r.definition[0], "(null)");
     seen_t v1 = {0};
     CHECK_INT(sl_state_run_show(st, "old-run", on_run, NULL, &v1), 0);
     CHECK_STR(v1.params[0], "{\"a\":1}");
@@ -1661,5 +1744,63 @@ void sl_state_suite_migrate_v1(const sl_state_driver_t *d)
     CHECK_INT(it.idx, 0);
     CHECK_STR(it.value_json, "\"2026-01-01\"");
     sl_item_free(&it);
+    sl_state_close(st);
+}
+
+void sl_state_suite_migrate_v2(const sl_state_driver_t *d)
+{
+    d->make_v2("v2.db");
+    CHECK_INT(d->schema_version("v2.db"), 2);
+    sl_state_t *st = d->open("v2.db");
+    CHECK_INT(d->schema_version("v2.db"), SL_STATE_TEST_SCHEMA_VERSION);
+
+    /* The v2 runs read back as they were, with no definition. */
+    runs2_t r = show2(st, "v2-run");
+    CHECK_STR(r.status[0], "failed");
+    CHECK_STR(r.trigger[0], "schedule");
+    CHECK_STR(r.parent[0], "(null)");
+    CHECK_INT(r.started[0], 300);
+    CHECK_INT(r.ended[0], 400);
+    CHECK_STR(r.error[0], "e2");
+    CHECK_STR(r.eclass[0], "data");
+    CHECK_STR(r.output[0], "{\"n\":2}");
+    CHECK_INT(r.redrives[0], 1);
+    CHECK_STR(r.definition[0], "(null)");
+    r = show2(st, "v2-child");
+    CHECK_STR(r.status[0], "ok");
+    CHECK_STR(r.trigger[0], "call");
+    CHECK_STR(r.parent[0], "v2-run");
+    CHECK_STR(r.definition[0], "(null)");
+    r = show2(st, "old-run");
+    CHECK_STR(r.status[0], "ok");
+    CHECK_STR(r.definition[0], "(null)");
+    seen_t steps = {0};
+    CHECK_INT(sl_state_run_show(st, "old-run", NULL, on_step, &steps), 0);
+    CHECK_INT(steps.n, 1);
+    CHECK_INT(steps.attempts[0], 1);
+    CHECK_STR(query_ids(st, &(sl_runs_filter_t){.parent_run_id = "v2-run"}), "v2-child");
+    CHECK_STR(query_definitions(st, NULL), "(null),(null),(null)");
+
+    /* A resume of an old run records the definition it is given; one that
+     * gives none leaves it NULL. */
+    sl_run_t again = {.id = "v2-run",
+                      .pipeline = "shop",
+                      .definition = DEF_A,
+                      .status = SL_STATUS_RUNNING,
+                      .started_us = 500};
+    CHECK_INT(sl_state_run_begin(st, &again), 0);
+    sl_run_t child = {
+        .id = "v2-child", .pipeline = "crm", .status = SL_STATUS_RUNNING, .started_us = 510};
+    CHECK_INT(sl_state_run_begin(st, &child), 0);
+    sl_state_close(st);
+
+    st = d->open("v2.db");
+    CHECK_INT(d->schema_version("v2.db"), SL_STATE_TEST_SCHEMA_VERSION);
+    r = show2(st, "v2-run");
+    CHECK_STR(r.definition[0], DEF_A);
+    CHECK_STR(r.status[0], "running");
+    CHECK_INT(r.started[0], 300);
+    CHECK_INT(r.redrives[0], 1);
+    CHECK_STR(show2(st, "v2-child").definition[0], "(null)");
     sl_state_close(st);
 }

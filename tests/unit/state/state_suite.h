@@ -26,12 +26,19 @@ typedef struct {
      * checkpoint shop/step:load = {"n":1} (gen 3, seq 5) and shop's
      * generation 3. */
     void (*make_v1)(const char *name);
+    /* Creates the store called name as the second schema (v2, before run
+     * definitions) made it, outside the store's API: make_v1's rows as the
+     * v2 migration left them, and run "v2-run" of pipeline "shop" (failed,
+     * trigger "schedule", started 300, ended 400, error "e2", error class
+     * "data", output {"n":2}, redriven once) with its child "v2-child" of
+     * pipeline "crm" (ok, trigger "call", started 310, ended 320). */
+    void (*make_v2)(const char *name);
     /* The schema version of the store called name, read outside the API. */
     int64_t (*schema_version)(const char *name);
 } sl_state_driver_t;
 
 /* The schema version this sluice writes. */
-#define SL_STATE_TEST_SCHEMA_VERSION 2
+#define SL_STATE_TEST_SCHEMA_VERSION 3
 
 void sl_state_suite_runs_lifecycle(const sl_state_driver_t *d);
 void sl_state_suite_runs_list(const sl_state_driver_t *d);
@@ -54,6 +61,9 @@ void sl_state_suite_lock_killed_holder(const sl_state_driver_t *d);
  * trip; listings filter by status and parent; redrive and finish refuse
  * what they cannot do. */
 void sl_state_suite_runs_v2(const sl_state_driver_t *d);
+/* Runs' definition (v3): written at begin, read back by show and listings,
+ * kept by a resume that gives none and replaced by one that gives one. */
+void sl_state_suite_runs_definition(const sl_state_driver_t *d);
 /* Steps' v2 fields (attempts, output, error class), overwritten by a put. */
 void sl_state_suite_steps_v2(const sl_state_driver_t *d);
 /* 1000 items claimed by two handles in turn: each idx exactly once. */
@@ -82,5 +92,8 @@ void sl_state_suite_tx_threads(const sl_state_driver_t *d);
 /* A store of the first schema opens, keeps its runs and checkpoints and
  * takes v2 writes. */
 void sl_state_suite_migrate_v1(const sl_state_driver_t *d);
+/* A store of the second schema opens, keeps its runs (definition NULL)
+ * and takes definitions. */
+void sl_state_suite_migrate_v2(const sl_state_driver_t *d);
 
 #endif

@@ -149,6 +149,43 @@ static void make_v1(const char *name)
     PQfinish(c);
 }
 
+/* The second schema's changes (sluice_state_schema version 2), as sluice
+ * 0.2 made them, and the rows state_suite.h describes for make_v2. */
+static const char *const v2_changes =
+    "ALTER TABLE sluice_runs ADD COLUMN trigger text NOT NULL DEFAULT 'cli',"
+    " ADD COLUMN parent_run_id text, ADD COLUMN error_class text,"
+    " ADD COLUMN redrive_count bigint NOT NULL DEFAULT 0, ADD COLUMN output_json text;"
+    "CREATE INDEX sluice_runs_by_parent ON sluice_runs (parent_run_id);"
+    "ALTER TABLE sluice_step_runs ADD COLUMN attempts integer NOT NULL DEFAULT 1,"
+    " ADD COLUMN output_json text, ADD COLUMN error_class text;"
+    "ALTER TABLE sluice_step_runs ALTER COLUMN attempts SET DEFAULT 0;"
+    "CREATE TABLE sluice_items ("
+    " run_id text NOT NULL REFERENCES sluice_runs (id) ON DELETE CASCADE, step text NOT NULL,"
+    " idx bigint NOT NULL, value_json text NOT NULL,"
+    " status text NOT NULL DEFAULT 'pending', attempts integer NOT NULL DEFAULT 0,"
+    " started_us bigint, ended_us bigint, output_json text, error_class text, error text,"
+    " owner text, lease_expires_us bigint, gen bigint NOT NULL DEFAULT 0,"
+    " heartbeat_us bigint, PRIMARY KEY (run_id, step, idx));"
+    "CREATE INDEX sluice_items_by_status ON sluice_items (run_id, step, status, idx);"
+    "UPDATE sluice_state_schema SET version = 2;"
+    "INSERT INTO sluice_runs (id, pipeline, params_json, status, started_at, ended_at, error,"
+    " trigger, parent_run_id, error_class, redrive_count, output_json) VALUES"
+    " ('v2-run', 'shop', '{}', 'failed', 300, 400, 'e2', 'schedule', NULL, 'data', 1,"
+    " '{\"n\":2}'),"
+    " ('v2-child', 'crm', NULL, 'ok', 310, 320, NULL, 'call', 'v2-run', NULL, 0, NULL);";
+
+static void make_v2(const char *name)
+{
+    PGconn *c = PQconnectdb(db_url(name));
+    CHECK(PQstatus(c) == CONNECTION_OK);
+    sl_err_t err = {0};
+    if (sl_pg_exec(c, v1_store, "making a v2 store", &err) != 0 ||
+        sl_pg_exec(c, v2_changes, "making a v2 store", &err) != 0) {
+        sl_test_fail(__FILE__, __LINE__, "%s", err.msg);
+    }
+    PQfinish(c);
+}
+
 static int64_t schema_version(const char *name)
 {
     return query_int(db_url(name), "SELECT max(version) FROM sluice_state_schema", NULL);
@@ -160,6 +197,7 @@ static const sl_state_driver_t pg_driver = {
     .rows = table_rows,
     .fk_error = "violates foreign key constraint \"sluice_step_runs_run_id_fkey\"",
     .make_v1 = make_v1,
+    .make_v2 = make_v2,
     .schema_version = schema_version,
 };
 
@@ -211,6 +249,11 @@ SL_TEST(statepg_lock_killed_holder)
 SL_TEST(statepg_runs_v2_fields_filters_redrive)
 {
     sl_state_suite_runs_v2(&pg_driver);
+}
+
+SL_TEST(statepg_runs_definition)
+{
+    sl_state_suite_runs_definition(&pg_driver);
 }
 
 SL_TEST(statepg_steps_v2_fields)
@@ -271,6 +314,11 @@ SL_TEST(statepg_tx_threads)
 SL_TEST(statepg_migrate_from_v1)
 {
     sl_state_suite_migrate_v1(&pg_driver);
+}
+
+SL_TEST(statepg_migrate_from_v2)
+{
+    sl_state_suite_migrate_v2(&pg_driver);
 }
 
 SL_TEST(statepg_reopen_persists)

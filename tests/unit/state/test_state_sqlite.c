@@ -96,6 +96,50 @@ static void make_v1(const char *name)
     sqlite3_close(db);
 }
 
+/* The second schema's changes (user_version 2), as sluice 0.2 made them. */
+static const char *const v2_changes =
+    "ALTER TABLE runs ADD COLUMN trigger TEXT NOT NULL DEFAULT 'cli';"
+    "ALTER TABLE runs ADD COLUMN parent_run_id TEXT;"
+    "ALTER TABLE runs ADD COLUMN error_class TEXT;"
+    "ALTER TABLE runs ADD COLUMN redrive_count INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE runs ADD COLUMN output_json TEXT;"
+    "CREATE INDEX runs_by_parent ON runs (parent_run_id);"
+    "ALTER TABLE step_runs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE step_runs SET attempts = 1;"
+    "ALTER TABLE step_runs ADD COLUMN output_json TEXT;"
+    "ALTER TABLE step_runs ADD COLUMN error_class TEXT;"
+    "CREATE TABLE items ("
+    " run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE, step TEXT NOT NULL,"
+    " idx INTEGER NOT NULL, value_json TEXT NOT NULL,"
+    " status TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,"
+    " started_us INTEGER, ended_us INTEGER, output_json TEXT, error_class TEXT, error TEXT,"
+    " owner TEXT, lease_expires_us INTEGER, gen INTEGER NOT NULL DEFAULT 0,"
+    " heartbeat_us INTEGER, PRIMARY KEY (run_id, step, idx));"
+    "CREATE INDEX items_by_status ON items (run_id, step, status, idx);"
+    "PRAGMA user_version = 2;";
+
+/* The rows state_suite.h describes for make_v2, after V1_ROWS. */
+#define V2_ROWS                                                                                    \
+    "INSERT INTO runs (id, pipeline, params_json, status, started_at, ended_at, error, trigger,"   \
+    " parent_run_id, error_class, redrive_count, output_json) VALUES"                              \
+    " ('v2-run', 'shop', '{}', 'failed', 300, 400, 'e2', 'schedule', NULL, 'data', 1,"             \
+    " '{\"n\":2}'),"                                                                               \
+    " ('v2-child', 'crm', NULL, 'ok', 310, 320, NULL, 'call', 'v2-run', NULL, 0, NULL);"
+
+static void make_v2(const char *name)
+{
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    CHECK_INT(sqlite3_open(db_path(name), &db), SQLITE_OK);
+    if (sqlite3_exec(db, v1_schema, NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(db, V1_ROWS, NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(db, v2_changes, NULL, NULL, &msg) != SQLITE_OK ||
+        sqlite3_exec(db, V2_ROWS, NULL, NULL, &msg) != SQLITE_OK) {
+        sl_test_fail(__FILE__, __LINE__, "v2 store: %s", msg);
+    }
+    sqlite3_close(db);
+}
+
 static int64_t schema_version(const char *name)
 {
     return count_rows(db_path(name), "PRAGMA user_version");
@@ -107,6 +151,7 @@ static const sl_state_driver_t sqlite_driver = {
     .rows = table_rows,
     .fk_error = "FOREIGN KEY constraint failed",
     .make_v1 = make_v1,
+    .make_v2 = make_v2,
     .schema_version = schema_version,
 };
 
@@ -158,6 +203,11 @@ SL_TEST(state_lock_killed_holder)
 SL_TEST(state_runs_v2_fields_filters_redrive)
 {
     sl_state_suite_runs_v2(&sqlite_driver);
+}
+
+SL_TEST(state_runs_definition)
+{
+    sl_state_suite_runs_definition(&sqlite_driver);
 }
 
 SL_TEST(state_steps_v2_fields)
@@ -218,6 +268,11 @@ SL_TEST(state_tx_threads)
 SL_TEST(state_migrate_from_v1)
 {
     sl_state_suite_migrate_v1(&sqlite_driver);
+}
+
+SL_TEST(state_migrate_from_v2)
+{
+    sl_state_suite_migrate_v2(&sqlite_driver);
 }
 
 SL_TEST(state_reopen_persists)
