@@ -11,9 +11,9 @@
 #include "sluice/plugin.h"
 #include "sluice/state.h"
 #include "sluice/timeutil.h"
+#include "cli/cli.h"
 
 #define SLUICE_VERSION "0.1.0"
-#define DEFAULT_STATE ".sluice/state.db"
 
 static const char USAGE[] =
     "usage: sluice <command> [options]\n"
@@ -23,7 +23,9 @@ static const char USAGE[] =
     "  validate PIPELINE.yaml [-p k=v]... [--strict]    check a pipeline file; an unset\n"
     "                                                   ${env:} is a warning (--strict: error)\n"
     "  runs [--pipeline NAME] [--limit N]                list recent runs\n"
-    "  runs show ID                                     one run and its steps\n"
+    "  runs show ID                                     one run, its steps and map items\n"
+    "  runs resume ID [PIPELINE.yaml]                   run a run's failed and unfinished\n"
+    "                                                   steps and items again, under its id\n"
     "  state get PIPELINE [KEY]                         show checkpoints\n"
     "  state reset PIPELINE [STEP]                      start over (the whole pipeline or one step)\n"
     "  help [PLUGIN]                                    this text, or a plugin's options\n"
@@ -39,31 +41,8 @@ static const char USAGE[] =
     "\n"
     "exit codes: 0 ok, 1 run failed, 2 usage or config error, 3 partial (tolerated rejects)\n";
 
-typedef struct {
-    const char *cmd;
-    const char *args[8];
-    size_t nargs;
-    const char **params;
-    size_t nparams;
-    const char *state;
-    const char *pipeline_filter;
-    int limit;
-    bool full_refresh;
-    bool progress;
-    bool json_logs;
-    int threads;
-    bool strict; /* validate: a missing ${env:}/${file:} is an error */
-} cli_t;
 
-static int usage_error(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "sluice: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n(run 'sluice help' for usage)\n");
-    return SL_EXIT_USAGE;
-}
-
-static int parse_args(int argc, char **argv, cli_t *c)
+static int parse_args(int argc, char **argv, sl_cli_t *c)
 {
     memset(c, 0, sizeof *c);
     c->limit = 20;
@@ -77,14 +56,14 @@ static int parse_args(int argc, char **argv, cli_t *c)
 #define NEEDS_VALUE()                                                                      \
     do {                                                                                   \
         if (i + 1 >= argc) {                                                               \
-            return usage_error("option %s needs a value", a);                              \
+            return sl_cli_usage_error("option %s needs a value", a);                              \
         }                                                                                  \
         val = argv[++i];                                                                   \
     } while (0)
         if (strcmp(a, "-p") == 0 || strcmp(a, "--param") == 0) {
             NEEDS_VALUE();
             if (!strchr(val, '=')) {
-                return usage_error("param '%s' must be KEY=VALUE", val);
+                return sl_cli_usage_error("param '%s' must be KEY=VALUE", val);
             }
             c->params[c->nparams++] = val;
         } else if (strncmp(a, "--param=", 8) == 0) {
@@ -95,7 +74,7 @@ static int parse_args(int argc, char **argv, cli_t *c)
         } else if (strcmp(a, "--log-level") == 0) {
             NEEDS_VALUE();
             if (sl_log_level_parse(val, &level) != 0) {
-                return usage_error("unknown log level '%s' (debug, info, warn, error)", val);
+                return sl_cli_usage_error("unknown log level '%s' (debug, info, warn, error)", val);
             }
         } else if (strcmp(a, "--log-format") == 0) {
             NEEDS_VALUE();
@@ -104,7 +83,7 @@ static int parse_args(int argc, char **argv, cli_t *c)
             } else if (strcmp(val, "text") == 0) {
                 format = SL_LOG_TEXT;
             } else {
-                return usage_error("unknown log format '%s' (text, json)", val);
+                return sl_cli_usage_error("unknown log format '%s' (text, json)", val);
             }
         } else if (strcmp(a, "--pipeline") == 0) {
             NEEDS_VALUE();
@@ -116,7 +95,7 @@ static int parse_args(int argc, char **argv, cli_t *c)
             NEEDS_VALUE();
             c->threads = atoi(val);
             if (c->threads < 0 || (c->threads == 0 && strcmp(val, "0") != 0)) {
-                return usage_error("--threads needs a number (0 = auto), got '%s'", val);
+                return sl_cli_usage_error("--threads needs a number (0 = auto), got '%s'", val);
             }
         } else if (strcmp(a, "--full-refresh") == 0) {
             c->full_refresh = true;
@@ -129,13 +108,13 @@ static int parse_args(int argc, char **argv, cli_t *c)
         } else if (strcmp(a, "--version") == 0) {
             c->cmd = "version";
         } else if (a[0] == '-' && a[1] != '\0') {
-            return usage_error("unknown option '%s'", a);
+            return sl_cli_usage_error("unknown option '%s'", a);
         } else if (!c->cmd) {
             c->cmd = a;
         } else if (c->nargs < SL_ARRAY_LEN(c->args)) {
             c->args[c->nargs++] = a;
         } else {
-            return usage_error("too many arguments at '%s'", a);
+            return sl_cli_usage_error("too many arguments at '%s'", a);
         }
 #undef NEEDS_VALUE
     }
@@ -144,10 +123,10 @@ static int parse_args(int argc, char **argv, cli_t *c)
     return 0;
 }
 
-static int load(const cli_t *c, sl_arena_t *a, sl_pipeline_t **p)
+static int load(const sl_cli_t *c, sl_arena_t *a, sl_pipeline_t **p)
 {
     if (c->nargs < 1) {
-        return usage_error("%s needs a pipeline file", c->cmd);
+        return sl_cli_usage_error("%s needs a pipeline file", c->cmd);
     }
     sl_err_t err = {0};
     if (sl_pipeline_load(a, c->args[0], p, &err) != 0) {
@@ -158,7 +137,7 @@ static int load(const cli_t *c, sl_arena_t *a, sl_pipeline_t **p)
     return 0;
 }
 
-static int cmd_run(const cli_t *c)
+static int cmd_run(const sl_cli_t *c)
 {
     sl_arena_t *a = sl_arena_create(64 * 1024, 0);
     sl_pipeline_t *p;
@@ -167,32 +146,11 @@ static int cmd_run(const cli_t *c)
         sl_arena_destroy(a);
         return rc;
     }
-    sl_engine_opts_t opts = {
-        .state_url = c->state,
-        .full_refresh = c->full_refresh,
-        .progress = c->progress,
-        .threads = c->threads};
     sl_run_request_t req = {
         .pipeline = p, .param_args = c->params, .nparam_args = c->nparams, .trigger = "cli"};
-    sl_run_result_t res;
-    sl_err_t err = {0};
-    rc = sl_engine_run(&req, &opts, &res, &err);
-    if (rc) {
-        sl_log_redact(err.msg);
-        /* params that do not fit are a usage error, like a bad file */
-        fprintf(stderr, rc == SL_ECONFIG ? "%s\n" : "sluice: %s\n", err.msg);
-        sl_arena_destroy(a);
-        return rc == SL_ECONFIG ? SL_EXIT_USAGE : SL_EXIT_FAILED;
-    }
-    if (c->json_logs) {
-        sl_run_result_json(&res, p, stderr);
-    } else {
-        sl_run_result_print(&res, p, stderr);
-    }
-    int code = res.exit_code;
-    sl_run_result_free(&res);
+    rc = sl_cli_run(c, &req);
     sl_arena_destroy(a);
-    return code;
+    return rc;
 }
 
 /* Load warnings go to stderr as they come; counted for the summary. */
@@ -208,10 +166,10 @@ static void print_warning(void *ud, const char *msg)
 /* Without --strict, a secret the machine does not hold (an unset
  * ${env:NAME}, a missing ${file:PATH}) is a warning: the pipeline can be
  * checked where it is written, not only where it runs. */
-static int cmd_validate(const cli_t *c)
+static int cmd_validate(const sl_cli_t *c)
 {
     if (c->nargs < 1) {
-        return usage_error("%s needs a pipeline file", c->cmd);
+        return sl_cli_usage_error("%s needs a pipeline file", c->cmd);
     }
     sl_arena_t *a = sl_arena_create(64 * 1024, 0);
     sl_pipeline_t *p = NULL;
@@ -238,184 +196,9 @@ static int cmd_validate(const cli_t *c)
     return rc;
 }
 
-static int open_state(const cli_t *c, sl_state_t **st)
-{
-    sl_err_t err = {0};
-    if (sl_state_open(c->state ? c->state : DEFAULT_STATE, st, &err) != 0) {
-        fprintf(stderr, "sluice: %s\n", err.msg);
-        return SL_EXIT_FAILED;
-    }
-    return 0;
-}
-
-static void fmt_time(int64_t us, char *out)
-{
-    if (us <= 0) {
-        strcpy(out, "-");
-        return;
-    }
-    sl_timestamp_format(us - us % 1000000, out);
-}
-
-static int print_run(void *ud, const sl_run_t *r)
-{
-    bool detail = ud != NULL;
-    char started[40];
-    fmt_time(r->started_us, started);
-    double secs = r->ended_us > 0 ? (double)(r->ended_us - r->started_us) / 1e6 : 0;
-    if (detail) {
-        printf("run:      %s\npipeline: %s\nstatus:   %s\nstarted:  %s\nduration: %.2fs\n"
-               "params:   %s\n",
-               r->id, r->pipeline, sl_status_name(r->status), started, secs,
-               r->params_json ? r->params_json : "{}");
-        if (r->trigger && strcmp(r->trigger, "cli") != 0) {
-            printf("trigger:  %s\n", r->trigger);
-        }
-        if (r->parent_run_id) {
-            printf("parent:   %s\n", r->parent_run_id);
-        }
-        if (r->redrive_count > 0) {
-            printf("redrives: %d\n", (int)r->redrive_count);
-        }
-        if (r->error) {
-            printf("error:    %s\n", r->error);
-        }
-        printf("steps:\n  %-20s %-8s %12s %12s %10s %9s\n", "step", "status", "in", "out",
-               "rejected", "seconds");
-    } else {
-        printf("%-36s  %-20s  %-8s  %-20s  %8.2fs\n", r->id, r->pipeline,
-               sl_status_name(r->status), started, secs);
-    }
-    return 0;
-}
-
-/* The steps `runs show` printed, for their items after them. */
-typedef struct {
-    char run_id[37];
-    char *names[256];
-    size_t n;
-} shown_steps_t;
-
-static int print_step(void *ud, const sl_step_run_t *s)
-{
-    shown_steps_t *shown = ud;
-    if (shown->n < SL_ARRAY_LEN(shown->names)) {
-        shown->names[shown->n++] = strdup(s->step);
-    }
-    double secs = s->ended_us > s->started_us ? (double)(s->ended_us - s->started_us) / 1e6 : 0;
-    printf("  %-20s %-8s %12lld %12lld %10lld %9.2f\n", s->step, sl_status_name(s->status),
-           (long long)s->records_in, (long long)s->records_out, (long long)s->rejected, secs);
-    if (s->attempts > 1) {
-        printf("    attempts: %d\n", s->attempts);
-    }
-    if (s->error) {
-        printf("    error: %s%s%s\n", s->error_class ? s->error_class : "",
-               s->error_class ? ": " : "", s->error);
-    }
-    if (s->output_json && strcmp(s->output_json, "{}") != 0) {
-        printf("    output: %s\n", s->output_json);
-    }
-    return 0;
-}
-
-static int print_item(void *ud, const sl_item_t *it)
-{
-    (void)ud;
-    double secs = it->ended_us > it->started_us ? (double)(it->ended_us - it->started_us) / 1e6
-                                                : 0;
-    printf("    %-6lld %-24.200s %-10s %8d %9.2f", (long long)it->idx, it->value_json,
-           sl_status_name(it->status), it->attempts, secs);
-    if (it->error) {
-        printf("  %s: %s", it->error_class ? it->error_class : "?", it->error);
-    }
-    putchar('\n');
-    return 0;
-}
-
-/* Each map step's items, after the steps: status, attempts, duration and
- * last error of every one. */
-static int print_items(sl_state_t *st, const char *run_id, const shown_steps_t *shown)
-{
-    for (size_t i = 0; i < shown->n; i++) {
-        int64_t counts[SL_STATUS_COUNT];
-        if (!shown->names[i] || sl_state_items_counts(st, run_id, shown->names[i], counts)) {
-            continue;
-        }
-        int64_t total = 0;
-        for (int k = 0; k < SL_STATUS_COUNT; k++) {
-            total += counts[k];
-        }
-        if (total == 0) {
-            continue;
-        }
-        printf("items of %s: %lld (", shown->names[i], (long long)total);
-        bool first = true;
-        for (int k = 0; k < SL_STATUS_COUNT; k++) {
-            if (counts[k]) {
-                printf("%s%lld %s", first ? "" : ", ", (long long)counts[k],
-                       sl_status_name((sl_status_t)k));
-                first = false;
-            }
-        }
-        printf(")\n    %-6s %-24s %-10s %8s %9s  %s\n", "idx", "item", "status", "attempts",
-               "seconds", "error");
-        int rc = sl_state_items_list(st, run_id, shown->names[i], NULL, print_item, NULL);
-        if (rc) {
-            return rc;
-        }
-    }
-    return 0;
-}
-
-static int show_run(void *ud, const sl_run_t *r)
-{
-    shown_steps_t *shown = ud;
-    snprintf(shown->run_id, sizeof shown->run_id, "%s", r->id);
-    return print_run((void *)1, r);
-}
-
-static int cmd_runs(const cli_t *c)
-{
-    sl_state_t *st;
-    int rc = open_state(c, &st);
-    if (rc) {
-        return rc;
-    }
-    if (c->nargs >= 1 && strcmp(c->args[0], "show") == 0) {
-        if (c->nargs < 2) {
-            sl_state_close(st);
-            return usage_error("%s", "runs show needs a run id");
-        }
-        shown_steps_t shown = {.n = 0};
-        rc = sl_state_run_show(st, c->args[1], show_run, print_step, &shown);
-        if (rc == 0) {
-            rc = print_items(st, shown.run_id, &shown);
-        }
-        for (size_t i = 0; i < shown.n; i++) {
-            free(shown.names[i]);
-        }
-        if (rc) {
-            fprintf(stderr, "sluice: %s\n", sl_state_errmsg(st));
-            rc = rc == SL_ENOTFOUND ? SL_EXIT_USAGE : SL_EXIT_FAILED;
-        }
-    } else if (c->nargs == 0) {
-        printf("%-36s  %-20s  %-8s  %-20s  %9s\n", "run", "pipeline", "status", "started",
-               "duration");
-        rc = sl_state_runs_list(st, c->pipeline_filter, c->limit, print_run, NULL);
-        if (rc) {
-            fprintf(stderr, "sluice: %s\n", sl_state_errmsg(st));
-            rc = SL_EXIT_FAILED;
-        }
-    } else {
-        rc = usage_error("unknown runs subcommand '%s' (show)", c->args[0]);
-    }
-    sl_state_close(st);
-    return rc;
-}
-
 /* A pipeline argument may be a name or a pipeline file (its name is used,
  * and *file is set). */
-static const char *pipeline_name(const cli_t *c, const char *arg, sl_arena_t *a,
+static const char *pipeline_name(const sl_cli_t *c, const char *arg, sl_arena_t *a,
                                  sl_pipeline_t **file)
 {
     size_t n = strlen(arg);
@@ -460,15 +243,15 @@ static int print_checkpoint(void *ud, const char *key, const sl_checkpoint_t *cp
 {
     (void)ud;
     char when[40];
-    fmt_time(cp->updated_us, when);
+    sl_cli_fmt_time(cp->updated_us, when);
     printf("%s\t%s\t%s\n", key, when, cp->value);
     return 0;
 }
 
-static int cmd_state(const cli_t *c)
+static int cmd_state(const sl_cli_t *c)
 {
     if (c->nargs < 2) {
-        return usage_error("%s", "state needs 'get' or 'reset' and a pipeline");
+        return sl_cli_usage_error("%s", "state needs 'get' or 'reset' and a pipeline");
     }
     sl_arena_t *a = sl_arena_create(64 * 1024, 0);
     sl_pipeline_t *file = NULL;
@@ -478,7 +261,7 @@ static int cmd_state(const cli_t *c)
         return SL_EXIT_USAGE;
     }
     sl_state_t *st;
-    int rc = open_state(c, &st);
+    int rc = sl_cli_open_state(c, &st);
     if (rc) {
         sl_arena_destroy(a);
         return rc;
@@ -529,7 +312,7 @@ static int cmd_state(const cli_t *c)
                    key ? " " : "", key ? key : "");
         }
     } else {
-        rc = usage_error("unknown state subcommand '%s' (get, reset)", c->args[0]);
+        rc = sl_cli_usage_error("unknown state subcommand '%s' (get, reset)", c->args[0]);
     }
     sl_state_close(st);
     sl_arena_destroy(a);
@@ -554,7 +337,7 @@ static void print_spec(const sl_field_spec_t *spec, const char *prefix)
     }
 }
 
-static int cmd_help(const cli_t *c)
+static int cmd_help(const sl_cli_t *c)
 {
     if (c->nargs == 0) {
         fputs(USAGE, stdout);
@@ -594,7 +377,7 @@ static int cmd_help(const cli_t *c)
         found = true;
     }
     if (!found) {
-        return usage_error("no plugin named '%s'", name);
+        return sl_cli_usage_error("no plugin named '%s'", name);
     }
     return 0;
 }
@@ -604,7 +387,7 @@ int main(int argc, char **argv)
     if (sl_fault_init() != 0) {
         return SL_EXIT_USAGE;
     }
-    cli_t c;
+    sl_cli_t c;
     int rc = parse_args(argc, argv, &c);
     if (rc) {
         free(c.params);
@@ -619,11 +402,11 @@ int main(int argc, char **argv)
     } else if (strcmp(c.cmd, "validate") == 0) {
         rc = cmd_validate(&c);
     } else if (strcmp(c.cmd, "runs") == 0) {
-        rc = cmd_runs(&c);
+        rc = sl_cli_runs(&c);
     } else if (strcmp(c.cmd, "state") == 0) {
         rc = cmd_state(&c);
     } else {
-        rc = usage_error("unknown command '%s'", c.cmd);
+        rc = sl_cli_usage_error("unknown command '%s'", c.cmd);
     }
     free(c.params);
     return rc;

@@ -50,6 +50,11 @@ typedef struct {
     size_t nparam_args;
     const char *trigger;           /* who asked: "cli" (when NULL), "api", "schedule", "call" */
     const char *parent_run_id;     /* the run whose step started this one, or NULL */
+    /* A run that ended (failed, partial, interrupted...) to resume under its
+     * own id, as Step Functions' redrive does: its steps that succeeded are
+     * not run again (their outputs come back from the run history), its map
+     * items that succeeded stay, and the rest runs. NULL: a new run. */
+    const char *resume_run_id;
 } sl_run_request_t;
 
 /* A run in progress, between sl_run_begin and sl_run_end. */
@@ -58,7 +63,9 @@ typedef struct sl_engine_run sl_engine_run_t;
 /* Starts a run: resolves the request's params (SL_ECONFIG, err naming the
  * param, when they do not fit the declarations), opens the state store,
  * takes the pipeline's run lock and records the run as running. Returns 0
- * with *out, or an error with err set and nothing recorded. */
+ * with *out, or an error with err set and nothing recorded. A resume of a
+ * run that is unknown, of another pipeline or that succeeded is
+ * SL_EINVAL (SL_ENOTFOUND for an unknown one) with err saying so. */
 int sl_run_begin(const sl_run_request_t *req, const sl_engine_opts_t *opts,
                  sl_engine_run_t **out, sl_err_t *err);
 /* Runs the steps in order; a failed step stops the ones after it unless

@@ -40,6 +40,10 @@ typedef struct sl_frame {
     const sl_fence_t *fence;   /* the item's lease, or NULL */
     bool record_rows;      /* each step's row in the state store (not for items: the
                               item's row holds its steps' outputs) */
+    /* A resumed run's steps as its history has them (the pipeline's own
+     * list only): those that succeeded are restored, not run again. */
+    const struct sl_prior_step *prior;
+    size_t nprior;
     bool failed, partial;  /* the outcome so far */
 } sl_frame_t;
 
@@ -77,6 +81,15 @@ int sl_map_items_load(sl_step_loader_t *l, const sl_node_t *items, const char *l
  * (len bytes, not NUL-terminated). Errors go to ctx->err. */
 typedef int (*sl_item_emit_fn)(void *ud, const char *json, size_t len);
 int sl_map_items(sl_step_ctx_t *ctx, const sl_map_cfg_t *cfg, sl_item_emit_fn emit, void *ud);
+
+/* A step of the run being resumed, copied from its row. */
+typedef struct sl_prior_step {
+    char *name;
+    sl_status_t status;
+    int attempts;
+    int64_t records_in, records_out, rejected, bytes_in, started_us, ended_us;
+    char *output_json;
+} sl_prior_step_t;
 
 /* Runs f's steps in order: `when`, retries, timeouts, catch and
  * on_failure as for the pipeline's own steps. f->failed and f->partial

@@ -113,6 +113,12 @@ struct sl_engine_run {
     sl_cancel_t cancel; /* the run's: its timeout, a cancel */
     sl_frame_t top;     /* the pipeline's steps */
     sl_run_result_t res;
+    /* a resume: the run as its history has it */
+    sl_prior_step_t *prior;
+    size_t nprior, capprior;
+    const char *prior_pipeline;
+    sl_status_t prior_status;
+    bool prior_found;
 };
 
 static void run_free(sl_engine_run_t *r)
@@ -120,6 +126,11 @@ static void run_free(sl_engine_run_t *r)
     if (r->st) {
         sl_state_close(r->st);
     }
+    for (size_t i = 0; i < r->nprior; i++) {
+        free(r->prior[i].name);
+        free(r->prior[i].output_json);
+    }
+    free(r->prior);
     sl_arena_destroy(r->arena);
     sl_run_result_free(&r->res);
     free(r);
@@ -138,6 +149,83 @@ static int step_when(sl_step_ctx_t *ctx, bool *yes)
     sl_err_t err;
     if (sl_expr_eval(ctx->step->when_expr, &tc, yes, &err) != 0) {
         return sl_node_error(&ctx->err, n, "step '%s': when: %s", ctx->step->name, err.msg);
+    }
+    return 0;
+}
+
+static int prior_run(void *ud, const sl_run_t *run)
+{
+    sl_engine_run_t *r = ud;
+    snprintf(r->res.run_id, sizeof r->res.run_id, "%s", run->id);
+    r->res.started_us = run->started_us;
+    r->prior_pipeline = sl_arena_strdup(r->arena, run->pipeline);
+    r->prior_status = run->status;
+    r->prior_found = true;
+    return r->prior_pipeline ? 0 : SL_ENOMEM;
+}
+
+/* Keeps the rows of the pipeline's own steps (a map's items are items,
+ * its steps' paths hold a '/'). */
+static int prior_step(void *ud, const sl_step_run_t *s)
+{
+    sl_engine_run_t *r = ud;
+    if (strchr(s->step, '/')) {
+        return 0;
+    }
+    if (r->nprior == r->capprior) {
+        size_t cap = r->capprior ? r->capprior * 2 : 16;
+        sl_prior_step_t *n = realloc(r->prior, cap * sizeof *n);
+        if (!n) {
+            return SL_ENOMEM;
+        }
+        r->prior = n;
+        r->capprior = cap;
+    }
+    sl_prior_step_t *ps = &r->prior[r->nprior];
+    *ps = (sl_prior_step_t){.name = strdup(s->step),
+                            .status = s->status,
+                            .attempts = s->attempts,
+                            .records_in = s->records_in,
+                            .records_out = s->records_out,
+                            .rejected = s->rejected,
+                            .bytes_in = s->bytes_in,
+                            .started_us = s->started_us,
+                            .ended_us = s->ended_us,
+                            .output_json = s->output_json ? strdup(s->output_json) : NULL};
+    if (!ps->name || (s->output_json && !ps->output_json)) {
+        free(ps->name);
+        free(ps->output_json);
+        return SL_ENOMEM;
+    }
+    r->nprior++;
+    return 0;
+}
+
+/* For a resume: reads the run and its steps from the history and marks it
+ * restarted (redrive count + 1). The pipeline's lock is held, so a run
+ * still marked running was interrupted and is marked so by now. */
+static int load_prior(sl_engine_run_t *r, const char *id, sl_err_t *err)
+{
+    int rc = sl_state_run_show(r->st, id, prior_run, prior_step, r);
+    if (rc) {
+        return sl_err_set(err, rc, "%s", rc == SL_ENOMEM ? "out of memory"
+                                                         : sl_state_errmsg(r->st));
+    }
+    if (!r->prior_found) {
+        return sl_err_set(err, SL_ENOTFOUND, "no run %s", id);
+    }
+    if (strcmp(r->prior_pipeline, r->p->name) != 0) {
+        return sl_err_set(err, SL_EINVAL, "run %s is a run of pipeline '%s', not '%s'",
+                          r->res.run_id, r->prior_pipeline, r->p->name);
+    }
+    if (r->prior_status == SL_STATUS_OK) {
+        return sl_err_set(err, SL_EINVAL, "run %s succeeded: there is nothing to resume",
+                          r->res.run_id);
+    }
+    rc = sl_state_run_redrive(r->st, r->res.run_id);
+    if (rc) {
+        return sl_err_set(err, rc, "cannot resume run %s: %s", r->res.run_id,
+                          sl_state_errmsg(r->st));
     }
     return 0;
 }
@@ -181,12 +269,23 @@ int sl_run_begin(const sl_run_request_t *req, const sl_engine_opts_t *opts,
                 "marked interrupted, this run resumes from their checkpoints",
                 p->name, interrupted);
     }
-    sl_uuid4(r->res.run_id);
-    r->res.started_us = sl_now_us();
+    if (req->resume_run_id) {
+        rc = load_prior(r, req->resume_run_id, err);
+        if (rc) {
+            run_free(r);
+            return rc;
+        }
+    } else {
+        sl_uuid4(r->res.run_id);
+        r->res.started_us = sl_now_us();
+    }
     rc = sl_run_value(r->arena, r->res.run_id, r->res.started_us, p->name, &r->run);
     sl_buf_t pj = SL_BUF_INIT;
     params_json(p, &r->params, &pj);
+    /* where the definition came from, for `runs resume` */
+    char *definition = p->file ? realpath(p->file, NULL) : NULL;
     sl_run_t rec = {.id = r->res.run_id,
+                    .definition = definition,
                     .pipeline = p->name,
                     .params_json = pj.data ? pj.data : "{}",
                     .started_us = r->res.started_us,
@@ -199,6 +298,7 @@ int sl_run_begin(const sl_run_request_t *req, const sl_engine_opts_t *opts,
         sl_err_set(err, rc, "state store: %s", sl_state_errmsg(r->st));
     }
     sl_buf_free(&pj);
+    free(definition);
     if (rc) {
         run_free(r);
         return rc;
@@ -228,8 +328,14 @@ int sl_run_begin(const sl_run_request_t *req, const sl_engine_opts_t *opts,
                           .arena = r->arena,
                           .path = "",
                           .unit = "",
-                          .record_rows = true};
-    sl_info("Starting: pipeline %s (run %s)", p->name, r->res.run_id);
+                          .record_rows = true,
+                          .prior = r->prior,
+                          .nprior = r->nprior};
+    if (req->resume_run_id) {
+        sl_info("Resuming: pipeline %s (run %s)", p->name, r->res.run_id);
+    } else {
+        sl_info("Starting: pipeline %s (run %s)", p->name, r->res.run_id);
+    }
     *out = r;
     return 0;
 }
@@ -461,6 +567,49 @@ static void set_error_value(sl_frame_t *f, size_t i)
     f->error = e;
 }
 
+/* In a resumed run: step i succeeded in an earlier attempt, so its result
+ * and output come back from the history instead of running it again.
+ * Kinds whose items keep their own progress (a map) always run again:
+ * only their unfinished items run. sl_frame_run stops restoring at the
+ * first step that runs. */
+static bool restored(sl_frame_t *f, size_t i)
+{
+    const sl_step_cfg_t *step = &f->steps[i];
+    const sl_prior_step_t *ps = NULL;
+    for (size_t k = 0; k < f->nprior && !ps; k++) {
+        if (strcmp(f->prior[k].name, step->name) == 0) {
+            ps = &f->prior[k];
+        }
+    }
+    if (!ps || (ps->status != SL_STATUS_OK && ps->status != SL_STATUS_PARTIAL) ||
+        step->nsubsteps > 0) {
+        return false;
+    }
+    sl_step_result_t *sr = &f->res[i];
+    sr->status = ps->status;
+    sr->attempts = ps->attempts;
+    sr->records_in = ps->records_in;
+    sr->records_out = ps->records_out;
+    sr->rejected = ps->rejected;
+    sr->bytes_in = ps->bytes_in;
+    sr->started_us = ps->started_us;
+    sr->ended_us = ps->ended_us;
+    sr->output_json = ps->output_json ? strdup(ps->output_json) : NULL;
+    sl_value_t output = {0};
+    sl_json_error_t je;
+    char *text = ps->output_json ? sl_arena_strdup(f->arena, ps->output_json) : NULL;
+    if (text && sl_json_parse(f->arena, text, strlen(text), NULL, &output, &je) != 0) {
+        output = (sl_value_t){0};
+    }
+    if (sl_steps_record(f->arena, &f->steps_value, step->name, ps->status, &output) != 0) {
+        sl_warn("step %s: out of memory restoring its output", step->name);
+    }
+    f->partial = f->partial || ps->status == SL_STATUS_PARTIAL;
+    sl_info("Skipped: %s (%s in an earlier attempt of this run)", step->name,
+            sl_status_name(ps->status));
+    return true;
+}
+
 void sl_frame_run(sl_frame_t *f)
 {
     for (size_t i = 0; i < f->nsteps; i++) {
@@ -472,6 +621,12 @@ void sl_frame_run(sl_frame_t *f)
             f->res[i].status = SL_STATUS_SKIPPED;
             continue;
         }
+        /* a resume restores the steps that succeeded before the first one
+         * that runs again: the steps after it may depend on what it does */
+        if (f->nprior && restored(f, i)) {
+            continue;
+        }
+        f->nprior = 0;
         sl_error_class_t cls;
         if (run_step(f, i, &cls) == 0) {
             continue;

@@ -44,7 +44,7 @@ $1
           sink: {type: file, url: "raw/{{ item }}.jsonl", format: jsonl}
         - name: load
           source: {type: file, url: "{{ steps.extract.output.files[0] }}", format: jsonl}
-          sink: {type: sql, url: "{{ params.db }}", table: events, mode: upsert, key: [id]}
+          sink: {type: sql, url: "{{ params.db }}", table: events, ${LOAD_MODE:-mode: upsert, key: [id]}}
   - name: notify_failures
     when: "steps.per_date.output.failed > 0"
     source: {type: sql, url: "{{ params.db }}", query: "select count(*) as n from events"}
@@ -252,4 +252,118 @@ YAML
     sl run p.yaml --state st.db
     assert_rc 1
     assert_contains err.txt "unknown time zone 'Mars/Olympus'"
+}
+
+# ---- resume ------------------------------------------------------------
+
+run_id() { summary 's.run' | tr -d '"'; }
+
+test_resume_runs_only_the_failed_items() {
+    cal_start --fail "$(d 3),$(d 17),$(d 29)"
+    calendar_pipeline "      max_concurrency: 5
+      tolerated_failure_percent: 10"
+    sl run p.yaml --state st.db --log-format json
+    assert_rc 3
+    id=$(run_id)
+    curl -sf "$SITE/_heal" > /dev/null
+    sl runs resume "$id" --state st.db --log-format json
+    assert_rc 0
+    assert_eq "\"$id\"" "$(summary 's.run')"
+    assert_eq 93 "$(q events.db 'select count(*) from events')"
+    # the failed dates were asked twice, the others once
+    assert_eq 2 "$(cal_stat "s.by_date['$(d 17)']")"
+    assert_eq 1 "$(cal_stat "s.by_date['$(d 18)']")"
+    assert_eq 34 "$(cal_stat 's.requests')"
+    assert_eq '"ok 31 0"' "$(summary '[by.per_date.status, by.per_date.output.ok, by.per_date.output.failed].join(" ")')"
+    # the step after the map sees the map's new output: no failures left
+    assert_eq '"skipped"' "$(summary 'by.notify_failures.status')"
+    sl runs show "$id" --state st.db
+    assert_contains out.txt "status:   ok"
+    assert_contains out.txt "redrives: 1"
+    assert_contains out.txt "items of per_date: 31 (31 ok)"
+    # a run that succeeded has nothing to resume
+    sl runs resume "$id" --state st.db
+    assert_rc 2
+    assert_contains err.txt "succeeded: there is nothing to resume"
+}
+
+test_resume_after_tolerance_exceeded_runs_the_rest() {
+    cal_start --fail "$(d 2),$(d 4),$(d 6),$(d 8)"
+    calendar_pipeline "      max_concurrency: 1
+      tolerated_failure_percent: 10"
+    sl run p.yaml --state st.db --log-format json
+    assert_rc 1
+    id=$(run_id)
+    curl -sf "$SITE/_heal" > /dev/null
+    sl runs resume "${id%%-*}" --state st.db --log-format json
+    assert_rc 0
+    assert_eq 93 "$(q events.db 'select count(*) from events')"
+    assert_eq 35 "$(cal_stat 's.requests')"
+    # resumed as many times as needed: a second failure, a second resume
+}
+
+test_resume_skips_steps_that_succeeded() {
+    cal_start
+    pipeline <<YAML
+name: two
+steps:
+  - name: extract
+    source: {type: http, url: "$SITE/calendar?date=2026-12-01", records: events}
+    sink: {type: file, url: "raw.jsonl", format: jsonl}
+  - name: load
+    source: {type: file, url: "{{ steps.extract.output.files[0] }}", format: jsonl}
+    sink: {type: sql, url: "sqlite:///events.db", table: events, mode: append}
+YAML
+    # the database cannot be written: load fails after extract succeeded
+    mkdir events.db
+    sl run p.yaml --state st.db --log-format json
+    assert_rc 1
+    id=$(run_id)
+    rmdir events.db
+    sl runs resume "$id" --state st.db --log-format json
+    assert_rc 0
+    # extract was not run again; load read the file extract's output named
+    assert_eq 1 "$(cal_stat 's.requests')"
+    assert_eq 3 "$(q events.db 'select count(*) from events')"
+    assert_contains err.txt "Skipped: extract (ok in an earlier attempt of this run)"
+    assert_eq '"ok ok"' "$(summary '[by.extract.status, by.load.status].join(" ")')"
+}
+
+test_resume_after_a_crash_in_the_middle_of_a_map() {
+    # the 8th item's status write aborts the process: 5 workers, so about
+    # 5 items are in flight; an append table shows any record loaded twice
+    cal_start --gate 5
+    LOAD_MODE="mode: append" calendar_pipeline "      max_concurrency: 5"
+    SLUICE_FAULT=map.after_item_status:8 sl run p.yaml --state st.db
+    [ "$RC" -ne 0 ] || fail "the fault did not stop the run"
+    id=$(sqlite3 st.db "select id from runs")
+    assert_eq running "$(sqlite3 st.db "select status from runs")"
+    assert_eq 8 "$(sqlite3 st.db "select count(*) from items where status = 'ok'")"
+    sl runs resume "$id" --state st.db --log-format json
+    assert_rc 0
+    assert_eq "93|93" "$(q events.db 'select count(*), count(distinct id) from events')"
+    assert_eq 31 "$(sqlite3 st.db "select count(*) from items where status = 'ok'")"
+    assert_contains err.txt "earlier run(s) stopped without finishing"
+}
+
+test_resume_after_sigkill_with_five_items_running() {
+    # slow answers keep items in flight; kill -9 once five are running
+    cal_start --slow 400
+    LOAD_MODE="mode: append" calendar_pipeline "      max_concurrency: 5"
+    "$SLUICE" run p.yaml --state st.db > run.out 2> run.err &
+    pid=$!
+    i=0
+    until [ "$(sqlite3 st.db "select count(*) from items where status = 'running'" 2>/dev/null)" = 5 ] &&
+        [ "$(sqlite3 st.db "select count(*) from items where status = 'ok'" 2>/dev/null)" -ge 5 ]; do
+        i=$((i + 1))
+        [ $i -lt 600 ] || fail "five items never ran at once"
+        sleep 0.05
+    done
+    kill -9 $pid
+    wait $pid 2>/dev/null || true
+    id=$(sqlite3 st.db "select id from runs")
+    sl runs resume "$id" --state st.db --log-format json
+    assert_rc 0
+    assert_eq "93|93" "$(q events.db 'select count(*), count(distinct id) from events')"
+    assert_eq 31 "$(sqlite3 st.db "select count(*) from items where status = 'ok'")"
 }

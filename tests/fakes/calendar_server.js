@@ -2,6 +2,7 @@
 //
 //   GET /calendar?date=YYYY-MM-DD   {"events": [{id, date, title}, ...]}
 //   GET /_stats                     what the site saw (below)
+//   GET /_heal                      from now on, --fail dates answer too
 //
 // --events N         events per date (default 3); ids are unique per date
 // --fail D1,D2       these dates always answer 500
@@ -56,6 +57,12 @@ function answer(res, status, body) {
 
 const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
+  if (url.pathname === '/_heal') {
+    opts.fail.clear();
+    res.writeHead(200, {'content-type': 'application/json'});
+    res.end('{}');
+    return;
+  }
   if (url.pathname === '/_stats') {
     res.writeHead(200, {'content-type': 'application/json'});
     res.end(JSON.stringify(stats));
