@@ -13,6 +13,7 @@
  *   lake.after_first_publish    one file of several published
  *   file_sink.after_rename      the file is in place, the folder not synced
  *   run.after_step_recorded     a step's row is stored, the next not started
+ *   map.after_item_status       a map item's outcome is stored, others may be running
  */
 #ifndef SLUICE_FAULT_H
 #define SLUICE_FAULT_H

@@ -34,6 +34,9 @@ typedef struct {
     int max_retries;        /* 0 = 5 */
     int timeout_ms;         /* per request; 0 = 30000 */
     bool insecure_tls;      /* never the default: TLS is verified */
+    /* When not NULL, requests in flight and the waits between retries stop
+     * once it is cancelled or passes its deadline (a step's timeout). */
+    const struct sl_cancel *cancel;
 } sl_s3_opts_t;
 
 typedef struct {

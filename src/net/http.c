@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "http.h"
+#include "sluice/cancel.h"
 #include "sluice/timeutil.h"
 
 #define ERROR_BODY_MAX (1u << 20)
@@ -30,6 +31,7 @@ typedef struct {
     curl_off_t last_dl, last_ul;
     int64_t stall_us;
     bool stalled;
+    int stopped; /* the request's cancel token's reason, once it stopped it */
     int buf_rc;
 } xfer_t;
 
@@ -131,6 +133,11 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     (void)dltotal;
     (void)ultotal;
     xfer_t *x = ud;
+    int stop = sl_cancel_check(x->req->cancel);
+    if (stop) {
+        x->stopped = stop;
+        return 1;
+    }
     int64_t now = sl_mono_us();
     if (dlnow != x->last_dl || ulnow != x->last_ul) {
         x->last_dl = dlnow;
@@ -247,6 +254,10 @@ int sl_http_perform(sl_http_t *h, const sl_http_req_t *req, sl_http_resp_t *resp
     if (x.buf_rc) {
         return sl_err_set(err, x.buf_rc, "%s %s: response too large for memory", req->method,
                           origin);
+    }
+    if (cc == CURLE_ABORTED_BY_CALLBACK && x.stopped) {
+        return sl_err_set(err, x.stopped, "%s %s: %s while waiting for the answer", req->method,
+                          origin, x.stopped == SL_ETIMEOUT ? "timed out" : "cancelled");
     }
     if (cc == CURLE_ABORTED_BY_CALLBACK && x.stalled) {
         resp->timed_out = true;

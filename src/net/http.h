@@ -23,6 +23,10 @@ typedef struct {
     /* When not NULL, a 2xx response's body is appended here instead of to
      * resp->body (saves a copy for large downloads). */
     sl_buf_t *sink;
+    /* When not NULL, the request stops within about a second once the
+     * token is cancelled or passes its deadline (the step's or the map
+     * item's timeout): sl_http_perform then returns the token's reason. */
+    const struct sl_cancel *cancel;
 } sl_http_req_t;
 
 typedef struct {

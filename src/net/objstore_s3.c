@@ -49,6 +49,7 @@ typedef struct {
     uint64_t rng;            /* jitter of the retry delays */
     int timeout_ms;
     bool insecure_tls;
+    const sl_cancel_t *cancel; /* the opener's: stops requests and retry waits */
     bool path_style;
     int page_size;
     int retries;
@@ -336,6 +337,7 @@ static int s3_request(s3_t *s, const s3_req_t *r, sl_err_t *err)
             .body = r->body,
             .body_len = r->body_len,
             .timeout_ms = s->timeout_ms,
+            .cancel = s->cancel,
             .insecure_tls = s->insecure_tls,
             .sink = r->sink,
         };
@@ -386,9 +388,7 @@ static int s3_request(s3_t *s, const s3_req_t *r, sl_err_t *err)
             &s->retry, attempt, retry_after_ms >= 0 ? retry_after_ms * 1000 : -1, &s->rng);
         sl_warn("%s; retrying in %lld ms (attempt %d of %d)", err->msg, (long long)(wait / 1000),
                 attempt + 1, s->retry.max_attempts);
-        /* No token reaches object stores yet: NULL until the engine hands
-         * the step's token down with the request. */
-        int crc = sl_cancel_sleep(NULL, wait);
+        int crc = sl_cancel_sleep(s->cancel, wait);
         if (crc) {
             err_suffix(err, " (%s while waiting to retry)", sl_strerror(crc));
             rc = crc;
@@ -1087,6 +1087,7 @@ int sl_objstore_s3_open(const char *bucket, const sl_s3_opts_t *opts, sl_objstor
     s->rng = sl_retry_seed(s);
     s->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : 30000;
     s->insecure_tls = opts->insecure_tls;
+    s->cancel = opts->cancel;
     sl_debug("%s: endpoint %s, region %s, %s-style", s->base.where, s->origin, s->region,
              s->path_style ? "path" : "virtual-hosted");
     *out = &s->base;

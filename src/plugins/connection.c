@@ -38,6 +38,7 @@ int sl_connection_s3(sl_step_ctx_t *ctx, const sl_node_t *cfg, const char *what,
 {
     memset(o, 0, sizeof *o);
     o->path_style = -1;
+    o->cancel = ctx->cancel; /* a step's timeout stops its S3 requests too */
     *url = NULL;
     const sl_node_t *cn = sl_node_get(cfg, "connection");
     if (!cn) {

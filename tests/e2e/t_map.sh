@@ -151,7 +151,7 @@ test_map_item_timeout_is_timed_out() {
     cal_start --hang "$(d 10)"
     calendar_pipeline "      max_concurrency: 4
       tolerated_failure_count: 1
-      item_timeout: 1s"
+      item_timeout: 5s"
     sl run p.yaml --state st.db --log-format json
     assert_rc 3
     assert_eq '"partial 30 1"' "$(summary '[by.per_date.status, by.per_date.output.ok, by.per_date.output.timed_out].join(" ")')"

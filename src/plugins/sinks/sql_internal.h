@@ -130,4 +130,9 @@ typedef int (*sl_sql_reject_fn)(sl_step_ctx_t *ctx, const sl_batch_t *b, size_t 
                                 const char *reason);
 void sl_sql_set_reject_fn(sl_sql_reject_fn fn);
 
+/* Keeps one idle connection to the SQLite database at path open until the
+ * process exits, so closing a sink does not checkpoint and delete the WAL
+ * (see sql_sqlite_anchor.c). Call once the database is in WAL mode. */
+void sl_sqlite_keep_open(const char *path);
+
 #endif

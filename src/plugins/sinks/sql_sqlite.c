@@ -186,6 +186,9 @@ static int sqlite_connect(const char *url, const char *base_dir, sl_sql_conn_t *
                       " PRAGMA legacy_alter_table = ON",
                       "cannot open the database", err);
     }
+    if (!rc) {
+        sl_sqlite_keep_open(c->path);
+    }
     if (rc) {
         sqlite_disconnect(c);
         return rc;

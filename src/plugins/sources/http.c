@@ -1048,6 +1048,7 @@ static int fetch(http_src_t *s, const char *url, const char *shown)
             .body_len = s->body_len,
             .timeout_ms = (int)SL_MIN(s->timeout_ms, (int64_t)1 << 30),
             .sink = &s->body_buf,
+            .cancel = s->ctx->cancel,
         };
         sl_err_t herr;
         herr.msg[0] = '\0';
