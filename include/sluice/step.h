@@ -2,8 +2,9 @@
  *
  *   source/sink  flow      records stream source -> transforms -> sink
  *   sql          sql       statements run on a database
+ *   map          map       sub-steps run once per item, items side by side
+ *   parallel     parallel  sub-steps run side by side, each once
  *
- * (map, parallel and call join the table as the orchestration work lands.)
  * Every kind is one row of sl_step_kinds (src/engine/step_kinds.c) with
  * its config spec, its loader and its runner, so a new kind is one file
  * and one row, and the loader and the engine never test for kinds. Keys

@@ -9,7 +9,7 @@
 #include "sluice/cancel.h"
 
 /* The step kinds of step_kinds.c and map.c. */
-extern const sl_step_kind_t sl_step_flow, sl_step_sql, sl_step_map;
+extern const sl_step_kind_t sl_step_flow, sl_step_sql, sl_step_map, sl_step_parallel;
 
 /* A list of steps being run, and what they see: the pipeline's own list,
  * or the sub-steps of one map item. A frame runs its steps in order on
@@ -55,9 +55,13 @@ typedef enum {
     SL_ITEMS_DATES,    /* items: {dates: {...}} */
     SL_ITEMS_SOURCE,   /* items: {source: {...}} */
     SL_ITEMS_CHUNKS,   /* items: {chunks: {...}} */
+    SL_ITEMS_BRANCHES, /* a parallel step: one item per sub-step, its name */
 } sl_items_kind_t;
 
 typedef struct sl_map_cfg {
+    /* a parallel step: each item runs one of the sub-steps (the one at
+     * its index), not all of them */
+    bool parallel;
     sl_items_kind_t items_kind;
     const sl_node_t *items;          /* the items key */
     const sl_node_t *spec;           /* DATES, CHUNKS, SOURCE: the map under their key */

@@ -163,6 +163,47 @@ static int step_entry(target_t *t, sl_state_t *st, const sl_pipeline_t *p,
     return rc;
 }
 
+/* The entries of a parallel step's flow branches that succeeded: their
+ * status and counts from the step's output, their checkpoints under the
+ * keys they would have outside it (a parallel step keeps them). */
+static int branch_entries(target_t *t, sl_state_t *st, const sl_pipeline_t *p,
+                          const sl_step_cfg_t *step, const sl_step_result_t *sr, int64_t now,
+                          sl_value_t *obj)
+{
+    sl_value_t out;
+    sl_json_error_t je;
+    char *text = sr->output_json ? sl_arena_strdup(t->a, sr->output_json) : NULL;
+    if (!text || sl_json_parse(t->a, text, strlen(text), NULL, &out, &je) != 0) {
+        return 0;
+    }
+    const sl_value_t *branches = sl_object_get_c(&out, "steps");
+    for (size_t k = 0; branches && k < step->nsubsteps; k++) {
+        const sl_step_cfg_t *sub = &step->substeps[k];
+        const sl_value_t *e = sl_object_get_c(branches, sub->name);
+        const sl_value_t *status = e ? sl_object_get_c(e, "status") : NULL;
+        const sl_value_t *o = e ? sl_object_get_c(e, "output") : NULL;
+        const sl_value_t *n = o ? sl_object_get_c(o, "records_out") : NULL;
+        bool done = status && status->type == SL_T_STRING &&
+                    ((status->len == 2 && memcmp(status->u.s, "ok", 2) == 0) ||
+                     (status->len == 7 && memcmp(status->u.s, "partial", 7) == 0));
+        if (sub->kind != &sl_step_flow || !done) {
+            continue;
+        }
+        sl_step_result_t br = {.name = sub->name,
+                               .started_us = sr->started_us,
+                               .records_out = n && n->type == SL_T_INT ? n->u.i : 0};
+        sl_value_t entry;
+        int rc = step_entry(t, st, p, &br, now, &entry);
+        if (!rc) {
+            rc = sl_object_set(t->a, obj, sub->name, strlen(sub->name), entry);
+        }
+        if (rc) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
 int sl_export_checkpoints(const sl_pipeline_t *p, sl_state_t *st, const sl_run_result_t *res,
                           const sl_value_t *params, const sl_value_t *run, sl_err_t *err)
 {
@@ -181,6 +222,10 @@ int sl_export_checkpoints(const sl_pipeline_t *p, sl_state_t *st, const sl_run_r
     int64_t now = sl_now_us();
     for (size_t i = 0; rc == 0 && i < res->nsteps; i++) {
         const sl_step_result_t *sr = &res->steps[i];
+        if (p->steps[i].kind == &sl_step_parallel) {
+            rc = branch_entries(&t, st, p, &p->steps[i], sr, now, &obj);
+            continue;
+        }
         if (p->steps[i].kind != &sl_step_flow ||
             (sr->status != SL_STATUS_OK && sr->status != SL_STATUS_PARTIAL)) {
             continue;

@@ -62,6 +62,24 @@ static const sl_field_spec_t map_keys_spec[] = {
     {.name = NULL},
 };
 
+static const sl_field_spec_t parallel_keys_spec[] = {
+    {.name = "steps", .type = SL_FIELD_LIST, .required = true,
+     .doc = "the steps run side by side, each once"},
+    {.name = "max_concurrency", .type = SL_FIELD_INT, .def = "all of them",
+     .range = SL_RANGE(1, MAX_CONCURRENCY), .doc = "steps running at the same time"},
+    {.name = "tolerated_failure_percent", .type = SL_FIELD_FLOAT, .range = SL_RANGE(0, 100),
+     .doc = "failed steps tolerated, as a percentage of all of them (default 0)"},
+    {.name = "tolerated_failure_count", .type = SL_FIELD_INT, .range = SL_AT_LEAST(0),
+     .doc = "failed steps tolerated (default 0)"},
+    {.name = NULL},
+};
+
+static const sl_field_spec_t parallel_spec[] = {
+    {.name = "parallel", .type = SL_FIELD_MAP,
+     .doc = "runs steps side by side (each with its own retries and on_failure)"},
+    {.name = NULL},
+};
+
 static const sl_field_spec_t map_spec[] = {
     {.name = "map", .type = SL_FIELD_MAP,
      .doc = "runs steps once per item, items side by side"},
@@ -69,6 +87,21 @@ static const sl_field_spec_t map_spec[] = {
 };
 
 /* ---- loading ---- */
+
+/* max_concurrency and the tolerance, shared by map and parallel. */
+static int load_fanout(const sl_node_t *m, int64_t def_concurrency, sl_map_cfg_t *cfg,
+                       sl_err_t *err)
+{
+    int rc = sl_cfg_int(m, "max_concurrency", def_concurrency, &cfg->max_concurrency, err);
+    if (rc == 0 && (cfg->has_percent = sl_node_get(m, "tolerated_failure_percent") != NULL)) {
+        rc = sl_cfg_double(m, "tolerated_failure_percent", 0, &cfg->tolerated_percent, err);
+    }
+    if (rc == 0 && (cfg->has_count = sl_node_get(m, "tolerated_failure_count") != NULL)) {
+        rc = sl_cfg_int(m, "tolerated_failure_count", 0, &cfg->tolerated_count, err);
+    }
+    return rc;
+}
+
 
 static int map_load(sl_step_loader_t *l, const sl_node_t *node, const char *label,
                     sl_step_cfg_t *st)
@@ -88,13 +121,7 @@ static int map_load(sl_step_loader_t *l, const sl_node_t *node, const char *labe
     }
     rc = sl_map_items_load(l, sl_node_get(m, "items"), what, cfg);
     if (rc == 0) {
-        rc = sl_cfg_int(m, "max_concurrency", 4, &cfg->max_concurrency, err);
-    }
-    if (rc == 0 && (cfg->has_percent = sl_node_get(m, "tolerated_failure_percent") != NULL)) {
-        rc = sl_cfg_double(m, "tolerated_failure_percent", 0, &cfg->tolerated_percent, err);
-    }
-    if (rc == 0 && (cfg->has_count = sl_node_get(m, "tolerated_failure_count") != NULL)) {
-        rc = sl_cfg_int(m, "tolerated_failure_count", 0, &cfg->tolerated_count, err);
+        rc = load_fanout(m, 4, cfg, err);
     }
     if (rc) {
         return rc;
@@ -126,6 +153,33 @@ static int map_load(sl_step_loader_t *l, const sl_node_t *node, const char *labe
     cfg->results = sl_node_get(m, "results");
     st->map = cfg;
     return sl_step_load_list(l, sl_node_get(m, "steps"), what, &st->substeps, &st->nsubsteps);
+}
+
+static int parallel_load(sl_step_loader_t *l, const sl_node_t *node, const char *label,
+                         sl_step_cfg_t *st)
+{
+    sl_err_t *err = sl_step_loader_err(l);
+    const sl_node_t *m = sl_node_get(node, "parallel");
+    char what[200];
+    snprintf(what, sizeof what, "%s: parallel", label);
+    int rc = sl_config_check(m, parallel_keys_spec, what, err);
+    sl_map_cfg_t *cfg = rc ? NULL : sl_arena_calloc(sl_step_loader_arena(l), sizeof *cfg);
+    if (rc == 0 && !cfg) {
+        rc = sl_err_set(err, SL_ENOMEM, "out of memory while loading the pipeline");
+    }
+    if (rc == 0) {
+        rc = sl_step_load_list(l, sl_node_get(m, "steps"), what, &st->substeps,
+                               &st->nsubsteps);
+    }
+    if (rc == 0) {
+        cfg->parallel = true;
+        cfg->items_kind = SL_ITEMS_BRANCHES;
+        rc = load_fanout(m, (int64_t)SL_MIN(st->nsubsteps, (size_t)MAX_CONCURRENCY), cfg, err);
+    }
+    if (rc == 0) {
+        st->map = cfg;
+    }
+    return rc;
 }
 
 /* ---- running ---- */
@@ -264,22 +318,35 @@ static const char *item_key(map_t *m, sl_arena_t *a, const sl_value_t *item, con
 /* The item's frame: the map's frame with the sub-steps, the item, a
  * steps scope of its own (the steps before the map, then its sub-steps),
  * its token and lease. */
-static int item_frame(map_t *m, sl_arena_t *a, const sl_value_t *item, const char *key,
-                      sl_cancel_t *token, const sl_fence_t *fence, sl_frame_t *fr)
+static int item_frame(map_t *m, sl_arena_t *a, const sl_item_t *it, const sl_value_t *item,
+                      const char *key, sl_cancel_t *token, const sl_fence_t *fence,
+                      sl_frame_t *fr)
 {
     const sl_step_ctx_t *ctx = m->ctx;
     const sl_step_cfg_t *step = ctx->step;
     *fr = *ctx->frame;
     fr->steps = step->substeps;
     fr->nsteps = step->nsubsteps;
-    fr->res = sl_arena_calloc(a, step->nsubsteps * sizeof *fr->res);
+    if (m->cfg->parallel) {
+        if (it->idx < 0 || (size_t)it->idx >= step->nsubsteps) {
+            return SL_ESTATE; /* stored by another version of the pipeline */
+        }
+        fr->steps = &step->substeps[it->idx];
+        fr->nsteps = 1;
+    }
+    fr->prior = NULL;
+    fr->nprior = 0;
+    fr->res = sl_arena_calloc(a, fr->nsteps * sizeof *fr->res);
     fr->arena = a;
     fr->steps_value = (sl_value_t){0};
     fr->error = (sl_value_t){0};
     fr->item = item;
     fr->item_label = key;
     fr->path = sl_arena_sprintf(a, "%s/", m->path);
-    fr->unit = sl_arena_sprintf(a, "%s[%s]/", m->items_step, key);
+    /* a map's item keeps its own state keys; a parallel step's branch keeps
+     * the keys it would have outside the parallel step */
+    fr->unit = m->cfg->parallel ? ctx->frame->unit
+                                : sl_arena_sprintf(a, "%s[%s]/", m->items_step, key);
     fr->cancel = token;
     fr->fence = fence;
     fr->record_rows = false;
@@ -316,6 +383,14 @@ static void item_outcome(map_t *m, const sl_frame_t *fr, const sl_cancel_t *toke
     end->error[0] = '\0';
     if (!fr->failed) {
         end->status = fr->partial ? SL_STATUS_PARTIAL : SL_STATUS_OK;
+        /* a step that failed with on_failure: continue: the item is
+         * partial, its error kept */
+        for (size_t i = 0; i < fr->nsteps && !end->error[0]; i++) {
+            if (fr->res[i].error[0]) {
+                end->cls = fr->res[i].error_class;
+                snprintf(end->error, sizeof end->error, "%s", fr->res[i].error);
+            }
+        }
         return;
     }
     end->status = SL_STATUS_FAILED;
@@ -404,8 +479,11 @@ static void run_item(worker_t *w, const sl_item_t *it)
     for (int attempt = 1; key; attempt++) {
         sl_arena_t *fa = sl_arena_create(16 * 1024, 0);
         sl_frame_t fr = {0};
-        if (!fa || item_frame(m, fa, &item, key, &token, &fence, &fr) != 0) {
-            snprintf(end.error, sizeof end.error, "out of memory");
+        int frc = fa ? item_frame(m, fa, it, &item, key, &token, &fence, &fr) : SL_ENOMEM;
+        if (frc) {
+            snprintf(end.error, sizeof end.error, "%s",
+                     frc == SL_ENOMEM ? "out of memory"
+                                      : "the stored items do not fit this pipeline's steps");
             sl_arena_destroy(fa);
             break;
         }
@@ -699,9 +777,44 @@ static int prepare_items(map_t *m)
 
 typedef struct {
     sl_buf_t *json;    /* the inline items array, or NULL */
+    sl_buf_t *steps;   /* a parallel step's {STEP: {status, output}} of its branches, or NULL */
     FILE *results;     /* the results file, or NULL */
     int rc;
 } outputs_t;
+
+/* Appends a parallel step's branch to the {STEP: {...}} object being
+ * built in b (opened with '{'): its {status, output} from the item's
+ * output, with the item's error and class when it has one (a branch with
+ * on_failure: continue fails its step but not the parallel step). */
+static int branch_entry(sl_buf_t *b, const sl_item_t *it)
+{
+    sl_arena_t *a = sl_arena_create(4096, 0);
+    sl_value_t v;
+    sl_json_error_t je;
+    const char *text = it->output_json ? it->output_json : "{}";
+    int rc = a ? 0 : SL_ENOMEM;
+    if (rc == 0 && (sl_json_parse(a, text, strlen(text), NULL, &v, &je) != 0 ||
+                    v.type != SL_T_OBJECT)) {
+        rc = SL_EPARSE;
+    }
+    for (uint32_t i = 0; rc == 0 && i < v.len; i++) {
+        sl_member_t *mb = &v.u.members[i];
+        if (mb->val.type == SL_T_OBJECT && it->error) {
+            const char *cls = it->error_class ? it->error_class : "fatal";
+            rc = sl_object_set(a, &mb->val, "error_class", 11, sl_value_str(cls, strlen(cls)));
+            if (rc == 0) {
+                rc = sl_object_set(a, &mb->val, "error", 5,
+                                   sl_value_str(it->error, strlen(it->error)));
+            }
+        }
+        sl_buf_append_c(b, b->len > 1 ? "," : "");
+        sl_json_write_string(b, mb->key, mb->klen);
+        sl_buf_putc(b, ':');
+        sl_json_write(b, &mb->val, 0);
+    }
+    sl_arena_destroy(a);
+    return rc;
+}
 
 static int collect_output(void *ud, const sl_item_t *it)
 {
@@ -722,6 +835,9 @@ static int collect_output(void *ud, const sl_item_t *it)
     if (o->json) {
         sl_buf_append_c(o->json, o->json->len > 1 ? "," : "");
         sl_buf_append(o->json, line.data, line.len);
+    }
+    if (o->steps && o->rc == 0) {
+        o->rc = branch_entry(o->steps, it);
     }
     if (o->results && (fwrite(line.data, 1, line.len, o->results) != line.len ||
                        fputc('\n', o->results) == EOF)) {
@@ -762,24 +878,29 @@ static int map_output(map_t *m, const int64_t *counts)
         }
         results = sl_resolve_path(ctx->arena, ctx->base_dir, results);
     }
-    bool inline_items = m->total <= INLINE_OUTPUTS_MAX;
-    if (rc || (!inline_items && !results)) {
+    /* a parallel step's output has its steps' outputs by name instead */
+    bool parallel = m->cfg->parallel;
+    bool inline_items = m->total <= INLINE_OUTPUTS_MAX && !parallel;
+    if (rc || (!inline_items && !results && !parallel)) {
         return rc;
     }
-    sl_buf_t json = SL_BUF_INIT;
-    outputs_t o = {.json = inline_items ? &json : NULL};
+    sl_buf_t json = SL_BUF_INIT, steps = SL_BUF_INIT;
+    outputs_t o = {.json = inline_items ? &json : NULL, .steps = parallel ? &steps : NULL};
     char *tmp = results ? sl_arena_sprintf(ctx->arena, "%s.tmp", results) : NULL;
     if (results) {
         sl_err_t e;
         if (!tmp || sl_mkdir_parents(tmp, &e) != 0 || !(o.results = fopen(tmp, "w"))) {
-            return sl_err_set(&ctx->err, SL_EIO, "step '%s': results: cannot write %s",
-                              ctx->step->name, results);
+            rc = sl_err_set(&ctx->err, SL_EIO, "step '%s': results: cannot write %s",
+                            ctx->step->name, results);
+            goto done;
         }
     }
     sl_buf_putc(&json, '[');
+    sl_buf_putc(&steps, '{');
     rc = sl_state_items_list(m->st, ctx->run_id, m->items_step, NULL, collect_output, &o);
     rc = rc ? rc : o.rc;
     sl_buf_putc(&json, ']');
+    sl_buf_putc(&steps, '}');
     if (o.results) {
         if (fclose(o.results) != 0 && rc == 0) {
             rc = SL_EIO;
@@ -789,8 +910,9 @@ static int map_output(map_t *m, const int64_t *counts)
         }
         if (rc) {
             unlink(tmp);
-            return sl_err_set(&ctx->err, rc, "step '%s': results: cannot write %s",
-                              ctx->step->name, results);
+            rc = sl_err_set(&ctx->err, rc, "step '%s': results: cannot write %s",
+                            ctx->step->name, results);
+            goto done;
         }
         sl_value_t v = sl_value_str(results, strlen(results));
         rc = sl_step_output_put(ctx, "results", &v);
@@ -802,7 +924,16 @@ static int map_output(map_t *m, const int64_t *counts)
                  ? sl_step_output_put(ctx, "items", &arr)
                  : SL_ENOMEM;
     }
+    if (rc == 0 && parallel) {
+        sl_value_t obj;
+        sl_json_error_t je;
+        rc = steps.data && sl_json_parse(ctx->arena, steps.data, steps.len, NULL, &obj, &je) == 0
+                 ? sl_step_output_put(ctx, "steps", &obj)
+                 : SL_ENOMEM;
+    }
+done:
     sl_buf_free(&json);
+    sl_buf_free(&steps);
     return rc;
 }
 
@@ -902,6 +1033,15 @@ static int map_run(sl_step_ctx_t *ctx, sl_step_result_t *res)
     free(m);
     return rc;
 }
+
+const sl_step_kind_t sl_step_parallel = {
+    .name = "parallel",
+    .key = "parallel",
+    .doc = "runs steps side by side",
+    .spec = parallel_spec,
+    .load = parallel_load,
+    .run = map_run,
+};
 
 const sl_step_kind_t sl_step_map = {
     .name = "map",

@@ -1,4 +1,5 @@
-/* Where a map's items come from, computed once when the map starts:
+/* Where a map's items come from, computed once when the map starts (a
+ * parallel step's items are its sub-steps' names):
  *
  *   items: [a, b, c]                  a literal list
  *   items: "{{ steps.x.output.ids }}" a template yielding a list (or a
@@ -606,6 +607,16 @@ int sl_map_items(sl_step_ctx_t *ctx, const sl_map_cfg_t *cfg, sl_item_emit_fn em
         return source_items(ctx, cfg, emit, ud);
     case SL_ITEMS_CHUNKS:
         return chunks_items(ctx, cfg, emit, ud);
+    case SL_ITEMS_BRANCHES:
+        for (size_t i = 0; i < ctx->step->nsubsteps; i++) {
+            sl_value_t name = sl_value_str(ctx->step->substeps[i].name,
+                                           strlen(ctx->step->substeps[i].name));
+            int rc = emit_value(&name, emit, ud);
+            if (rc) {
+                return rc;
+            }
+        }
+        return 0;
     }
     return sl_err_set(&ctx->err, SL_EINVAL, "step '%s': items: unknown kind", ctx->step->name);
 }

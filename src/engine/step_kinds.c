@@ -157,4 +157,5 @@ const sl_step_kind_t sl_step_sql = {
     .run = sl_sql_step_run,
 };
 
-const sl_step_kind_t *const sl_step_kinds[] = {&sl_step_flow, &sl_step_sql, &sl_step_map, NULL};
+const sl_step_kind_t *const sl_step_kinds[] = {&sl_step_flow, &sl_step_sql, &sl_step_map,
+                                              &sl_step_parallel, NULL};

@@ -302,7 +302,8 @@ SL_TEST(config_pipeline_step_errors)
            "pipeline.yaml:3:5: step 1: missing required key 'name'");
     expect("name: x\nsteps:\n  - name: a\n    source: {type: generate}\n",
            "pipeline.yaml:3:5: step 'a': missing required key 'sink' (or give 'sql' for a step "
-           "that runs statements, 'map' for a step that runs steps once per item)");
+           "that runs statements, 'map' for a step that runs steps once per item, 'parallel' for a "
+           "step that runs steps side by side)");
     snprintf(text, sizeof text, "name: x\nsteps:\n  - name: a\n%s    batch_size: many\n",
              ok_plugins);
     expect(text,
@@ -369,7 +370,7 @@ SL_TEST(config_pipeline_step_kinds)
     expect("name: x\nsteps:\n  - name: a\n    description: nothing\n",
            "pipeline.yaml:3:5: step 'a': give one of 'source' (moves records from a source "
            "through transforms into a sink), 'sql' (runs statements), 'map' (runs steps once "
-           "per item)");
+           "per item), 'parallel' (runs steps side by side)");
     /* keys of two kinds, pointing at the foreign key */
     expect("name: x\nsteps:\n  - name: a\n    source: {type: generate}\n"
            "    sql: {url: \"sqlite:///a.db\", statements: [x]}\n",
@@ -379,7 +380,8 @@ SL_TEST(config_pipeline_step_kinds)
     /* a flow key without its kind key: the flow loader says what is missing */
     expect("name: x\nsteps:\n  - name: a\n    sink: {type: stdout}\n",
            "pipeline.yaml:3:5: step 'a': missing required key 'source' (or give 'sql' for a "
-           "step that runs statements, 'map' for a step that runs steps once per item)");
+           "step that runs statements, 'map' for a step that runs steps once per item, 'parallel' for a "
+           "step that runs steps side by side)");
     /* a misspelled key is matched against the common and the kind's keys */
     expect("name: x\nsteps:\n  - name: a\n    source: {type: generate}\n"
            "    sink: {type: stdout}\n    on_failur: continue\n",

@@ -327,3 +327,43 @@ SL_TEST(engine_map_tolerance)
     sl_run_result_free(&res);
     sl_arena_destroy(a);
 }
+
+/* A parallel step runs each sub-step once, side by side; a branch that
+ * fails with on_failure: continue leaves the step partial, and the others
+ * run. Their outputs are the step's output, by name. */
+SL_TEST(engine_parallel_runs_each_branch_once)
+{
+    sl_arena_t *a = sl_arena_create(0, 0);
+    sl_pipeline_t *p = load(a, "name: par\nsteps:\n  - name: all\n    parallel:\n"
+                               "      steps:\n"
+                               "        - {name: a, source: {type: gen, n: 10}, sink: {type: count}}\n"
+                               "        - {name: b, source: {type: gen, n: 20}, sink: {type: count}}\n"
+                               "        - {name: c, source: {type: gen, n: 30}, sink: {type: count}}\n"
+                               "  - name: after\n"
+                               "    when: \"steps.all.output.steps.b.output.records_out == 20\"\n"
+                               "    source: {type: gen, n: 1}\n"
+                               "    sink: {type: count}\n");
+    sl_run_result_t res;
+    run(p, NULL, 0, &res);
+    CHECK_INT(res.exit_code, SL_EXIT_OK);
+    CHECK_INT(written, 61);
+    CHECK_INT(opens, 4);
+    CHECK_INT(res.steps[1].status, SL_STATUS_OK);
+    CHECK_CONTAINS(res.steps[0].output_json, "\"total\":3,\"ok\":3");
+    CHECK_CONTAINS(res.steps[0].output_json, "\"c\":{\"status\":\"ok\",\"output\":{\"records_in\":30");
+    sl_run_result_free(&res);
+    /* the first open of gen fails: one branch fails, on_failure continues */
+    p = load(a, "name: par2\nsteps:\n  - name: all\n    parallel:\n"
+                "      max_concurrency: 1\n"
+                "      steps:\n"
+                "        - {name: a, source: {type: gen, n: 10, fail_opens: 1}, sink: {type: count},"
+                " on_failure: continue}\n"
+                "        - {name: b, source: {type: gen, n: 20}, sink: {type: count}}\n");
+    run(p, NULL, 0, &res);
+    CHECK_INT(res.exit_code, SL_EXIT_PARTIAL);
+    CHECK_INT(res.steps[0].status, SL_STATUS_PARTIAL);
+    CHECK_INT(written, 20);
+    CHECK_CONTAINS(res.steps[0].output_json, "\"a\":{\"status\":\"failed\"");
+    sl_run_result_free(&res);
+    sl_arena_destroy(a);
+}
