@@ -38,6 +38,8 @@ static const char USAGE[] =
     "  --log-format FORMAT       text or json (default text)\n"
     "  --no-progress             no progress line even on a terminal\n"
     "  --threads N               1: one thread; 0 (default): read and write on two threads\n"
+    "  --run-id UUID, --parent-run ID   run: the new run's id and the run that started it\n"
+    "                            (what a call step that does not wait passes)\n"
     "\n"
     "exit codes: 0 ok, 1 run failed, 2 usage or config error, 3 partial (tolerated rejects)\n";
 
@@ -85,6 +87,15 @@ static int parse_args(int argc, char **argv, sl_cli_t *c)
             } else {
                 return sl_cli_usage_error("unknown log format '%s' (text, json)", val);
             }
+        } else if (strcmp(a, "--run-id") == 0) {
+            NEEDS_VALUE();
+            if (strlen(val) != 36) {
+                return sl_cli_usage_error("--run-id needs a UUID, got '%s'", val);
+            }
+            c->run_id = val;
+        } else if (strcmp(a, "--parent-run") == 0) {
+            NEEDS_VALUE();
+            c->parent_run = val;
         } else if (strcmp(a, "--pipeline") == 0) {
             NEEDS_VALUE();
             c->pipeline_filter = val;
@@ -146,8 +157,12 @@ static int cmd_run(const sl_cli_t *c)
         sl_arena_destroy(a);
         return rc;
     }
-    sl_run_request_t req = {
-        .pipeline = p, .param_args = c->params, .nparam_args = c->nparams, .trigger = "cli"};
+    sl_run_request_t req = {.pipeline = p,
+                            .param_args = c->params,
+                            .nparam_args = c->nparams,
+                            .trigger = c->parent_run ? "call" : "cli",
+                            .parent_run_id = c->parent_run,
+                            .run_id = c->run_id};
     rc = sl_cli_run(c, &req);
     sl_arena_destroy(a);
     return rc;

@@ -210,6 +210,8 @@ typedef struct sl_step_cfg {
     int64_t batch_size;   /* records per batch; 0: not set (see sl_flow_run) */
     /* sql steps: the map (url or connection, statements or file) */
     const sl_node_t *sql;
+    /* call steps: the `call` map (pipeline, params, wait) */
+    const sl_node_t *call;
     /* map steps: where the items come from, concurrency, tolerance (the
      * engine's, see src/engine/map.c), and the sub-steps each item runs */
     const struct sl_map_cfg *map;

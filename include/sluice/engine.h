@@ -19,6 +19,9 @@ typedef struct {
     bool progress;          /* progress line on stderr */
     int threads;            /* 1: one thread; 0 = auto (two stages when the machine has
                                more than one core) */
+    /* A token above the run's own (a calling step's): cancelling it, or its
+     * deadline, stops the run as its own timeout would. NULL: none. */
+    const struct sl_cancel *cancel;
 } sl_engine_opts_t;
 
 typedef struct sl_step_result {
@@ -55,6 +58,9 @@ typedef struct {
      * not run again (their outputs come back from the run history), its map
      * items that succeeded stay, and the rest runs. NULL: a new run. */
     const char *resume_run_id;
+    /* The id a new run gets, when the caller chose it (a call step that
+     * does not wait hands it out before the run starts); NULL: a new one. */
+    const char *run_id;
 } sl_run_request_t;
 
 /* A run in progress, between sl_run_begin and sl_run_end. */

@@ -4,6 +4,7 @@
  *   sql          sql       statements run on a database
  *   map          map       sub-steps run once per item, items side by side
  *   parallel     parallel  sub-steps run side by side, each once
+ *   call         call      another pipeline's run, waited for or not
  *
  * Every kind is one row of sl_step_kinds (src/engine/step_kinds.c) with
  * its config spec, its loader and its runner, so a new kind is one file

@@ -23,6 +23,10 @@ typedef struct {
     bool json_logs;
     int threads;
     bool strict; /* validate: a missing ${env:}/${file:} is an error */
+    /* run: the id the run gets and the run that started it (a call step
+     * that does not wait starts `sluice run` with them) */
+    const char *run_id;
+    const char *parent_run;
 } sl_cli_t;
 
 /* Prints "sluice: " + fmt (with arg) and the usage hint; returns SL_EXIT_USAGE. */

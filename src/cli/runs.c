@@ -35,9 +35,20 @@ static int print_run(void *ud, const sl_run_t *r)
         printf("steps:\n  %-20s %-8s %12s %12s %10s %9s\n", "step", "status", "in", "out",
                "rejected", "seconds");
     } else {
-        printf("%-36s  %-20s  %-8s  %-20s  %8.2fs\n", r->id, r->pipeline,
-               sl_status_name(r->status), started, secs);
+        printf("%-36s  %-20s  %-8s  %-20s  %8.2fs  %.8s\n", r->id, r->pipeline,
+               sl_status_name(r->status), started, secs,
+               r->parent_run_id ? r->parent_run_id : "-");
     }
+    return 0;
+}
+
+static int print_child(void *ud, const sl_run_t *r)
+{
+    int *n = ud;
+    if ((*n)++ == 0) {
+        printf("children:\n");
+    }
+    printf("  %-36s  %-20s  %s\n", r->id, r->pipeline, sl_status_name(r->status));
     return 0;
 }
 
@@ -261,6 +272,11 @@ int sl_cli_runs(const sl_cli_t *c)
         if (rc == 0) {
             rc = print_items(st, shown.run_id, &shown);
         }
+        int nchildren = 0;
+        sl_runs_filter_t kids = {.parent_run_id = shown.run_id};
+        if (rc == 0) {
+            rc = sl_state_runs_query(st, &kids, print_child, &nchildren);
+        }
         for (size_t i = 0; i < shown.n; i++) {
             free(shown.names[i]);
         }
@@ -271,8 +287,8 @@ int sl_cli_runs(const sl_cli_t *c)
     } else if (c->nargs >= 1 && strcmp(c->args[0], "resume") == 0) {
         return resume(c, st);
     } else if (c->nargs == 0) {
-        printf("%-36s  %-20s  %-8s  %-20s  %9s\n", "run", "pipeline", "status", "started",
-               "duration");
+        printf("%-36s  %-20s  %-8s  %-20s  %9s  %s\n", "run", "pipeline", "status", "started",
+               "duration", "parent");
         rc = sl_state_runs_list(st, c->pipeline_filter, c->limit, print_run, NULL);
         if (rc) {
             fprintf(stderr, "sluice: %s\n", sl_state_errmsg(st));

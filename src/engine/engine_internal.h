@@ -9,7 +9,8 @@
 #include "sluice/cancel.h"
 
 /* The step kinds of step_kinds.c and map.c. */
-extern const sl_step_kind_t sl_step_flow, sl_step_sql, sl_step_map, sl_step_parallel;
+extern const sl_step_kind_t sl_step_flow, sl_step_sql, sl_step_map, sl_step_parallel,
+    sl_step_call;
 
 /* A list of steps being run, and what they see: the pipeline's own list,
  * or the sub-steps of one map item. A frame runs its steps in order on
@@ -25,6 +26,7 @@ typedef struct sl_frame {
     bool full_refresh;     /* --full-refresh */
     bool progress;         /* progress lines on a terminal */
     int threads;           /* a flow's stages */
+    const char *state_url; /* the run's state store (a call step's run uses it too) */
     const sl_cancel_t *run_cancel; /* the run's token: its timeout, a cancel */
     const sl_cancel_t *cancel;     /* parent of each step's token: the run's or the item's */
     const sl_step_cfg_t *steps;

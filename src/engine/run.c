@@ -276,7 +276,11 @@ int sl_run_begin(const sl_run_request_t *req, const sl_engine_opts_t *opts,
             return rc;
         }
     } else {
-        sl_uuid4(r->res.run_id);
+        if (req->run_id && strlen(req->run_id) == 36) {
+            memcpy(r->res.run_id, req->run_id, 37);
+        } else {
+            sl_uuid4(r->res.run_id);
+        }
         r->res.started_us = sl_now_us();
     }
     rc = sl_run_value(r->arena, r->res.run_id, r->res.started_us, p->name, &r->run);
@@ -303,7 +307,7 @@ int sl_run_begin(const sl_run_request_t *req, const sl_engine_opts_t *opts,
         run_free(r);
         return rc;
     }
-    sl_cancel_init(&r->cancel, NULL);
+    sl_cancel_init(&r->cancel, opts->cancel);
     if (p->timeout_us) {
         sl_cancel_set_deadline(&r->cancel, sl_mono_us() + p->timeout_us);
     }
@@ -320,6 +324,7 @@ int sl_run_begin(const sl_run_request_t *req, const sl_engine_opts_t *opts,
                           .full_refresh = opts->full_refresh,
                           .progress = opts->progress,
                           .threads = threads,
+                          .state_url = url,
                           .run_cancel = &r->cancel,
                           .cancel = &r->cancel,
                           .steps = p->steps,

@@ -158,4 +158,4 @@ const sl_step_kind_t sl_step_sql = {
 };
 
 const sl_step_kind_t *const sl_step_kinds[] = {&sl_step_flow, &sl_step_sql, &sl_step_map,
-                                              &sl_step_parallel, NULL};
+                                              &sl_step_parallel, &sl_step_call, NULL};

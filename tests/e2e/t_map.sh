@@ -367,3 +367,77 @@ test_resume_after_sigkill_with_five_items_running() {
     assert_eq "93|93" "$(q events.db 'select count(*), count(distinct id) from events')"
     assert_eq 31 "$(sqlite3 st.db "select count(*) from items where status = 'ok'")"
 }
+
+# ---- call ----------------------------------------------------------------
+
+child_pipeline() { # the called pipeline: one date of the calendar into SQLite
+    pipeline child.yaml <<YAML
+name: calendar_day
+params:
+  day: {type: string}
+steps:
+  - name: extract
+    source: {type: http, url: "$SITE/calendar?date={{ params.day }}", records: events, retry: {max: 0}}
+    sink: {type: sql, url: "sqlite:///events.db", table: events, mode: upsert, key: [id]}
+YAML
+}
+
+test_call_waits_and_links_child_runs() {
+    cal_start --fail "$(d 3)"
+    child_pipeline
+    pipeline <<'YAML'
+name: caller
+steps:
+  - name: days
+    map:
+      items: {dates: {start: "2026-12-01", days: 2}}
+      steps:
+        - name: one
+          call: {pipeline: child.yaml, params: {day: "{{ item }}"}}
+  - name: bad_day
+    on_failure: continue
+    call: {pipeline: child.yaml, params: {day: "2026-12-03"}}
+  - name: report
+    when: "steps.bad_day.status == 'failed'"
+    sql: {url: "sqlite:///events.db", statements: ["CREATE TABLE IF NOT EXISTS seen (n int)"]}
+YAML
+    sl run p.yaml --state st.db --log-format json
+    assert_rc 3
+    assert_eq 6 "$(q events.db 'select count(*) from events')"
+    assert_eq '"failed transient"' "$(summary '[by.bad_day.status, by.bad_day.error_class].join(" ")')"
+    assert_eq '"ok"' "$(summary 'by.report.status')"
+    assert_eq 3 "$(summary 'by.days.output.items[1].output.one.output.steps.extract.output.records_out')"
+    id=$(run_id)
+    # three child runs of calendar_day, each linked to the caller
+    assert_eq 3 "$(sqlite3 st.db "select count(*) from runs where parent_run_id = '$id' and trigger = 'call'")"
+    sl runs show "$id" --state st.db
+    assert_contains out.txt "children:"
+    assert_eq 3 "$(grep -c '^  [0-9a-f-]\{36\}  calendar_day ' out.txt)"
+    child=$(sqlite3 st.db "select id from runs where parent_run_id = '$id' and status = 'failed'")
+    sl runs show "$child" --state st.db
+    assert_contains out.txt "parent:   $id"
+    assert_contains out.txt "trigger:  call"
+}
+
+test_call_without_waiting_returns_the_child_run_id() {
+    cal_start
+    child_pipeline
+    pipeline <<'YAML'
+name: caller
+steps:
+  - name: start
+    call: {pipeline: child.yaml, params: {day: "2026-12-05"}, wait: false}
+YAML
+    sl run p.yaml --state st.db --log-format json
+    assert_rc 0
+    child=$(summary 'by.start.output.run_id' | tr -d '"')
+    [ ${#child} = 36 ] || fail "no child run id: $child"
+    i=0
+    until [ "$(sqlite3 st.db "select status from runs where id = '$child'" 2>/dev/null)" = ok ]; do
+        i=$((i + 1))
+        [ $i -lt 300 ] || fail "the child run did not finish: $(sqlite3 st.db 'select id, status from runs')"
+        sleep 0.1
+    done
+    assert_eq "$(run_id)" "$(sqlite3 st.db "select parent_run_id from runs where id = '$child'")"
+    assert_eq 3 "$(q events.db 'select count(*) from events')"
+}

@@ -78,7 +78,7 @@ steps:
 YAML
     sl validate p.yaml
     assert_rc 2
-    assert_contains err.txt "step 's': missing required key 'sink' (or give 'sql' for a step that runs statements, 'map' for a step that runs steps once per item, 'parallel' for a step that runs steps side by side)"
+    assert_contains err.txt "step 's': missing required key 'sink' (or give 'sql' for a step that runs statements, 'map' for a step"
 }
 
 test_on_failure_continue_runs_the_rest_and_exits_3() {

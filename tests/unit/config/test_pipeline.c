@@ -303,7 +303,8 @@ SL_TEST(config_pipeline_step_errors)
     expect("name: x\nsteps:\n  - name: a\n    source: {type: generate}\n",
            "pipeline.yaml:3:5: step 'a': missing required key 'sink' (or give 'sql' for a step "
            "that runs statements, 'map' for a step that runs steps once per item, 'parallel' for a "
-           "step that runs steps side by side)");
+           "step that runs steps side by side, 'call' for a step that starts another pipeline's "
+           "run)");
     snprintf(text, sizeof text, "name: x\nsteps:\n  - name: a\n%s    batch_size: many\n",
              ok_plugins);
     expect(text,
@@ -370,7 +371,8 @@ SL_TEST(config_pipeline_step_kinds)
     expect("name: x\nsteps:\n  - name: a\n    description: nothing\n",
            "pipeline.yaml:3:5: step 'a': give one of 'source' (moves records from a source "
            "through transforms into a sink), 'sql' (runs statements), 'map' (runs steps once "
-           "per item), 'parallel' (runs steps side by side)");
+           "per item), 'parallel' (runs steps side by side), 'call' (starts another pipeline's "
+           "run)");
     /* keys of two kinds, pointing at the foreign key */
     expect("name: x\nsteps:\n  - name: a\n    source: {type: generate}\n"
            "    sql: {url: \"sqlite:///a.db\", statements: [x]}\n",
@@ -381,7 +383,8 @@ SL_TEST(config_pipeline_step_kinds)
     expect("name: x\nsteps:\n  - name: a\n    sink: {type: stdout}\n",
            "pipeline.yaml:3:5: step 'a': missing required key 'source' (or give 'sql' for a "
            "step that runs statements, 'map' for a step that runs steps once per item, 'parallel' for a "
-           "step that runs steps side by side)");
+           "step that runs steps side by side, 'call' for a step that starts another pipeline's "
+           "run)");
     /* a misspelled key is matched against the common and the kind's keys */
     expect("name: x\nsteps:\n  - name: a\n    source: {type: generate}\n"
            "    sink: {type: stdout}\n    on_failur: continue\n",
