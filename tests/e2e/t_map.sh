@@ -441,3 +441,63 @@ YAML
     assert_eq "$(run_id)" "$(sqlite3 st.db "select parent_run_id from runs where id = '$child'")"
     assert_eq 3 "$(q events.db 'select count(*) from events')"
 }
+
+# ---- chunks --------------------------------------------------------------
+
+test_map_chunks_of_csv_and_jsonl_files() {
+    # 2,500 rows; every 7th CSV row has a quoted field with a line break,
+    # the JSON Lines file a blank line every 500 records
+    node -e '
+let s = "id,name,note\n";
+for (let i = 1; i <= 2500; i++) s += i + ",n" + i + "," + (i % 7 == 0 ? "\"multi\nline, " + i + "\"" : "plain") + "\n";
+require("fs").writeFileSync("big.csv", s);
+let j = "";
+for (let i = 1; i <= 2500; i++) { j += JSON.stringify({id: i}) + "\n"; if (i % 500 == 0) j += "\n"; }
+require("fs").writeFileSync("big.jsonl", j);'
+    pipeline <<'YAML'
+name: chunks
+steps:
+  - name: csv
+    map:
+      items: {chunks: {url: big.csv, rows: 1000}}
+      max_concurrency: 3
+      steps:
+        - name: load
+          source: {type: file, url: big.csv, range: "{{ item }}"}
+          sink: {type: sql, url: "sqlite:///out.db", table: rows, mode: append}
+  - name: jsonl
+    map:
+      items: {chunks: {url: big.jsonl, rows: 700}}
+      steps:
+        - name: load
+          source: {type: file, url: big.jsonl, range: "{{ item }}"}
+          sink: {type: sql, url: "sqlite:///out.db", table: jrows, mode: append}
+YAML
+    sl run p.yaml --state st.db --log-format json
+    assert_rc 0
+    assert_eq "2500|2500|1|2500" "$(q out.db 'select count(*), count(distinct id), min(id), max(id) from rows')"
+    assert_eq "2500|2500" "$(q out.db 'select count(*), count(distinct id) from jrows')"
+    assert_eq "multi
+line, 1400" "$(q out.db 'select note from rows where id = 1400')"
+    # 1000 + 1000 + 500 rows; the second chunk starts on the line after the
+    # first 1000 records, which span 1142 lines
+    assert_eq '"3 0 1000 1000 500"' "$(summary '[by.csv.output.total, by.csv.output.failed].concat(by.csv.output.items.map(i => i.output.load.output.records_out)).join(" ")')"
+    assert_eq 1144 "$(summary 'by.csv.output.items[1].item.first_line')"
+    assert_eq '"700 700 700 400"' "$(summary 'by.jsonl.output.items.map(i => i.output.load.output.records_out).join(" ")')"
+    # a quote left open is an error naming the file and line
+    printf 'id,note\n1,"open\n2,x\n' > bad.csv
+    pipeline <<'YAML'
+name: bad_chunks
+steps:
+  - name: csv
+    map:
+      items: {chunks: {url: bad.csv}}
+      steps:
+        - name: load
+          source: {type: file, url: bad.csv, range: "{{ item }}"}
+          sink: {type: stdout}
+YAML
+    sl run p.yaml --state st2.db
+    assert_rc 1
+    assert_contains err.txt "bad.csv:4: a quoted field is not closed before the end of the file"
+}

@@ -104,6 +104,9 @@ static const sl_field_spec_t file_source_config[] = {
      .def = "true"},
     {.name = "max_record_bytes", .type = SL_FIELD_INT, .range = SL_AT_LEAST(1),
      .doc = "longest accepted record; a longer one fails the step", .def = "67108864 (64 MiB)"},
+    {.name = "range", .type = SL_FIELD_STRING,
+     .doc = "read only a chunk of one CSV or JSON Lines file: {offset, length, first_line} "
+            "as JSON, e.g. \"{{ item }}\" in a map over chunks"},
     {.name = NULL},
 };
 
@@ -163,6 +166,13 @@ typedef struct {
     bool need_header;
     sl_json_array_splitter_t split;
     sl_err_t err;
+    /* range: only bytes [range_off, range_end) of the file, its first
+     * record on line range_line */
+    bool has_range;
+    uint64_t range_off, range_end, range_line;
+    uint64_t in_pos;    /* bytes read from the current input */
+    uint64_t limit;     /* stop reading at this input position, when limited */
+    bool limited;
 } file_src_t;
 
 static bool has_glob(const char *s)
@@ -517,6 +527,46 @@ static int file_check(const sl_node_t *cfg, sl_err_t *err)
     return rc;
 }
 
+/* range: "{offset, length, first_line}" as JSON (a map's chunk item). */
+static int parse_range(file_src_t *s, const sl_node_t *n)
+{
+    if (!n) {
+        return 0;
+    }
+    sl_step_ctx_t *ctx = s->ctx;
+    const char *text;
+    sl_err_t terr;
+    int rc = sl_render_once(ctx, n->text, &text, &terr);
+    if (rc) {
+        return sl_node_error(&ctx->err, n, "source 'file': range: %s",
+                             rc == SL_EINVAL ? "record is not available here" : terr.msg);
+    }
+    sl_value_t v;
+    sl_json_error_t je;
+    const sl_value_t *off = NULL, *len = NULL, *line = NULL;
+    if (sl_json_parse(ctx->arena, text, strlen(text), NULL, &v, &je) == 0 &&
+        v.type == SL_T_OBJECT) {
+        off = sl_object_get_c(&v, "offset");
+        len = sl_object_get_c(&v, "length");
+        line = sl_object_get_c(&v, "first_line");
+    }
+    if (!off || !len || off->type != SL_T_INT || len->type != SL_T_INT || off->u.i < 0 ||
+        len->u.i < 0 || (line && (line->type != SL_T_INT || line->u.i < 1))) {
+        return sl_node_error(&ctx->err, n, "source 'file': range: expected {\"offset\": N, "
+                             "\"length\": N, \"first_line\": N} (a chunk item), got '%.100s'",
+                             text);
+    }
+    if (s->nfiles != 1) {
+        return sl_node_error(&ctx->err, n, "source 'file': range: the url must name one file, "
+                             "it names %zu", s->nfiles);
+    }
+    s->has_range = true;
+    s->range_off = (uint64_t)off->u.i;
+    s->range_end = s->range_off + (uint64_t)len->u.i;
+    s->range_line = line ? (uint64_t)line->u.i : 0;
+    return 0;
+}
+
 static int file_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
 {
     file_src_t *s = calloc(1, sizeof *s);
@@ -587,6 +637,10 @@ static int file_open(sl_step_ctx_t *ctx, const sl_node_t *cfg, void **self)
     } else {
         rc = expand(s, url, url->text);
     }
+    if (rc) {
+        return rc;
+    }
+    rc = parse_range(s, sl_node_get(cfg, "range"));
     if (rc) {
         return rc;
     }
@@ -704,6 +758,8 @@ static void obj_close(void *ud)
 /* Opens s->in on a local file, or on an object through a reader. */
 static int open_input(file_src_t *s, const char *path, const obj_t *o)
 {
+    s->in_pos = 0;
+    s->limited = false;
     if (!o) {
         return sl_input_open(path, &s->in, &s->ctx->err);
     }
@@ -724,6 +780,38 @@ static void close_current(file_src_t *s)
 }
 
 /* Opens the next file that still needs reading. Returns SL_EOF when none. */
+static int read_header_only(file_src_t *s);
+
+/* A range: the CSV header from the file's start, then the range's bytes
+ * (from resume_at, a checkpoint inside the range, when there is one). */
+static int enter_range(file_src_t *s, uint64_t resume_at)
+{
+    if (s->fmt == FMT_JSON) {
+        return sl_err_set(&s->ctx->err, SL_ECONFIG, "source 'file': range: %s is a JSON "
+                          "document; ranges cut CSV and JSON Lines files", s->path);
+    }
+    int rc = s->need_header ? read_header_only(s) : 0;
+    uint64_t from = s->range_off, line = s->range_line ? s->range_line - 1 : 0;
+    if (resume_at > from && resume_at < s->range_end) {
+        from = resume_at;
+        line = s->resume.line;
+        s->records = s->resume.records;
+    }
+    if (rc == 0) {
+        rc = sl_input_skip(s->in, from, &s->ctx->err);
+    }
+    if (rc == 0) {
+        s->in_pos = from;
+        s->limit = s->range_end > from ? s->range_end : from;
+        s->limited = true;
+        s->offset = from;
+        s->line = line;
+        sl_debug("step %s: %s bytes %llu to %llu", s->ctx->step->name, s->path,
+                 (unsigned long long)from, (unsigned long long)s->range_end);
+    }
+    return rc;
+}
+
 static int open_next(file_src_t *s)
 {
     sl_step_ctx_t *ctx = s->ctx;
@@ -805,7 +893,12 @@ static int open_next(file_src_t *s)
             s->nhdr = s->ncolumns;
         }
         sl_json_array_splitter_init(&s->split);
-        if (same_as_resume && s->resume.offset > 0) {
+        if (s->has_range) {
+            rc = enter_range(s, same_as_resume ? s->resume.offset : 0);
+            if (rc) {
+                return rc;
+            }
+        } else if (same_as_resume && s->resume.offset > 0) {
             /* Resume inside the file. JSON arrays re-scan and skip records;
              * CSV re-reads its header first. */
             if (s->fmt == FMT_JSON) {
@@ -1167,7 +1260,15 @@ static int parse_json_array(file_src_t *s, sl_batch_t *b, char *buf, size_t len,
 static int fill(file_src_t *s, char *buf, size_t cap, size_t *len)
 {
     while (*len < cap && !s->eof) {
-        ssize_t r = sl_input_read(s->in, buf + *len, cap - *len, &s->ctx->err);
+        size_t want = cap - *len;
+        if (s->limited) {
+            if (s->in_pos >= s->limit) {
+                s->eof = true; /* the end of the range */
+                break;
+            }
+            want = (size_t)SL_MIN((uint64_t)want, s->limit - s->in_pos);
+        }
+        ssize_t r = sl_input_read(s->in, buf + *len, want, &s->ctx->err);
         if (r < 0) {
             return (int)r;
         }
@@ -1175,6 +1276,7 @@ static int fill(file_src_t *s, char *buf, size_t cap, size_t *len)
             s->eof = true;
         }
         *len += (size_t)r;
+        s->in_pos += (uint64_t)r;
     }
     return 0;
 }
