@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "engine_internal.h"
+#include "sluice/chunker.h"
 #include "sluice/json.h"
 #include "sluice/timeutil.h"
 
@@ -50,6 +51,8 @@ static const sl_field_spec_t chunks_spec[] = {
      .doc = "csv or jsonl (default: by the file's extension)"},
     {.name = "header", .type = SL_FIELD_BOOL, .def = "true for csv",
      .doc = "the first line of a CSV file names the columns (not part of any chunk)"},
+    {.name = "delimiter", .type = SL_FIELD_STRING, .def = "','",
+     .doc = "CSV field delimiter: one character, \\t or tab (as the file source's)"},
     {.name = NULL},
 };
 
@@ -462,24 +465,18 @@ static int source_items(sl_step_ctx_t *ctx, const sl_map_cfg_t *cfg, sl_item_emi
 
 /* ---- chunks of a file ---- */
 
-typedef struct {
-    int64_t index, offset, first_line, rows;
-} chunk_t;
-
-static int emit_chunk(const chunk_t *c, int64_t end, sl_item_emit_fn emit, void *ud)
+static int emit_chunk(void *ud, const sl_chunk_t *c)
 {
+    void **pair = ud;
     char json[160];
     int n = snprintf(json, sizeof json,
                      "{\"index\":%lld,\"offset\":%lld,\"length\":%lld,\"first_line\":%lld}",
-                     (long long)c->index, (long long)c->offset, (long long)(end - c->offset),
+                     (long long)c->index, (long long)c->offset, (long long)c->length,
                      (long long)c->first_line);
-    return emit(ud, json, (size_t)n);
+    return ((sl_item_emit_fn)pair[0])(pair[1], json, (size_t)n);
 }
 
-/* Cuts the file into chunks of `rows` records: a record ends at a line
- * break outside quotes (CSV: a quoted field may hold line breaks; JSON
- * Lines: every line is a record). Blank lines belong to the chunk they
- * are in but are not counted. */
+/* Cuts a local file into chunks of `rows` records (chunker.h). */
 static int chunks_items(sl_step_ctx_t *ctx, const sl_map_cfg_t *cfg, sl_item_emit_fn emit,
                         void *ud)
 {
@@ -505,7 +502,11 @@ static int chunks_items(sl_step_ctx_t *ctx, const sl_map_cfg_t *cfg, sl_item_emi
         format = ulen > 4 && strcmp(url + ulen - 4, ".csv") == 0 ? "csv" : "jsonl";
     }
     bool csv = strcmp(format, "csv") == 0, header = csv;
+    char delim = 0;
     rc = sl_cfg_bool(spec, "header", csv, &header, &ctx->err);
+    if (rc == 0) {
+        rc = sl_cfg_delimiter(spec, "items: chunks", &delim, &ctx->err);
+    }
     if (rc) {
         return rc;
     }
@@ -523,17 +524,13 @@ static int chunks_items(sl_step_ctx_t *ctx, const sl_map_cfg_t *cfg, sl_item_emi
         return sl_err_set(&ctx->err, SL_EIO, "step '%s': items: chunks: cannot open %s: %s",
                           ctx->step->name, path, strerror(errno));
     }
-    enum { BUF = 1 << 16 };
-    char *buf = malloc(BUF);
-    if (!buf) {
-        close(fd);
-        return SL_ENOMEM;
-    }
-    int64_t pos = 0, line = 1;
-    bool in_quotes = false, in_header = header, rec_has_text = false;
-    chunk_t cur = {.index = 0, .offset = -1};
-    for (;;) {
-        ssize_t n = read(fd, buf, BUF);
+    sl_csv_opts_t opts = {.delimiter = delim ? delim : ',', .quote = '"'};
+    sl_chunker_t ck;
+    char *buf = malloc(1 << 16);
+    rc = buf ? sl_chunker_init(&ck, csv, &opts, header, rows) : SL_ENOMEM;
+    void *pair[2] = {(void *)emit, ud};
+    for (bool eof = false; rc == 0 && !eof;) {
+        ssize_t n = read(fd, buf, 1 << 16);
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -542,54 +539,13 @@ static int chunks_items(sl_step_ctx_t *ctx, const sl_map_cfg_t *cfg, sl_item_emi
                             ctx->step->name, path, strerror(errno));
             break;
         }
-        if (n == 0) {
-            break;
-        }
-        for (ssize_t i = 0; i < n && rc == 0; i++, pos++) {
-            char ch = buf[i];
-            if (!in_header && cur.offset < 0 && ch != '\n' && ch != '\r') {
-                cur.offset = pos; /* the chunk starts at its first record */
-                cur.first_line = line;
-            }
-            if (csv && ch == '"') {
-                in_quotes = !in_quotes;
-            }
-            if (ch != '\n' && ch != '\r') {
-                rec_has_text = true;
-            }
-            if (ch != '\n') {
-                continue;
-            }
-            line++;
-            if (in_quotes) {
-                continue;
-            }
-            if (in_header) {
-                in_header = false;
-                rec_has_text = false;
-                continue;
-            }
-            if (rec_has_text) {
-                cur.rows++;
-                rec_has_text = false;
-            }
-            if (cur.rows == rows) {
-                rc = emit_chunk(&cur, pos + 1, emit, ud);
-                cur = (chunk_t){.index = cur.index + 1, .offset = -1};
-            }
-        }
-        if (rc) {
-            break;
-        }
+        eof = n == 0;
+        rc = sl_chunker_feed(&ck, buf, (size_t)n, eof, emit_chunk, pair);
     }
     close(fd);
     free(buf);
-    if (rc == 0 && in_quotes) {
-        return sl_err_set(&ctx->err, SL_EPARSE, "%s:%lld: a quoted field is not closed before "
-                          "the end of the file", path, (long long)line);
-    }
-    if (rc == 0 && cur.offset >= 0 && (cur.rows > 0 || rec_has_text)) {
-        rc = emit_chunk(&cur, pos, emit, ud); /* the last record may lack its line break */
+    if (buf) {
+        sl_chunker_free(&ck);
     }
     return rc;
 }
