@@ -338,7 +338,10 @@ test_resume_after_a_crash_in_the_middle_of_a_map() {
     [ "$RC" -ne 0 ] || fail "the fault did not stop the run"
     id=$(sqlite3 st.db "select id from runs")
     assert_eq running "$(sqlite3 st.db "select status from runs")"
-    assert_eq 8 "$(sqlite3 st.db "select count(*) from items where status = 'ok'")"
+    # the 8th write killed the process; a worker beside it may have written
+    # its item's too in the meantime
+    done_before=$(sqlite3 st.db "select count(*) from items where status = 'ok'")
+    [ "$done_before" -ge 8 ] && [ "$done_before" -lt 31 ] || fail "$done_before items ok before the resume"
     sl runs resume "$id" --state st.db --log-format json
     assert_rc 0
     assert_eq "93|93" "$(q events.db 'select count(*), count(distinct id) from events')"
