@@ -3,7 +3,8 @@
  * transaction unless `transaction: false`, so a failed migration leaves
  * nothing half done. Errors name the statement (list index, or file:line)
  * and the database's message. Statements are not templated: they are the
- * pipeline author's SQL, run as written. */
+ * pipeline author's SQL, run as written. The first row of the last
+ * statement that returned rows is the step's output `row`. */
 #include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -23,7 +24,86 @@ typedef struct {
     const char **stmts;  /* statements, or the file's text as one */
     size_t n;
     bool transaction;
+    sl_value_t row;      /* the first row of the last statement that gave rows */
 } job_t;
+
+/* Starts j->row: an object of ncols columns (ctx->arena). */
+static int row_begin(job_t *j, size_t ncols)
+{
+    return sl_object_new(j->ctx->arena, &j->row, ncols ? ncols : 1);
+}
+
+static int row_set(job_t *j, const char *name, sl_value_t v)
+{
+    sl_arena_t *a = j->ctx->arena;
+    char *k = sl_arena_strdup(a, name ? name : "?");
+    return k ? sl_object_set(a, &j->row, k, strlen(k), v) : SL_ENOMEM;
+}
+
+static sl_value_t text_value(sl_arena_t *a, const char *t, size_t n)
+{
+    char *copy = sl_arena_strndup(a, t, n);
+    return copy ? sl_value_str(copy, n) : sl_value_null();
+}
+
+/* The first row of a SQLite statement, typed as SQLite stores it. */
+static int sqlite_row(job_t *j, sqlite3_stmt *st)
+{
+    int n = sqlite3_column_count(st);
+    int rc = row_begin(j, (size_t)n);
+    for (int c = 0; c < n && rc == 0; c++) {
+        sl_value_t v = sl_value_null();
+        switch (sqlite3_column_type(st, c)) {
+        case SQLITE_INTEGER:
+            v = sl_value_int(sqlite3_column_int64(st, c));
+            break;
+        case SQLITE_FLOAT:
+            v = sl_value_double(sqlite3_column_double(st, c));
+            break;
+        case SQLITE_TEXT:
+        case SQLITE_BLOB:
+            v = text_value(j->ctx->arena, (const char *)sqlite3_column_text(st, c),
+                           (size_t)sqlite3_column_bytes(st, c));
+            break;
+        default:
+            break;
+        }
+        rc = row_set(j, sqlite3_column_name(st, c), v);
+    }
+    return rc;
+}
+
+/* The first row of a PostgreSQL result: integers, floats and booleans
+ * typed, the rest (numeric too, to stay exact) as text. */
+static int pg_row(job_t *j, const PGresult *r)
+{
+    int n = PQnfields(r);
+    int rc = row_begin(j, (size_t)n);
+    for (int c = 0; c < n && rc == 0; c++) {
+        sl_value_t v = sl_value_null();
+        if (!PQgetisnull(r, 0, c)) {
+            const char *t = PQgetvalue(r, 0, c);
+            switch (PQftype(r, c)) {
+            case 16: /* bool */
+                v = sl_value_bool(t[0] == 't');
+                break;
+            case 20: /* int8 */
+            case 21: /* int2 */
+            case 23: /* int4 */
+                v = sl_value_int(strtoll(t, NULL, 10));
+                break;
+            case 700: /* float4 */
+            case 701: /* float8 */
+                v = sl_value_double(strtod(t, NULL));
+                break;
+            default:
+                v = text_value(j->ctx->arena, t, strlen(t));
+            }
+        }
+        rc = row_set(j, PQfname(r, c), v);
+    }
+    return rc;
+}
 
 /* Line (1-based) of byte offset off in text. */
 static unsigned line_of(const char *text, size_t off)
@@ -110,6 +190,8 @@ static int run_pg(job_t *j, const char *url)
             stmt_place(j, i, pos ? (size_t)strtoul(pos, NULL, 10) - 1 : 0, place, sizeof place);
             rc = sl_err_set(&ctx->err, pg_code(r), "%s: %s: %s", j->what, place,
                             sl_pg_msg(c, r));
+        } else if (st == PGRES_TUPLES_OK && PQntuples(r) > 0) {
+            rc = pg_row(j, r);
         }
         PQclear(r);
     }
@@ -151,7 +233,13 @@ static int sqlite_run_text(job_t *j, sqlite3 *db, size_t i)
             break; /* only whitespace or comments left */
         }
         int r;
+        bool first = true;
         while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+            if (first && sqlite_row(j, st) != 0) {
+                sqlite3_finalize(st);
+                return sl_err_set(&j->ctx->err, SL_ENOMEM, "%s: out of memory", j->what);
+            }
+            first = false;
         }
         sqlite3_finalize(st);
         if (r != SQLITE_DONE) {
@@ -277,6 +365,9 @@ int sl_sql_step_run(sl_step_ctx_t *ctx, sl_step_result_t *res)
         }
     }
     rc = sl_pg_is_url(url) ? run_pg(&j, url) : run_sqlite(&j, url);
+    if (rc == 0 && j.row.type == SL_T_OBJECT) {
+        rc = sl_step_output_put(ctx, "row", &j.row); /* {{ steps.NAME.output.row.COL }} */
+    }
     if (rc == 0) {
         sl_info("%s: ran %s", j.what, j.file ? j.file : j.n == 1 ? "1 statement" : "the statements");
     }

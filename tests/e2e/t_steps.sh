@@ -17,11 +17,19 @@ steps:
   - name: load
     source: {type: file, url: in.jsonl}
     sink: {type: sql, url: "sqlite:///db/out.db", table: people, mode: upsert, key: [id]}
+  - name: count
+    sql: {url: "sqlite:///db/out.db", statements: ["SELECT count(*) AS n, max(name) AS last, 1.5 AS f, NULL AS z FROM people"]}
+  - name: report
+    when: "steps.count.output.row.n == 2"
+    sql: {url: "sqlite:///db/out.db", statements: ["CREATE TABLE IF NOT EXISTS reported (n int)"]}
 YAML
-    sl run p.yaml --state st.db
+    sl run p.yaml --state st.db --log-format json
     assert_rc 0
     assert_eq "1|a|x
 2|b|x" "$(q db/out.db 'SELECT id, name, note FROM people ORDER BY id')"
+    # a query's first row is the step's output
+    assert_contains err.txt '"output":{"row":{"n":2,"last":"b","f":1.5,"z":null}}'
+    assert_eq "reported" "$(q db/out.db "SELECT name FROM sqlite_master WHERE name = 'reported'")"
     assert_eq "people_name" "$(q db/out.db "SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'people_name'")"
     assert_contains err.txt "Completed: schema"
     assert_not_contains err.txt "Processing schema"
@@ -166,10 +174,13 @@ steps:
         - "CREATE SCHEMA IF NOT EXISTS shop"
         - "CREATE TABLE IF NOT EXISTS shop.customers (id bigint PRIMARY KEY, name text)"
         - "INSERT INTO shop.customers VALUES (1, 'Ann') ON CONFLICT DO NOTHING"
+        - "SELECT count(*) AS n, max(name) AS last, true AS yes, 2.50::numeric AS amount FROM shop.customers"
 YAML
-    sl run p.yaml --state st.db -p "db=$PG_URL"
+    sl run p.yaml --state st.db -p "db=$PG_URL" --log-format json
     assert_rc 0
     assert_eq "1|Ann" "$(psql_q 'SELECT id, name FROM shop.customers')"
+    # the first row, typed: count is an int, numeric stays exact text
+    assert_contains err.txt '"output":{"row":{"n":1,"last":"Ann","yes":true,"amount":"2.50"}}'
     pipeline <<'YAML'
 name: pgsteps
 params:
