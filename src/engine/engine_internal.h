@@ -97,6 +97,14 @@ typedef struct sl_prior_step {
     char *output_json;
 } sl_prior_step_t;
 
+/* Runs a map or parallel step (map.c). */
+int sl_map_run(sl_step_ctx_t *ctx, sl_step_result_t *res);
+/* Puts the map's output (map_output.c): counts by status, and the items'
+ * outcomes (inline, in the results file, or a parallel step's branches by
+ * name), read from the item rows of (ctx->run_id, items_step). */
+int sl_map_output(sl_step_ctx_t *ctx, const sl_map_cfg_t *cfg, const char *items_step,
+                  int64_t total, const int64_t *counts);
+
 /* Runs f's steps in order: `when`, retries, timeouts, catch and
  * on_failure as for the pipeline's own steps. f->failed and f->partial
  * tell how it went; f->res and f->steps_value hold each step's result. */
