@@ -9,7 +9,7 @@
 #   make format     clang-format the sources
 
 CC ?= cc
-PKGS := yaml-0.1 sqlite3 zlib libcrypto libxxhash snappy libzstd libcurl libpq
+PKGS := yaml-0.1 sqlite3 zlib libcrypto libxxhash snappy libzstd libcurl libpq libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -25,6 +25,7 @@ DEB_snappy := libsnappy-dev
 DEB_libzstd := libzstd-dev
 DEB_libcurl := libcurl4-openssl-dev
 DEB_libpq := libpq-dev
+DEB_libmicrohttpd := libmicrohttpd-dev
 ifeq ($(filter deps demo test bench clean format,$(MAKECMDGOALS)),)
 ifeq ($(PKG_LIBS),)
 MISSING_DEBS := $(shell command -v pkg-config >/dev/null 2>&1 || echo pkg-config) \

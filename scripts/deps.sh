@@ -4,7 +4,7 @@
 # is missing, so it is fast when everything is present.
 set -e
 PKGS="build-essential pkg-config libyaml-dev libsqlite3-dev sqlite3 zlib1g-dev libssl-dev
-libxxhash-dev libsnappy-dev libzstd-dev libcurl4-openssl-dev clang libclang-rt-14-dev nodejs npm
+libxxhash-dev libsnappy-dev libzstd-dev libcurl4-openssl-dev libmicrohttpd-dev clang libclang-rt-14-dev nodejs npm
 time gzip libpq-dev postgresql postgresql-client tzdata"
 missing=""
 for p in $PKGS; do

@@ -22,6 +22,7 @@ static const char USAGE[] =
     "  run PIPELINE.yaml [-p k=v]... [--full-refresh]   run to completion\n"
     "  validate PIPELINE.yaml [-p k=v]... [--strict]    check a pipeline file; an unset\n"
     "                                                   ${env:} is a warning (--strict: error)\n"
+    "  serve [--listen HOST:PORT] PIPELINE.yaml...       the HTTP API (127.0.0.1:8080)\n"
     "  runs [--pipeline NAME] [--limit N]                list recent runs\n"
     "  runs show ID                                     one run, its steps and map items\n"
     "  runs resume ID [PIPELINE.yaml]                   run a run's failed and unfinished\n"
@@ -87,6 +88,9 @@ static int parse_args(int argc, char **argv, sl_cli_t *c)
             } else {
                 return sl_cli_usage_error("unknown log format '%s' (text, json)", val);
             }
+        } else if (strcmp(a, "--listen") == 0) {
+            NEEDS_VALUE();
+            c->listen = val;
         } else if (strcmp(a, "--run-id") == 0) {
             NEEDS_VALUE();
             if (strlen(val) != 36) {
@@ -416,6 +420,8 @@ int main(int argc, char **argv)
         rc = cmd_run(&c);
     } else if (strcmp(c.cmd, "validate") == 0) {
         rc = cmd_validate(&c);
+    } else if (strcmp(c.cmd, "serve") == 0) {
+        rc = sl_cli_serve(&c);
     } else if (strcmp(c.cmd, "runs") == 0) {
         rc = sl_cli_runs(&c);
     } else if (strcmp(c.cmd, "state") == 0) {

@@ -27,6 +27,7 @@ typedef struct {
      * that does not wait starts `sluice run` with them) */
     const char *run_id;
     const char *parent_run;
+    const char *listen; /* serve: HOST:PORT */
 } sl_cli_t;
 
 /* Prints "sluice: " + fmt (with arg) and the usage hint; returns SL_EXIT_USAGE. */
@@ -40,6 +41,8 @@ int sl_cli_run(const sl_cli_t *c, const sl_run_request_t *req);
 /* A time for tables: "2026-12-07T10:00:00Z" (seconds), "-" for none;
  * out holds 40 bytes. */
 void sl_cli_fmt_time(int64_t us, char *out);
+/* `sluice serve [--listen HOST:PORT] PIPELINE.yaml...` (serve.c). */
+int sl_cli_serve(const sl_cli_t *c);
 /* `sluice runs`, `runs show ID`, `runs resume ID`. */
 int sl_cli_runs(const sl_cli_t *c);
 

@@ -1,0 +1,66 @@
+/* `sluice serve`: the HTTP server (libmicrohttpd) and its handlers.
+ *
+ * server.c owns the daemon: the listening address (127.0.0.1 unless told
+ * otherwise), the limits (body, URL, connections, per-connection time),
+ * request ids, the access log and the dispatch to handlers; api.c has the
+ * handlers of the built-in JSON API. A handler sees a parsed request and
+ * fills a response; errors are always {"error": {"code", "message"}}. */
+#ifndef SLUICE_SERVE_SERVER_H
+#define SLUICE_SERVE_SERVER_H
+
+#include "sluice/buf.h"
+#include "sluice/config.h"
+#include "sluice/state.h"
+
+typedef struct sl_server sl_server_t;
+
+typedef struct {
+    const char *listen;        /* "HOST:PORT" (port 0: any free one); default 127.0.0.1:8080 */
+    const char *state_url;     /* the state store the API reads */
+    size_t max_body;           /* bytes; default 1 MiB (413 beyond) */
+    size_t max_url;            /* bytes; default 8 KiB (414 beyond) */
+    unsigned max_connections;  /* default 256 */
+    unsigned conn_timeout_s;   /* idle connection closed after this; default 30 */
+    unsigned threads;          /* request threads; default 2 */
+} sl_server_opts_t;
+
+/* A request as a handler sees it. */
+typedef struct sl_request {
+    const char *method, *path;  /* path without the query string */
+    const char *body;           /* NUL-terminated, may be empty */
+    size_t body_len;
+    const char *request_id;     /* echoed in X-Request-Id, logged */
+    void *conn;                 /* the MHD connection (for sl_request_query/header) */
+    sl_server_t *server;
+} sl_request_t;
+
+typedef struct {
+    int status;
+    sl_buf_t body;              /* JSON */
+    const char *location;       /* a Location header, or NULL */
+} sl_response_t;
+
+/* A query-string argument or a header of the request, or NULL. */
+const char *sl_request_query(const sl_request_t *r, const char *name);
+const char *sl_request_header(const sl_request_t *r, const char *name);
+
+/* Sets resp to {"error": {"code": code, "message": ...}} with status. */
+void sl_response_error(sl_response_t *resp, int status, const char *code, const char *fmt, ...)
+    SL_PRINTF(4, 5);
+
+/* The server's state store and loaded pipelines, for handlers. */
+sl_state_t *sl_server_state(sl_server_t *s);
+const sl_pipeline_t *const *sl_server_pipelines(sl_server_t *s, size_t *n);
+
+/* Starts serving (threads of its own) and returns; *port gets the port it
+ * listens on. pipelines are borrowed for the server's life. */
+int sl_server_start(const sl_server_opts_t *o, const sl_pipeline_t *const *pipelines, size_t n,
+                    sl_server_t **out, unsigned *port, sl_err_t *err);
+/* Stops accepting, finishes the requests in flight, frees s. */
+void sl_server_stop(sl_server_t *s);
+
+/* The built-in API's handler (api.c): returns false when no route of the
+ * API matches (the server answers 404). */
+bool sl_api_handle(const sl_request_t *r, sl_response_t *resp);
+
+#endif
