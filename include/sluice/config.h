@@ -251,6 +251,28 @@ typedef struct {
     const sl_node_t *node; /* the connection's map */
 } sl_connection_cfg_t;
 
+/* Where a route's params come from (sl_route_t.from, in the order given). */
+typedef enum {
+    SL_FROM_PATH = 1, /* {name} segments of the route's path */
+    SL_FROM_QUERY,    /* ?name=value */
+    SL_FROM_BODY,     /* the fields of a JSON object body */
+    SL_FROM_HEADERS,  /* a header named as the param */
+} sl_param_source_t;
+
+/* An HTTP route of `sluice serve` that starts a run of the pipeline. */
+typedef struct {
+    const char *method;      /* GET, POST, PUT, PATCH, DELETE */
+    const char *path;        /* "/fetchRootSpans", "/projects/{project}/sync" */
+    sl_param_source_t from[4];
+    size_t nfrom;
+    bool wait;               /* answer with the run's outcome (else 202 at once) */
+    int64_t timeout_us;      /* wait: answer 202 after this; default 30 s */
+    /* auth: NULL: an API key with the route in its scope; "none": open;
+     * else the one key the route accepts (a ${env:} secret) */
+    const sl_node_t *auth;
+    const sl_node_t *node;
+} sl_route_t;
+
 typedef struct {
     const char *file;     /* pipeline file path as given */
     const char *base_dir; /* its folder: plain paths are relative to it */
@@ -263,6 +285,8 @@ typedef struct {
     sl_step_cfg_t *steps;
     size_t nsteps;
     int64_t timeout_us; /* the whole run's timeout; 0: none */
+    sl_route_t *routes; /* `routes:` of sluice serve */
+    size_t nroutes;
 } sl_pipeline_t;
 
 /* Loads a pipeline file and checks its whole shape, including each

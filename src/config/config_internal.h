@@ -67,4 +67,8 @@ int sl_pipeline_from_root(sl_arena_t *a, const char *path, const sl_node_t *root
  * declarations and their defaults. */
 int sl_params_load(sl_arena_t *a, sl_pipeline_t *p, const sl_node_t *params, sl_err_t *err);
 
+/* routes.c: reads the `routes` list (may be NULL) into p->routes, after
+ * the params (a path's {name} must be a declared param). */
+int sl_routes_load(sl_arena_t *a, sl_pipeline_t *p, const sl_node_t *routes, sl_err_t *err);
+
 #endif

@@ -30,6 +30,9 @@ static const sl_field_spec_t top_spec[] = {
     {.name = "connections", .type = SL_FIELD_MAP, .doc = "named connection URLs"},
     {.name = "steps", .type = SL_FIELD_LIST, .required = true, .doc = "the steps, in order"},
     {.name = "schedule", .type = SL_FIELD_STRING, .doc = "cron schedule for sluice serve"},
+    {.name = "routes", .type = SL_FIELD_LIST,
+     .doc = "HTTP routes of sluice serve that start a run: [{method, path, params_from, wait, "
+            "timeout, auth}]"},
     {.name = "timeout", .type = SL_FIELD_STRING,
      .doc = "longest the whole run may take (\"1h\"): its steps stop at their next batch"},
     {.name = "export_checkpoints", .type = SL_FIELD_MAP, .children = export_spec,
@@ -613,6 +616,9 @@ int sl_pipeline_from_root(sl_arena_t *a, const char *path, const sl_node_t *root
     p->name = sl_node_get(root, "name")->text;
 
     rc = sl_params_load(a, p, sl_node_get(root, "params"), err);
+    if (rc == 0) {
+        rc = sl_routes_load(a, p, sl_node_get(root, "routes"), err);
+    }
     if (rc == 0) {
         rc = load_connections(&c, p, sl_node_get(root, "connections"));
     }
