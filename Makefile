@@ -143,7 +143,8 @@ fuzz-merge: $(FUZZ_BINS)
 	    2>&1 | grep -E '^MERGE-OUTER: [0-9]+ new files' | sed "s/^/$$n: /"; done
 
 bench: deps all
-	@sh bench/run.sh; a=$$?; sh bench/map.sh; b=$$?; [ $$a = 0 ] && [ $$b = 0 ]
+	@sh bench/run.sh; a=$$?; sh bench/map.sh; b=$$?; sh bench/serve.sh; c=$$?; \
+	  [ $$a = 0 ] && [ $$b = 0 ] && [ $$c = 0 ]
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -5,7 +5,7 @@
 set -e
 PKGS="build-essential pkg-config libyaml-dev libsqlite3-dev sqlite3 zlib1g-dev libssl-dev
 libxxhash-dev libsnappy-dev libzstd-dev libcurl4-openssl-dev libmicrohttpd-dev clang libclang-rt-14-dev nodejs npm
-time gzip libpq-dev postgresql postgresql-client tzdata"
+time gzip libpq-dev postgresql postgresql-client tzdata wrk nginx-light"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
