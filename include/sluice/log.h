@@ -6,6 +6,8 @@
 #ifndef SLUICE_LOG_H
 #define SLUICE_LOG_H
 
+#include <stdio.h>
+
 #include "sluice/common.h"
 
 typedef enum {
@@ -46,6 +48,13 @@ typedef struct {
  * one, for the caller to restore. */
 const sl_log_scope_t *sl_log_scope_set(const sl_log_scope_t *scope);
 const sl_log_scope_t *sl_log_scope(void);
+
+/* From now on, every line logged (at the enabled levels) is also written
+ * to f as a JSON line, redacted, whatever the console's format, until
+ * sl_log_capture_stop: a run's log kept with its outputs (export_logs).
+ * One capture at a time (SL_EINVAL for a second). */
+int sl_log_capture_start(FILE *f);
+void sl_log_capture_stop(void);
 
 void sl_log(sl_log_level_t level, const char *fmt, ...) SL_PRINTF(2, 3);
 /* With structured fields for JSON output: pairs of key, value strings,

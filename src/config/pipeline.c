@@ -37,6 +37,9 @@ static const sl_field_spec_t top_spec[] = {
      .doc = "longest the whole run may take (\"1h\"): its steps stop at their next batch"},
     {.name = "export_checkpoints", .type = SL_FIELD_MAP, .children = export_spec,
      .doc = "after each run, write the steps' checkpoints as one JSON file (url, connection)"},
+    {.name = "export_logs", .type = SL_FIELD_MAP, .children = export_spec,
+     .doc = "after each run, write its log lines as JSON Lines (url with {{ run.id }}, "
+            "connection)"},
     {.name = NULL},
 };
 

@@ -132,53 +132,90 @@ void sl_log_redact(char *s)
     sl_buf_free(&b);
 }
 
+/* A log line as JSON: ts, level, msg, the thread's scope, kv. */
+static void json_line(sl_buf_t *line, const char *ts, sl_log_level_t level, const sl_buf_t *msg,
+                      const char *const *kv)
+{
+    sl_buf_append_c(line, "{\"ts\":\"");
+    sl_buf_append_c(line, ts);
+    sl_buf_append_c(line, "\",\"level\":\"");
+    sl_buf_append_c(line, level_names[level]);
+    sl_buf_append_c(line, "\",\"msg\":");
+    sl_json_write_string(line, msg->data ? msg->data : "", msg->len);
+    const sl_log_scope_t *sc = thread_scope;
+    if (sc && sc->run) {
+        json_field(line, "run", sc->run);
+    }
+    if (sc && sc->step) {
+        json_field(line, "step", sc->step);
+    }
+    if (sc && sc->item) {
+        json_field(line, "item", sc->item);
+    }
+    for (size_t i = 0; kv && kv[i] && kv[i + 1]; i += 2) {
+        json_field(line, kv[i], kv[i + 1]);
+    }
+    sl_buf_append_c(line, "}\n");
+}
+
+/* "[2026-11-22 10:30:45] message" as the seed pipelines print. */
+static void text_line(sl_buf_t *line, char *ts, sl_log_level_t level, const sl_buf_t *msg,
+                      const char *const *kv)
+{
+    ts[10] = ' ';
+    ts[19] = '\0';
+    sl_buf_printf(line, "[%s] ", ts);
+    if (level != SL_LOG_INFO) {
+        sl_buf_printf(line, "%s: ", level_names[level]);
+    }
+    const sl_log_scope_t *sc = thread_scope;
+    if (sc && sc->item) {
+        sl_buf_printf(line, "[%s %s] ", sc->step ? sc->step : "", sc->item);
+    }
+    sl_buf_append(line, msg->data ? msg->data : "", msg->len);
+    for (size_t i = 0; kv && kv[i] && kv[i + 1]; i += 2) {
+        sl_buf_printf(line, " %s=%s", kv[i], kv[i + 1]);
+    }
+    sl_buf_putc(line, '\n');
+}
+
+static FILE *capture; /* sl_log_capture_start's file, under lock */
+
+int sl_log_capture_start(FILE *f)
+{
+    pthread_mutex_lock(&lock);
+    int rc = capture ? SL_EINVAL : 0;
+    if (!capture) {
+        capture = f;
+    }
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+void sl_log_capture_stop(void)
+{
+    pthread_mutex_lock(&lock);
+    capture = NULL;
+    pthread_mutex_unlock(&lock);
+}
+
 static void emit(sl_log_level_t level, const char *const *kv, const char *fmt, va_list ap)
 {
     if (!sl_log_enabled(level)) {
         return;
     }
-    sl_buf_t msg = SL_BUF_INIT, line = SL_BUF_INIT;
+    sl_buf_t msg = SL_BUF_INIT, line = SL_BUF_INIT, json = SL_BUF_INIT;
     sl_buf_vprintf(&msg, fmt, ap);
     char ts[40];
     sl_timestamp_format(sl_now_us(), ts);
     if (fmt_kind == SL_LOG_JSON) {
-        sl_buf_append_c(&line, "{\"ts\":\"");
-        sl_buf_append_c(&line, ts);
-        sl_buf_append_c(&line, "\",\"level\":\"");
-        sl_buf_append_c(&line, level_names[level]);
-        sl_buf_append_c(&line, "\",\"msg\":");
-        sl_json_write_string(&line, msg.data ? msg.data : "", msg.len);
-        const sl_log_scope_t *sc = thread_scope;
-        if (sc && sc->run) {
-            json_field(&line, "run", sc->run);
-        }
-        if (sc && sc->step) {
-            json_field(&line, "step", sc->step);
-        }
-        if (sc && sc->item) {
-            json_field(&line, "item", sc->item);
-        }
-        for (size_t i = 0; kv && kv[i] && kv[i + 1]; i += 2) {
-            json_field(&line, kv[i], kv[i + 1]);
-        }
-        sl_buf_append_c(&line, "}\n");
+        json_line(&line, ts, level, &msg, kv);
     } else {
-        /* "[2026-11-22 10:30:45] message" as the seed pipelines print. */
-        ts[10] = ' ';
-        ts[19] = '\0';
-        sl_buf_printf(&line, "[%s] ", ts);
-        if (level != SL_LOG_INFO) {
-            sl_buf_printf(&line, "%s: ", level_names[level]);
+        /* a capture is JSON whatever the console shows */
+        if (capture) {
+            json_line(&json, ts, level, &msg, kv);
         }
-        const sl_log_scope_t *sc = thread_scope;
-        if (sc && sc->item) {
-            sl_buf_printf(&line, "[%s %s] ", sc->step ? sc->step : "", sc->item);
-        }
-        sl_buf_append(&line, msg.data ? msg.data : "", msg.len);
-        for (size_t i = 0; kv && kv[i] && kv[i + 1]; i += 2) {
-            sl_buf_printf(&line, " %s=%s", kv[i], kv[i + 1]);
-        }
-        sl_buf_putc(&line, '\n');
+        text_line(&line, ts, level, &msg, kv);
     }
     pthread_mutex_lock(&lock);
     if (line.data) {
@@ -186,9 +223,17 @@ static void emit(sl_log_level_t level, const char *const *kv, const char *fmt, v
         fwrite(line.data, 1, line.len, stderr);
         fflush(stderr);
     }
+    sl_buf_t *copy = fmt_kind == SL_LOG_JSON ? &line : &json;
+    if (capture && copy->data) {
+        if (copy == &json) {
+            redact(&json);
+        }
+        fwrite(copy->data, 1, copy->len, capture);
+    }
     pthread_mutex_unlock(&lock);
     sl_buf_free(&msg);
     sl_buf_free(&line);
+    sl_buf_free(&json);
 }
 
 void sl_log(sl_log_level_t level, const char *fmt, ...)

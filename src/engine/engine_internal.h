@@ -6,6 +6,8 @@
 #include "sluice/plugin.h"
 #include "sluice/step.h"
 
+#include <stdio.h>
+
 #include "sluice/cancel.h"
 
 /* The step kinds of step_kinds.c and map.c. */
@@ -136,6 +138,12 @@ int sl_flow_run(sl_step_ctx_t *ctx, sl_step_result_t *res);
  * steps ran (see export.c). Returns 0 or an error with err set. */
 int sl_export_checkpoints(const sl_pipeline_t *p, struct sl_state *st, const sl_run_result_t *res,
                           const sl_value_t *params, const sl_value_t *run, sl_err_t *err);
+
+/* Writes the run's log lines (f: the capture sl_run_begin started, JSON
+ * lines) to the pipeline's export_logs location, if it has one (export.c).
+ * Returns 0 or an error with err set. */
+int sl_export_logs(const sl_pipeline_t *p, FILE *f, const sl_value_t *params,
+                   const sl_value_t *run, const char *run_id, sl_err_t *err);
 
 /* Sets steps[name] = {status, output} (arena a), creating steps. */
 int sl_steps_record(sl_arena_t *a, sl_value_t *steps, const char *name, sl_status_t status,

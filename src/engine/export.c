@@ -46,7 +46,8 @@ typedef struct {
     char *key;
 } target_t;
 
-static int open_target(sl_step_ctx_t *ctx, const sl_node_t *cfg, target_t *t, sl_err_t *err)
+static int open_target(sl_step_ctx_t *ctx, const sl_node_t *cfg, const char *what, target_t *t,
+                       sl_err_t *err)
 {
     const sl_node_t *un = sl_node_get(cfg, "url");
     const char *raw = NULL;
@@ -57,12 +58,12 @@ static int open_target(sl_step_ctx_t *ctx, const sl_node_t *cfg, target_t *t, sl
     sl_err_t terr;
     rc = sl_render_once(ctx, raw, &t->url, &terr);
     if (rc) {
-        return sl_node_error(err, un, "export_checkpoints: url: %s",
+        return sl_node_error(err, un, "%s: url: %s", what,
                              rc == SL_EINVAL ? "record is not available here" : terr.msg);
     }
     sl_s3_opts_t s3;
     const char *conn_url = NULL;
-    rc = sl_connection_s3(ctx, cfg, "export_checkpoints", &s3, &conn_url);
+    rc = sl_connection_s3(ctx, cfg, what, &s3, &conn_url);
     if (rc) {
         return sl_err_set(err, rc, "%s", ctx->err.msg);
     }
@@ -70,8 +71,8 @@ static int open_target(sl_step_ctx_t *ctx, const sl_node_t *cfg, target_t *t, sl
     const char *loc = is_s3 ? t->url : sl_resolve_path(t->a, ctx->base_dir, t->url);
     const char *slash = loc ? strrchr(loc, '/') : NULL;
     if (!loc || !slash || !slash[1] || (is_s3 && slash < loc + 5)) {
-        return sl_node_error(err, un, "export_checkpoints: url '%s' must name a file, e.g. "
-                             "lake/logs/checkpoints.json", t->url);
+        return sl_node_error(err, un, "%s: url '%s' must name a file, e.g. "
+                             "lake/logs/checkpoints.json", what, t->url);
     }
     char *dir = sl_arena_strndup(t->a, loc, (size_t)(slash - loc));
     if (!dir) {
@@ -80,7 +81,7 @@ static int open_target(sl_step_ctx_t *ctx, const sl_node_t *cfg, target_t *t, sl
     if (!is_s3) {
         sl_err_t merr;
         if ((rc = sl_mkdir_parents(loc, &merr)) != 0) {
-            return sl_err_set(err, rc, "export_checkpoints: %s", merr.msg);
+            return sl_err_set(err, rc, "%s: %s", what, merr.msg);
         }
     }
     char *prefix = NULL;
@@ -214,7 +215,7 @@ int sl_export_checkpoints(const sl_pipeline_t *p, sl_state_t *st, const sl_run_r
     sl_step_ctx_t ctx;
     sl_step_ctx_init(&ctx, p, NULL, params, run, res->run_id);
     target_t t = {.a = ctx.arena};
-    int rc = ctx.arena ? open_target(&ctx, cfg, &t, err) : SL_ENOMEM;
+    int rc = ctx.arena ? open_target(&ctx, cfg, "export_checkpoints", &t, err) : SL_ENOMEM;
     sl_value_t obj;
     if (!rc) {
         rc = read_previous(&t, &obj, err);
@@ -251,6 +252,45 @@ int sl_export_checkpoints(const sl_pipeline_t *p, sl_state_t *st, const sl_run_r
     }
     if (!rc) {
         sl_info("export_checkpoints: wrote %s", t.url);
+    }
+    sl_buf_free(&b);
+    free(t.key);
+    sl_objstore_close(t.st);
+    sl_arena_destroy(ctx.arena);
+    return rc;
+}
+
+int sl_export_logs(const sl_pipeline_t *p, FILE *f, const sl_value_t *params,
+                   const sl_value_t *run, const char *run_id, sl_err_t *err)
+{
+    const sl_node_t *cfg = sl_node_get(p->root, "export_logs");
+    if (!cfg || !f) {
+        return 0;
+    }
+    sl_step_ctx_t ctx;
+    sl_step_ctx_init(&ctx, p, NULL, params, run, run_id);
+    target_t t = {.a = ctx.arena};
+    int rc = ctx.arena ? open_target(&ctx, cfg, "export_logs", &t, err) : SL_ENOMEM;
+    sl_buf_t b = SL_BUF_INIT;
+    if (rc == 0) {
+        char chunk[1 << 14];
+        size_t n;
+        rewind(f);
+        while (rc == 0 && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+            rc = sl_buf_append(&b, chunk, n);
+        }
+        if (rc == 0 && ferror(f)) {
+            rc = sl_err_set(err, SL_EIO, "export_logs: cannot read the run's log back");
+        }
+    }
+    if (rc == 0) {
+        rc = sl_objstore_put(t.st, t.key, b.data ? b.data : "", b.len, err);
+    }
+    if (rc && !err->msg[0]) {
+        sl_err_set(err, rc, "%s", sl_strerror(rc));
+    }
+    if (rc == 0) {
+        sl_info("export_logs: wrote %s", t.url);
     }
     sl_buf_free(&b);
     free(t.key);

@@ -119,10 +119,15 @@ struct sl_engine_run {
     const char *prior_pipeline;
     sl_status_t prior_status;
     bool prior_found;
+    FILE *log_copy; /* export_logs: the run's log lines, captured */
 };
 
 static void run_free(sl_engine_run_t *r)
 {
+    if (r->log_copy) {
+        sl_log_capture_stop();
+        fclose(r->log_copy);
+    }
     if (r->st) {
         sl_state_close(r->st);
     }
@@ -336,6 +341,14 @@ int sl_run_begin(const sl_run_request_t *req, const sl_engine_opts_t *opts,
                           .record_rows = true,
                           .prior = r->prior,
                           .nprior = r->nprior};
+    if (sl_node_get(p->root, "export_logs")) {
+        /* a run called by another in this process is in the caller's log */
+        r->log_copy = tmpfile();
+        if (r->log_copy && sl_log_capture_start(r->log_copy) != 0) {
+            fclose(r->log_copy);
+            r->log_copy = NULL;
+        }
+    }
     if (req->resume_run_id) {
         sl_info("Resuming: pipeline %s (run %s)", p->name, r->res.run_id);
     } else {
@@ -673,6 +686,17 @@ void sl_run_end(sl_engine_run_t *r, sl_run_result_t *res)
         sl_log_redact(xerr.msg);
         sl_error("export_checkpoints: %s", xerr.msg);
         r->top.partial = true; /* the data landed; the copy of the checkpoints did not */
+    }
+    if (r->log_copy) {
+        sl_log_capture_stop();
+        memset(&xerr, 0, sizeof xerr);
+        if (sl_export_logs(r->p, r->log_copy, &r->params, &r->run, r->res.run_id, &xerr) != 0) {
+            sl_log_redact(xerr.msg);
+            sl_error("export_logs: %s", xerr.msg);
+            r->top.partial = true; /* the data landed; its log did not */
+        }
+        fclose(r->log_copy);
+        r->log_copy = NULL;
     }
     r->res.ended_us = sl_now_us();
     bool failed = r->top.failed, partial = r->top.partial;

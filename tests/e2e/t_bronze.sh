@@ -118,6 +118,11 @@ for (const [k, n] of Object.entries(want))
   if (!c[k] || c[k].record_count !== n || !/^2026-11-\d\dT/.test(c[k].last_sync_timestamp)) process.exit(1);
 if (c.customers.last_sync_timestamp > "2026-11-21") process.exit(2);
 ' || fail "checkpoints.json: $(cat lake/logs/pipeline/ingestion/checkpoints.json)"
+    # the run's log lines beside them, by date, queryable as the seed's
+    # monitoring does
+    log="lake/logs/pipeline/ingestion/date=$today/run-$run1.jsonl"
+    [ -f "$log" ] || fail "no run log at $log: $(find lake/logs)"
+    assert_eq '{"n":"5"}' "$(duck "lake/logs/pipeline/ingestion/date=*/run-*.jsonl" "SELECT count(*) AS n FROM read_json(\$F, format = 'newline_delimited', hive_partitioning = true) WHERE msg LIKE 'Completed: %' AND step LIKE 'entities/%' AND run = '$run1' AND date::VARCHAR = '$today'")"
 
     # day 2: changed and new rows land once, under load_type=incremental
     sl run seed.yaml --state seed.db -p day=day2
