@@ -88,6 +88,20 @@ int sl_engine_run(const sl_run_request_t *req, const sl_engine_opts_t *opts, sl_
                   sl_err_t *err);
 void sl_run_result_free(sl_run_result_t *res);
 
+/* The params of a run's history (its params_json) as NAME=VALUE args in
+ * a: a value masked there (its default came from a secret) is left out,
+ * so a new attempt reads it from its secret again. SL_EPARSE when the
+ * text is not a JSON object. */
+int sl_run_params_args(sl_arena_t *a, const char *params_json, const char ***args, size_t *n);
+
+/* Queues a run of p for a worker (sluice serve): checks args against the
+ * declared params (SL_ECONFIG, err naming the param) and records the run
+ * as pending, with its params (secrets masked), trigger and where its
+ * definition is. run_id gets its id. */
+int sl_run_enqueue(sl_state_t *st, const sl_pipeline_t *p, const char *const *args, size_t nargs,
+                   const char *trigger, const char *parent_run_id, char run_id[37],
+                   sl_err_t *err);
+
 /* Checks what the config schema cannot: opens and closes every transform
  * (templates, expressions, cast types) without running anything, against
  * the params that args give (params nobody gave are null here). Returns 0

@@ -1,8 +1,12 @@
 /* What the commands share: usage errors, the state store, running. */
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "cli.h"
+#include "sluice/cancel.h"
 #include "sluice/log.h"
 #include "sluice/timeutil.h"
 
@@ -24,13 +28,46 @@ int sl_cli_open_state(const sl_cli_t *c, sl_state_t **st)
     return 0;
 }
 
+/* SIGTERM or SIGINT: the run stops at its next batch, its checkpoints
+ * kept (status cancelled); a second one ends the process at once. */
+static void *on_signals(void *arg)
+{
+    sl_cancel_t *token = arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int sig = 0;
+    if (sigwait(&set, &sig) == 0) {
+        sl_warn("%s: stopping at the next batch (again to stop at once)",
+                sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        sl_cancel_request(token, SL_ECANCELLED);
+    }
+    if (sigwait(&set, &sig) == 0) {
+        _exit(128 + sig);
+    }
+    return NULL;
+}
+
 int sl_cli_run(const sl_cli_t *c, const sl_run_request_t *req)
 {
+    static sl_cancel_t token; /* lives as long as the signal thread */
+    sl_cancel_init(&token, NULL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_t th;
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) == 0 &&
+        pthread_create(&th, NULL, on_signals, &token) == 0) {
+        pthread_detach(th);
+    }
     sl_engine_opts_t opts = {
         .state_url = c->state,
         .full_refresh = c->full_refresh,
         .progress = c->progress,
-        .threads = c->threads};
+        .threads = c->threads,
+        .cancel = &token};
     sl_run_result_t res;
     sl_err_t err = {0};
     int rc = sl_engine_run(req, &opts, &res, &err);

@@ -163,42 +163,22 @@ static int no_steps(void *ud, const sl_step_run_t *s)
     return 0;
 }
 
-/* The run's params as NAME=VALUE args (a, freed with the arena), then the
- * command line's -p: a value masked in the history (its default came from
- * a secret) is left out, so it comes from its secret again. */
+/* The run's params from its history, then the command line's -p. */
 static int resume_args(sl_arena_t *a, const char *params_json, const sl_cli_t *c,
                        const char ***args, size_t *n)
 {
-    sl_value_t v;
-    sl_json_error_t je;
-    char *text = sl_arena_strdup(a, params_json);
-    if (!text || sl_json_parse(a, text, strlen(text), NULL, &v, &je) != 0 ||
-        v.type != SL_T_OBJECT) {
-        return SL_EPARSE;
+    const char **hist = NULL;
+    size_t nh = 0;
+    int rc = sl_run_params_args(a, params_json, &hist, &nh);
+    *args = rc ? NULL : sl_arena_calloc(a, (nh + c->nparams + 1) * sizeof **args);
+    if (rc || !*args) {
+        return rc ? rc : SL_ENOMEM;
     }
-    *args = sl_arena_calloc(a, (v.len + c->nparams + 1) * sizeof **args);
-    if (!*args) {
-        return SL_ENOMEM;
-    }
-    *n = 0;
-    for (uint32_t i = 0; i < v.len; i++) {
-        const sl_member_t *m = &v.u.members[i];
-        if (m->val.type == SL_T_NULL ||
-            (m->val.type == SL_T_STRING && m->val.len == 3 && memcmp(m->val.u.s, "***", 3) == 0)) {
-            continue;
-        }
-        sl_buf_t b = SL_BUF_INIT;
-        sl_buf_printf(&b, "%.*s=", (int)m->klen, m->key);
-        sl_value_to_text(&m->val, &b);
-        (*args)[(*n)++] = b.data ? sl_arena_strdup(a, b.data) : NULL;
-        sl_buf_free(&b);
-        if (!(*args)[*n - 1]) {
-            return SL_ENOMEM;
-        }
-    }
+    memcpy(*args, hist, nh * sizeof *hist);
     for (size_t i = 0; i < c->nparams; i++) {
-        (*args)[(*n)++] = c->params[i];
+        (*args)[nh + i] = c->params[i];
     }
+    *n = nh + c->nparams;
     return 0;
 }
 

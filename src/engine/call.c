@@ -14,6 +14,7 @@
  * Not waiting, the child starts as a process of its own (`sluice run` with
  * the run id chosen here), and the step's output is that run id. Either
  * way the child's run records this run as its parent (trigger "call"). */
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,7 +242,15 @@ static int call_start(sl_step_ctx_t *ctx, const char *path, const char *const *a
     }
     argv[n] = NULL;
     pid_t pid;
-    int e = posix_spawn(&pid, "/proc/self/exe", NULL, NULL, (char *const *)argv, environ);
+    /* the child starts with no signal blocked (this thread may block some) */
+    posix_spawnattr_t attr;
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+    int e = posix_spawn(&pid, "/proc/self/exe", NULL, &attr, (char *const *)argv, environ);
+    posix_spawnattr_destroy(&attr);
     if (e != 0) {
         return sl_err_set(&ctx->err, SL_EIO, "step '%s': call: cannot start sluice: %s",
                           ctx->step->name, strerror(e));

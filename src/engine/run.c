@@ -41,6 +41,71 @@ static void params_json(const sl_pipeline_t *p, const sl_value_t *params, sl_buf
     sl_buf_putc(out, '}');
 }
 
+int sl_run_params_args(sl_arena_t *a, const char *params_json, const char ***args, size_t *n)
+{
+    sl_value_t v;
+    sl_json_error_t je;
+    char *text = sl_arena_strdup(a, params_json ? params_json : "{}");
+    *n = 0;
+    if (!text || sl_json_parse(a, text, strlen(text), NULL, &v, &je) != 0 ||
+        v.type != SL_T_OBJECT) {
+        return text ? SL_EPARSE : SL_ENOMEM;
+    }
+    *args = sl_arena_calloc(a, (v.len + 1) * sizeof **args);
+    if (!*args) {
+        return SL_ENOMEM;
+    }
+    for (uint32_t i = 0; i < v.len; i++) {
+        const sl_member_t *m = &v.u.members[i];
+        if (m->val.type == SL_T_NULL ||
+            (m->val.type == SL_T_STRING && m->val.len == 3 && memcmp(m->val.u.s, "***", 3) == 0)) {
+            continue;
+        }
+        sl_buf_t b = SL_BUF_INIT;
+        sl_buf_printf(&b, "%.*s=", (int)m->klen, m->key);
+        sl_value_to_text(&m->val, &b);
+        (*args)[*n] = b.data ? sl_arena_strdup(a, b.data) : NULL;
+        sl_buf_free(&b);
+        if (!(*args)[(*n)++]) {
+            return SL_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+int sl_run_enqueue(sl_state_t *st, const sl_pipeline_t *p, const char *const *args, size_t nargs,
+                   const char *trigger, const char *parent_run_id, char run_id[37],
+                   sl_err_t *err)
+{
+    sl_arena_t *a = sl_arena_create(4096, 0);
+    sl_value_t params;
+    int rc = a ? sl_params_resolve(a, p, args, nargs, &params, err)
+               : sl_err_set(err, SL_ENOMEM, "out of memory");
+    sl_buf_t pj = SL_BUF_INIT;
+    char *definition = NULL;
+    if (rc == 0) {
+        params_json(p, &params, &pj);
+        definition = p->file ? realpath(p->file, NULL) : NULL;
+        sl_uuid4(run_id);
+        sl_run_t rec = {.id = run_id,
+                        .pipeline = p->name,
+                        .definition = definition,
+                        .params_json = pj.data ? pj.data : "{}",
+                        .started_us = sl_now_us(),
+                        .status = SL_STATUS_PENDING,
+                        .trigger = trigger,
+                        .parent_run_id = parent_run_id};
+        rc = sl_state_run_begin(st, &rec);
+        if (rc) {
+            sl_err_set(err, rc, "state store: %s", sl_state_errmsg(st));
+        }
+    }
+    free(definition);
+    sl_buf_free(&pj);
+    sl_arena_destroy(a);
+    return rc;
+}
+
 void sl_step_ctx_init(sl_step_ctx_t *ctx, const sl_pipeline_t *p, const sl_step_cfg_t *step,
                       const sl_value_t *params, const sl_value_t *run, const char *run_id)
 {
@@ -701,6 +766,11 @@ void sl_run_end(sl_engine_run_t *r, sl_run_result_t *res)
     r->res.ended_us = sl_now_us();
     bool failed = r->top.failed, partial = r->top.partial;
     r->res.status = failed ? SL_STATUS_FAILED : partial ? SL_STATUS_PARTIAL : SL_STATUS_OK;
+    int stop = failed ? sl_cancel_check(&r->cancel) : 0;
+    if (stop) {
+        /* stopped from outside (SIGTERM, a cancel) or by the run's timeout */
+        r->res.status = stop == SL_ETIMEOUT ? SL_STATUS_TIMED_OUT : SL_STATUS_CANCELLED;
+    }
     r->res.exit_code = failed ? SL_EXIT_FAILED : partial ? SL_EXIT_PARTIAL : SL_EXIT_OK;
     sl_outcome_t o = {.status = r->res.status, .ended_us = r->res.ended_us};
     for (size_t i = 0; i < r->res.nsteps; i++) {

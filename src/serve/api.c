@@ -4,16 +4,20 @@
  *   GET /readyz                 the state store answers too (503 if not)
  *   GET /api/v1/pipelines       the pipelines this server loaded
  *   GET /api/v1/runs            runs, newest first (?pipeline=, ?status=, ?limit=)
- *   GET /api/v1/runs/{id}       one run: its steps, outputs, errors and its
- *                               maps' items by status
+ *   GET /api/v1/runs/{id}       one run: its steps, outputs and errors
+ *   POST /api/v1/pipelines/{name}/runs   queue a run: {"params": {...}}
+ *   POST /api/v1/runs/{id}/cancel        stop a run (or take it off the queue)
  *
  * Times are ISO 8601 UTC; outputs and params are the JSON the run history
  * holds. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "server.h"
+#include "worker.h"
+#include "sluice/engine.h"
 #include "sluice/json.h"
 #include "sluice/status.h"
 #include "sluice/timeutil.h"
@@ -208,30 +212,206 @@ static void readyz(const sl_request_t *req, sl_response_t *resp)
     sl_buf_append_c(&resp->body, "{\"status\":\"ready\"}");
 }
 
+typedef struct {
+    sl_status_t status;
+    bool found;
+    char id[37];
+} peek_t;
+
+static int peek_run(void *ud, const sl_run_t *r)
+{
+    peek_t *p = ud;
+    p->status = r->status;
+    p->found = true;
+    snprintf(p->id, sizeof p->id, "%s", r->id);
+    return 0;
+}
+
+static int peek_step(void *ud, const sl_step_run_t *s)
+{
+    (void)ud;
+    (void)s;
+    return 0;
+}
+
+void sl_api_start_run(const sl_request_t *r, const sl_pipeline_t *p, const char *const *args,
+                      size_t nargs, int64_t wait_us, sl_response_t *resp)
+{
+    sl_state_t *st = sl_server_state(r->server);
+    char id[37];
+    sl_err_t err = {0};
+    int rc = sl_run_enqueue(st, p, args, nargs, "api", NULL, id, &err);
+    if (rc) {
+        sl_response_error(resp, rc == SL_ECONFIG ? 400 : 503,
+                          rc == SL_ECONFIG ? "bad_param" : "state_unavailable", "%s", err.msg);
+        return;
+    }
+    sl_worker_wake(sl_server_worker(r->server));
+    peek_t pk = {.status = SL_STATUS_PENDING};
+    for (int64_t until = sl_mono_us() + wait_us; wait_us > 0 && sl_mono_us() < until;) {
+        pk.found = false;
+        if (sl_state_run_show(st, id, peek_run, peek_step, &pk) == 0 && pk.found &&
+            sl_status_final(pk.status)) {
+            get_run(r, id, resp); /* the run, as GET /api/v1/runs/{id} gives it */
+            return;
+        }
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    resp->status = 202;
+    sl_buf_printf(&resp->body, "{\"run_id\":\"%s\",\"status\":\"%s\","
+                               "\"status_url\":\"/api/v1/runs/%s\"}",
+                  id, wait_us > 0 ? sl_status_name(pk.status) : "queued", id);
+}
+
+/* POST /api/v1/pipelines/{name}/runs {"params": {...}} */
+static void post_run(const sl_request_t *r, const char *name, sl_response_t *resp)
+{
+    size_t n;
+    const sl_pipeline_t *const *ps = sl_server_pipelines(r->server, &n);
+    const sl_pipeline_t *p = NULL;
+    for (size_t i = 0; i < n && !p; i++) {
+        p = strcmp(ps[i]->name, name) == 0 ? ps[i] : NULL;
+    }
+    if (!p) {
+        sl_response_error(resp, 404, "not_found", "no pipeline %.100s on this server", name);
+        return;
+    }
+    sl_arena_t *a = sl_arena_create(4096, 0);
+    sl_value_t body = {0};
+    sl_json_error_t je;
+    sl_json_opts_t jo = {.max_depth = 64};
+    char *text = a ? sl_arena_strndup(a, r->body, r->body_len) : NULL;
+    const sl_value_t *params = NULL;
+    if (!text) {
+        sl_response_error(resp, 500, "internal", "out of memory");
+    } else if (r->body_len && (sl_json_parse(a, text, r->body_len, &jo, &body, &je) != 0 ||
+                               body.type != SL_T_OBJECT)) {
+        sl_response_error(resp, 400, "bad_body", "the body must be a JSON object "
+                          "{\"params\": {...}}");
+    } else if (r->body_len && (params = sl_object_get_c(&body, "params")) != NULL &&
+               params->type != SL_T_OBJECT) {
+        sl_response_error(resp, 400, "bad_body", "params must be a JSON object");
+    } else {
+        const char **args = sl_arena_calloc(a, ((params ? params->len : 0) + 1) * sizeof *args);
+        size_t na = 0;
+        for (uint32_t i = 0; args && params && i < params->len; i++) {
+            const sl_member_t *m = &params->u.members[i];
+            sl_buf_t b = SL_BUF_INIT;
+            sl_buf_printf(&b, "%.*s=", (int)m->klen, m->key);
+            if (m->val.type == SL_T_STRING) {
+                sl_buf_append(&b, m->val.u.s, m->val.len);
+            } else {
+                sl_json_write(&b, &m->val, 0);
+            }
+            args[na++] = b.data ? sl_arena_strndup(a, b.data, b.len) : "";
+            sl_buf_free(&b);
+        }
+        sl_api_start_run(r, p, args, na, 0, resp);
+    }
+    sl_arena_destroy(a);
+}
+
+/* POST /api/v1/runs/{id}/cancel */
+static void cancel_run(const sl_request_t *r, const char *id, sl_response_t *resp)
+{
+    sl_state_t *st = sl_server_state(r->server);
+    peek_t pk = {.status = SL_STATUS_PENDING};
+    if (sl_state_run_show(st, id, peek_run, peek_step, &pk) != 0 || !pk.found) {
+        sl_response_error(resp, 404, "not_found", "no run %.40s", id);
+        return;
+    }
+    const char *full = pk.id; /* id may be a prefix */
+    if (sl_status_final(pk.status)) {
+        sl_response_error(resp, 409, "already_ended", "run %.40s already ended (%s)", id,
+                          sl_status_name(pk.status));
+        return;
+    }
+    if (sl_worker_cancel(sl_server_worker(r->server), full) == 0) {
+        resp->status = 202;
+        sl_buf_printf(&resp->body, "{\"run_id\":\"%s\",\"status\":\"cancelling\"}", full);
+        return;
+    }
+    sl_outcome_t o = {.status = SL_STATUS_CANCELLED, .ended_us = sl_now_us(),
+                      .error = "cancelled before it started"};
+    if (sl_state_run_finish(st, full, &o) != 0) {
+        sl_response_error(resp, 503, "state_unavailable", "%s", sl_state_errmsg(st));
+        return;
+    }
+    sl_buf_printf(&resp->body, "{\"run_id\":\"%s\",\"status\":\"cancelled\"}", full);
+}
+
+/* "/api/v1/runs/ID" and "/api/v1/runs/ID/ACTION": the id (in buf) and the
+ * action (or NULL); false for other paths. */
+static bool run_path(const char *p, char *id, size_t cap, const char **action)
+{
+    const char *runs = "/api/v1/runs/";
+    size_t n = strlen(runs);
+    if (strncmp(p, runs, n) != 0 || !p[n]) {
+        return false;
+    }
+    const char *slash = strchr(p + n, '/');
+    size_t len = slash ? (size_t)(slash - (p + n)) : strlen(p + n);
+    if (len == 0 || len >= cap || (slash && (!slash[1] || strchr(slash + 1, '/')))) {
+        return false;
+    }
+    memcpy(id, p + n, len);
+    id[len] = '\0';
+    *action = slash ? slash + 1 : NULL;
+    return true;
+}
+
 bool sl_api_handle(const sl_request_t *r, sl_response_t *resp)
 {
     const char *p = r->path;
     bool get = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
-    const char *runs = "/api/v1/runs/";
-    bool known = strcmp(p, "/healthz") == 0 || strcmp(p, "/readyz") == 0 ||
-                 strcmp(p, "/api/v1/pipelines") == 0 || strcmp(p, "/api/v1/runs") == 0 ||
-                 (strncmp(p, runs, strlen(runs)) == 0 && p[strlen(runs)] &&
-                  !strchr(p + strlen(runs), '/'));
-    if (!known) {
-        return false;
+    bool post = strcmp(r->method, "POST") == 0;
+    char id[64];
+    const char *action = NULL;
+    const char *pl = "/api/v1/pipelines/";
+    size_t pln = strlen(pl);
+    if (strcmp(p, "/healthz") == 0 || strcmp(p, "/readyz") == 0 ||
+        strcmp(p, "/api/v1/pipelines") == 0 || strcmp(p, "/api/v1/runs") == 0) {
+        if (!get) {
+            sl_response_error(resp, 405, "method_not_allowed", "%s %s: only GET", r->method, p);
+        } else if (strcmp(p, "/healthz") == 0) {
+            sl_buf_append_c(&resp->body, "{\"status\":\"ok\"}");
+        } else if (strcmp(p, "/readyz") == 0) {
+            readyz(r, resp);
+        } else if (strcmp(p, "/api/v1/pipelines") == 0) {
+            get_pipelines(r, resp);
+        } else {
+            get_runs(r, resp);
+        }
+        return true;
     }
-    if (!get) {
-        sl_response_error(resp, 405, "method_not_allowed", "%s %s: only GET", r->method, p);
-    } else if (strcmp(p, "/healthz") == 0) {
-        sl_buf_append_c(&resp->body, "{\"status\":\"ok\"}");
-    } else if (strcmp(p, "/readyz") == 0) {
-        readyz(r, resp);
-    } else if (strcmp(p, "/api/v1/pipelines") == 0) {
-        get_pipelines(r, resp);
-    } else if (strcmp(p, "/api/v1/runs") == 0) {
-        get_runs(r, resp);
-    } else {
-        get_run(r, p + strlen(runs), resp);
+    if (run_path(p, id, sizeof id, &action)) {
+        if (!action && get) {
+            get_run(r, id, resp);
+        } else if (action && strcmp(action, "cancel") == 0 && post) {
+            cancel_run(r, id, resp);
+        } else if (!action || strcmp(action, "cancel") == 0) {
+            sl_response_error(resp, 405, "method_not_allowed", "%s %s", r->method, p);
+        } else {
+            return false;
+        }
+        return true;
     }
-    return true;
+    if (strncmp(p, pl, pln) == 0) {
+        const char *name = p + pln, *slash = strchr(name, '/');
+        if (!slash || strcmp(slash, "/runs") != 0 || slash == name) {
+            return false;
+        }
+        char nm[128];
+        snprintf(nm, sizeof nm, "%.*s", (int)SL_MIN((size_t)(slash - name), sizeof nm - 1),
+                 name);
+        if (!post) {
+            sl_response_error(resp, 405, "method_not_allowed", "%s %s: only POST", r->method,
+                              p);
+        } else {
+            post_run(r, nm, resp);
+        }
+        return true;
+    }
+    return false;
 }

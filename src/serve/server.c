@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "server.h"
+#include "worker.h"
 #include "sluice/hash.h"
 #include "sluice/json.h"
 #include "sluice/log.h"
@@ -20,7 +21,13 @@ struct sl_server {
     sl_state_t *st;
     const sl_pipeline_t *const *pipelines;
     size_t npipelines;
+    sl_worker_t *worker;
 };
+
+struct sl_worker *sl_server_worker(sl_server_t *s)
+{
+    return s->worker;
+}
 
 /* One request while it arrives. */
 typedef struct {
@@ -154,7 +161,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     } else if (strlen(url) > s->o.max_url) {
         sl_response_error(&resp, 414, "url_too_long", "the URL is longer than %zu bytes",
                           s->o.max_url);
-    } else if (!sl_api_handle(&req, &resp)) {
+    } else if (!sl_api_handle(&req, &resp) && !sl_routes_handle(&req, &resp)) {
         sl_response_error(&resp, 404, "not_found", "no route for %s %s", method, url);
     }
     enum MHD_Result ok = respond(c, p, &resp, method, url);
@@ -220,8 +227,15 @@ int sl_server_start(const sl_server_opts_t *o, const sl_pipeline_t *const *pipel
     s->npipelines = n;
     struct sockaddr_in addr;
     int rc = parse_listen(s->o.listen, &addr, err);
+    const char *url = o->state_url ? o->state_url : ".sluice/state.db";
     if (rc == 0) {
-        rc = sl_state_open(o->state_url ? o->state_url : ".sluice/state.db", &s->st, err);
+        rc = sl_state_open(url, &s->st, err);
+    }
+    if (rc == 0) {
+        rc = sl_worker_start(url, o->max_runs, o->grace_s, &s->worker, err);
+        if (rc) {
+            sl_state_close(s->st);
+        }
     }
     if (rc) {
         free(s);
@@ -235,6 +249,7 @@ int sl_server_start(const sl_server_opts_t *o, const sl_pipeline_t *const *pipel
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 << 10), MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, s, MHD_OPTION_END);
     if (!s->d) {
+        sl_worker_stop(s->worker);
         sl_state_close(s->st);
         free(s);
         return sl_err_set(err, SL_EIO, "cannot listen on %s (in use, or not an address of "
@@ -252,6 +267,7 @@ void sl_server_stop(sl_server_t *s)
         return;
     }
     MHD_stop_daemon(s->d);
+    sl_worker_stop(s->worker); /* running runs get SIGTERM, then SIGKILL after the grace */
     sl_state_close(s->st);
     free(s);
 }

@@ -22,6 +22,8 @@ typedef struct {
     unsigned max_connections;  /* default 256 */
     unsigned conn_timeout_s;   /* idle connection closed after this; default 30 */
     unsigned threads;          /* request threads; default 2 */
+    int max_runs;              /* runs at once (child processes); default 2 */
+    int grace_s;               /* SIGTERM to SIGKILL of a run's process; default 10 */
 } sl_server_opts_t;
 
 /* A request as a handler sees it. */
@@ -48,8 +50,9 @@ const char *sl_request_header(const sl_request_t *r, const char *name);
 void sl_response_error(sl_response_t *resp, int status, const char *code, const char *fmt, ...)
     SL_PRINTF(4, 5);
 
-/* The server's state store and loaded pipelines, for handlers. */
+/* The server's state store, loaded pipelines and run worker, for handlers. */
 sl_state_t *sl_server_state(sl_server_t *s);
+struct sl_worker *sl_server_worker(sl_server_t *s);
 const sl_pipeline_t *const *sl_server_pipelines(sl_server_t *s, size_t *n);
 
 /* Starts serving (threads of its own) and returns; *port gets the port it
@@ -60,7 +63,15 @@ int sl_server_start(const sl_server_opts_t *o, const sl_pipeline_t *const *pipel
 void sl_server_stop(sl_server_t *s);
 
 /* The built-in API's handler (api.c): returns false when no route of the
- * API matches (the server answers 404). */
+ * API matches. */
 bool sl_api_handle(const sl_request_t *r, sl_response_t *resp);
+/* The pipelines' routes (routes.c): returns false when none matches (the
+ * server answers 404). */
+bool sl_routes_handle(const sl_request_t *r, sl_response_t *resp);
+/* Queues a run of p with args (NAME=VALUE) started by a request, and
+ * answers 202 with its id, or waits for it up to wait_us (0: no wait) and
+ * answers with the run (api.c). */
+void sl_api_start_run(const sl_request_t *r, const sl_pipeline_t *p, const char *const *args,
+                      size_t nargs, int64_t wait_us, sl_response_t *resp);
 
 #endif

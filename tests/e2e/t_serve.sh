@@ -117,3 +117,127 @@ test_serve_refuses_what_it_cannot_serve() {
     assert_contains err.txt "cannot listen on 127.0.0.1:$port"
     serve_down
 }
+
+# wait_run ID STATUS: polls the API until the run has STATUS (30 s at most)
+wait_run() {
+    i=0
+    while :; do
+        get "/api/v1/runs/$1"
+        [ "$(json b.status)" = "\"$2\"" ] && return 0
+        i=$((i + 1))
+        [ $i -lt 300 ] || fail "run $1 never became $2: $(cat body.json)"
+        sleep 0.1
+    done
+}
+
+cal_site() { # a calendar site that never answers for 2026-12-24
+    serve_start cal 7 300 node "$ROOT/tests/fakes/calendar_server.js" --hang 2026-12-24
+    SITE="http://127.0.0.1:$READY"
+}
+
+api_pipelines() {
+    printf '{"id":1}\n{"id":2}\n' > in.jsonl
+    pipeline <<YAML
+name: copy
+params:
+  n: {type: int, default: 1}
+  tag: {type: string, default: "t"}
+routes:
+  - {method: POST, path: /copy, params_from: [body, query]}
+  - {method: POST, path: "/copy/{tag}/now", wait: true, timeout: 20s}
+steps:
+  - name: copy
+    full_refresh: true   # every run reads the input again
+    source: {type: file, url: in.jsonl}
+    transforms: [{type: set, fields: {n: "{{ params.n }}", tag: "{{ params.tag }}"}}]
+    sink: {type: file, url: "out/{{ params.tag }}-{{ params.n }}.jsonl"}
+YAML
+    pipeline slow.yaml <<YAML
+name: slow
+params:
+  day: {type: string, default: "2026-12-24"}
+routes:
+  - {method: POST, path: /slow, wait: true, timeout: 1s}
+steps:
+  - name: pull
+    source: {type: http, url: "$SITE/calendar?date={{ params.day }}", records: events, retry: {max: 0},
+             timeout_ms: 600000}
+    sink: {type: file, url: "slow.jsonl"}
+YAML
+}
+
+test_serve_runs_from_the_api_and_routes() {
+    cal_site
+    api_pipelines
+    serve_up --state st.db p.yaml slow.yaml
+    # the API: queued, then ok
+    get /api/v1/pipelines/copy/runs -X POST -d '{"params": {"n": 7, "tag": "api"}}'
+    assert_eq 202 "$STATUS"
+    assert_eq '"queued"' "$(json b.status)"
+    id=$(json b.run_id | tr -d '"')
+    assert_eq "\"/api/v1/runs/$id\"" "$(json b.status_url)"
+    wait_run "$id" ok
+    assert_eq '"api"' "$(json b.trigger)"
+    assert_eq '{"id":1,"n":7,"tag":"api"}' "$(head -n 1 out/api-7.jsonl)"
+    # a param that does not fit is a 400 naming it; nothing is queued
+    get /api/v1/pipelines/copy/runs -X POST -d '{"params": {"n": "seven"}}'
+    assert_eq 400 "$STATUS"
+    assert_eq '"param '"'"'n'"'"': expected an integer, got '"'"'seven'"'"'"' "$(json b.error.message)"
+    get /api/v1/pipelines/copy/runs -X POST -d '{"params": {"m": 1}}'
+    assert_eq 400 "$STATUS"
+    get /api/v1/pipelines/nope/runs -X POST -d '{}'
+    assert_eq 404 "$STATUS"
+    get /api/v1/pipelines/copy/runs -X POST -d '[1]'
+    assert_eq 400 "$STATUS"
+    # a route that does not wait: 202; params from the body, then the query
+    get "/copy?tag=q" -X POST -d '{"n": 3}'
+    assert_eq 202 "$STATUS"
+    wait_run "$(json b.run_id | tr -d '"')" ok
+    assert_eq '{"id":2,"n":3,"tag":"q"}' "$(tail -n 1 out/q-3.jsonl)"
+    # a route that waits answers with the run; {tag} from the path
+    get /copy/now1/now -X POST
+    assert_eq 200 "$STATUS"
+    assert_eq '"ok"' "$(json b.status)"
+    assert_eq 2 "$(json b.steps[0].records_out)"
+    [ -f out/now1-1.jsonl ] || fail "no out/now1-1.jsonl"
+    get /copy/x/now -X GET
+    assert_eq 405 "$STATUS"
+    # waiting longer than the route's timeout: 202, the run goes on
+    get /slow -X POST
+    assert_eq 202 "$STATUS"
+    slow=$(json b.run_id | tr -d '"')
+    wait_run "$slow" running
+    # cancel: the run's process stops at once (its request is cut), cancelled
+    get "/api/v1/runs/$slow/cancel" -X POST
+    assert_eq 202 "$STATUS"
+    wait_run "$slow" cancelled
+    get "/api/v1/runs/$slow/cancel" -X POST
+    assert_eq 409 "$STATUS"
+    serve_down
+    serve_stop cal 7
+}
+
+test_serve_survives_a_killed_run_and_stops_runs_on_sigterm() {
+    cal_site
+    api_pipelines
+    serve_up --state st.db p.yaml slow.yaml
+    get /slow -X POST
+    id=$(json b.run_id | tr -d '"')
+    wait_run "$id" running
+    pid=$(sed -n "s/.*run $id of slow started (pid \([0-9]*\)).*/\1/p" serve.err)
+    [ -n "$pid" ] || fail "no pid for run $id: $(cat serve.err)"
+    kill -9 "$pid"
+    wait_run "$id" failed
+    assert_eq '"the run'"'"'s process was killed by signal 9 (Killed)"' "$(json b.error)"
+    get /healthz
+    assert_eq 200 "$STATUS"
+    # SIGTERM: the running run is stopped, the server exits
+    get /slow -X POST
+    id2=$(json b.run_id | tr -d '"')
+    wait_run "$id2" running
+    serve_down
+    [ "$(sqlite3 st.db "select status from runs where id = '$id2'")" = cancelled ] ||
+        fail "run $id2: $(sqlite3 st.db "select status, error from runs where id = '$id2'")"
+    assert_contains serve.err "SIGTERM: stopping"
+    serve_stop cal 7
+}
