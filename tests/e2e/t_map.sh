@@ -505,3 +505,20 @@ YAML
     assert_rc 1
     assert_contains err.txt "bad.csv:2: invalid CSV: unterminated quoted field at column 2"
 }
+
+test_resume_after_a_crash_between_an_items_load_and_its_status() {
+    # one item at a time: sink writes 1-2 are item 1's extract and load,
+    # 3-4 item 2's; the 4th kills the process once item 2's rows are
+    # committed (with their checkpoint, in the sink's database) but before
+    # its status is: the resume runs item 2 again, whose extract writes the
+    # same file again, and its load must not load it twice
+    cal_start
+    LOAD_MODE="mode: append" calendar_pipeline "      max_concurrency: 1"
+    SLUICE_FAULT=flow.after_sink_write:4 sl run p.yaml --state st.db
+    [ "$RC" -ne 0 ] || fail "the fault did not stop the run"
+    assert_eq 6 "$(q events.db 'select count(*) from events')"
+    id=$(sqlite3 st.db "select id from runs")
+    sl runs resume "$id" --state st.db --log-format json
+    assert_rc 0
+    assert_eq "93|93" "$(q events.db 'select count(*), count(distinct id) from events')"
+}

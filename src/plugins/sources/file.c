@@ -124,6 +124,7 @@ typedef struct {
     int64_t size, mtime_us;
     bool done;
     bool valid;
+    char hash[33]; /* content hash of a done file, or "" */
 } pos_t;
 
 typedef struct {
@@ -480,6 +481,11 @@ static void parse_resume(file_src_t *s, const char *text)
         sl_value_t *size = sl_object_get_c(&v, "size");
         sl_value_t *mt = sl_object_get_c(&v, "mtime_us");
         sl_value_t *done = sl_object_get_c(&v, "done");
+        sl_value_t *hash = sl_object_get_c(&v, "hash");
+        if (hash && hash->type == SL_T_STRING && hash->len < sizeof s->resume.hash) {
+            memcpy(s->resume.hash, hash->u.s, hash->len);
+            s->resume.hash[hash->len] = '\0';
+        }
         if (p && p->type == SL_T_STRING && off && off->type == SL_T_INT && line &&
             line->type == SL_T_INT && recs && recs->type == SL_T_INT && size &&
             size->type == SL_T_INT && mt && mt->type == SL_T_INT && done &&
@@ -833,6 +839,17 @@ static int open_next(file_src_t *s)
         }
         bool same_as_resume = s->resume.valid && strcmp(path, s->resume.path) == 0 &&
                               s->resume.size == size && s->resume.mtime_us == mtime;
+        if (!same_as_resume && !o && s->resume.valid && s->resume.done && s->resume.hash[0] &&
+            strcmp(path, s->resume.path) == 0 && s->resume.size == size) {
+            /* written again with the same bytes (an upstream step that ran
+             * again): the same file, as for ingested files */
+            char hex[33] = "";
+            int hrc = hash_file(s, path, hex);
+            if (hrc) {
+                return hrc;
+            }
+            same_as_resume = strcmp(hex, s->resume.hash) == 0;
+        }
         if (same_as_resume && s->resume.done) {
             /* Completed by the sink but not yet recorded here (killed in
              * between): record it now. */
