@@ -48,6 +48,11 @@ typedef struct sl_frame {
      * list only): those that succeeded are restored, not run again. */
     const struct sl_prior_step *prior;
     size_t nprior;
+    /* A map item's frame: the state key its steps' outcomes are kept under
+     * as they succeed (fenced by its lease), so the item, run again after a
+     * crash, does not run them again; NULL elsewhere. */
+    const char *progress_key;
+    bool progress_kept;    /* a step's outcome was kept under progress_key */
     bool failed, partial;  /* the outcome so far */
 } sl_frame_t;
 
@@ -106,6 +111,9 @@ int sl_map_run(sl_step_ctx_t *ctx, sl_step_result_t *res);
  * name), read from the item rows of (ctx->run_id, items_step). */
 int sl_map_output(sl_step_ctx_t *ctx, const sl_map_cfg_t *cfg, const char *items_step,
                   int64_t total, const int64_t *counts);
+
+/* The frame's own steps' {NAME: {status, output}} so far, as JSON. */
+void sl_frame_steps_json(const sl_frame_t *f, sl_buf_t *out);
 
 /* Runs f's steps in order: `when`, retries, timeouts, catch and
  * on_failure as for the pipeline's own steps. f->failed and f->partial

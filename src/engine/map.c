@@ -271,25 +271,47 @@ static void item_outcome(map_t *m, const sl_frame_t *fr, const sl_cancel_t *toke
     }
 }
 
-/* The item's output: {STEP: {status, output}} of its own steps (not of
- * the steps before the map, which its scope also sees). */
-static void item_output_json(const sl_frame_t *fr, sl_buf_t *out)
+/* The item's steps that succeeded in an earlier attempt (its progress
+ * key's checkpoint), as prior steps for its frame; none when there is no
+ * such checkpoint. */
+static void item_prior(map_t *m, sl_arena_t *a, const char *key, sl_prior_step_t **prior,
+                       size_t *n)
 {
-    sl_buf_putc(out, '{');
-    bool first = true;
-    for (size_t i = 0; i < fr->nsteps; i++) {
-        const char *name = fr->steps[i].name;
-        const sl_value_t *v = sl_object_get_c(&fr->steps_value, name);
-        if (!v) {
-            continue; /* not reached */
-        }
-        sl_buf_append_c(out, first ? "" : ",");
-        sl_json_write_string(out, name, strlen(name));
-        sl_buf_putc(out, ':');
-        sl_json_write(out, v, 0);
-        first = false;
+    *prior = NULL;
+    *n = 0;
+    sl_checkpoint_t cp;
+    if (sl_state_checkpoint_get(m->st, m->ctx->pipeline->name, key, &cp) != 0) {
+        return;
     }
-    sl_buf_putc(out, '}');
+    sl_value_t v;
+    sl_json_error_t je;
+    char *text = sl_arena_strdup(a, cp.value);
+    sl_checkpoint_free(&cp);
+    if (!text || sl_json_parse(a, text, strlen(text), NULL, &v, &je) != 0 ||
+        v.type != SL_T_OBJECT || !(*prior = sl_arena_calloc(a, (v.len + 1) * sizeof **prior))) {
+        return;
+    }
+    for (uint32_t i = 0; i < v.len; i++) {
+        const sl_member_t *mb = &v.u.members[i];
+        const sl_value_t *st = sl_object_get_c(&mb->val, "status");
+        const sl_value_t *out = sl_object_get_c(&mb->val, "output");
+        sl_status_t status;
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(st ? st->len : 0), st ? st->u.s : "");
+        if (!st || st->type != SL_T_STRING || sl_status_parse(name, &status) != 0) {
+            continue;
+        }
+        sl_buf_t b = SL_BUF_INIT;
+        if (out) {
+            sl_json_write(&b, out, 0);
+        }
+        (*prior)[*n] = (sl_prior_step_t){
+            .name = sl_arena_strndup(a, mb->key, mb->klen),
+            .status = status,
+            .output_json = b.data ? sl_arena_strndup(a, b.data, b.len) : NULL};
+        sl_buf_free(&b);
+        (*n)++;
+    }
 }
 
 static void free_results(sl_frame_t *fr)
@@ -328,6 +350,7 @@ static void run_item(worker_t *w, const sl_item_t *it)
 
     const char *key = item_key(m, a, &item, it->value_json, (sl_value_t *)m->ctx->steps);
     item_end_t end = {.status = SL_STATUS_FAILED};
+    bool kept = false; /* progress was kept, or came from an earlier attempt */
     sl_buf_t out = SL_BUF_INIT;
     int64_t in = 0, outn = 0, rej = 0, bytes = 0;
     uint64_t rng = (uint64_t)it->idx * 0x9E3779B97F4A7C15ull ^ (uint64_t)sl_mono_us();
@@ -335,6 +358,18 @@ static void run_item(worker_t *w, const sl_item_t *it)
         sl_arena_t *fa = sl_arena_create(16 * 1024, 0);
         sl_frame_t fr = {0};
         int frc = fa ? item_frame(m, fa, it, &item, key, &token, &fence, &fr) : SL_ENOMEM;
+        const char *progress = frc == 0 ? sl_arena_sprintf(fa, "progress:%s:%s[%s]/",
+                                                           m->ctx->run_id, m->items_step, key)
+                                        : NULL;
+        if (progress) {
+            sl_prior_step_t *prior;
+            size_t nprior;
+            item_prior(m, fa, progress, &prior, &nprior);
+            fr.prior = prior;
+            fr.nprior = nprior;
+            fr.progress_key = progress;
+            kept = kept || nprior > 0;
+        }
         if (frc) {
             snprintf(end.error, sizeof end.error, "%s",
                      frc == SL_ENOMEM ? "out of memory"
@@ -343,6 +378,7 @@ static void run_item(worker_t *w, const sl_item_t *it)
             break;
         }
         sl_frame_run(&fr);
+        kept = kept || fr.progress_kept;
         item_outcome(m, &fr, &token, &end);
         for (size_t i = 0; i < fr.nsteps; i++) {
             in += fr.res[i].records_in;
@@ -351,7 +387,7 @@ static void run_item(worker_t *w, const sl_item_t *it)
             bytes += fr.res[i].bytes_in;
         }
         sl_buf_clear(&out);
-        item_output_json(&fr, &out);
+        sl_frame_steps_json(&fr, &out);
         free_results(&fr);
         sl_arena_destroy(fa);
         if (end.status == SL_STATUS_OK || end.status == SL_STATUS_PARTIAL ||
@@ -373,6 +409,15 @@ static void run_item(worker_t *w, const sl_item_t *it)
                       .output_json = out.data ? out.data : "{}"};
     int rc = sl_state_item_finish(m->st, &fence, &o);
     SL_FAULT_POINT("map.after_item_status");
+    if (rc == 0 && kept && (end.status == SL_STATUS_OK || end.status == SL_STATUS_PARTIAL)) {
+        /* done: its progress is its row now */
+        char *progress = sl_arena_sprintf(a, "progress:%s:%s[%s]/", m->ctx->run_id,
+                                          m->items_step, key);
+        if (progress && sl_state_reset(m->st, m->ctx->pipeline->name, progress) != 0) {
+            sl_warn("%s: item %s: cannot drop its progress: %s", m->path, key,
+                    sl_state_errmsg(m->st));
+        }
+    }
     sl_buf_free(&out);
     bool counted = rc == 0;
     if (rc == SL_ESTALE) {

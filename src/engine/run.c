@@ -435,6 +435,20 @@ static void record_step(sl_frame_t *f, sl_step_ctx_t *ctx, sl_step_result_t *sr,
     }
     free(sr->output_json);
     sr->output_json = out.data; /* taken over */
+    /* the last step's outcome is kept with the item's own status */
+    if (f->progress_key && rc == 0 && step != &f->steps[f->nsteps - 1]) {
+        sl_buf_t prog = SL_BUF_INIT;
+        sl_frame_steps_json(f, &prog);
+        int prc = prog.data ? sl_state_checkpoint_put_fenced(f->st, f->p->name, f->progress_key,
+                                                             prog.data, 0, f->fence)
+                            : SL_ENOMEM;
+        if (prc) {
+            sl_warn("step %s: cannot keep the item's progress: %s", step->name,
+                    prc == SL_ENOMEM ? "out of memory" : sl_state_errmsg(f->st));
+        }
+        f->progress_kept = f->progress_kept || prc == 0;
+        sl_buf_free(&prog);
+    }
     if (!f->record_rows) {
         return;
     }
@@ -455,6 +469,25 @@ static void record_step(sl_frame_t *f, sl_step_ctx_t *ctx, sl_step_result_t *sr,
         sl_warn("state store: cannot record step %s: %s", step->name, sl_state_errmsg(f->st));
     }
     SL_FAULT_POINT("run.after_step_recorded");
+}
+
+void sl_frame_steps_json(const sl_frame_t *f, sl_buf_t *out)
+{
+    sl_buf_putc(out, '{');
+    bool first = true;
+    for (size_t i = 0; i < f->nsteps; i++) {
+        const char *name = f->steps[i].name;
+        const sl_value_t *v = sl_object_get_c(&f->steps_value, name);
+        if (!v) {
+            continue; /* not reached */
+        }
+        sl_buf_append_c(out, first ? "" : ",");
+        sl_json_write_string(out, name, strlen(name));
+        sl_buf_putc(out, ':');
+        sl_json_write(out, v, 0);
+        first = false;
+    }
+    sl_buf_putc(out, '}');
 }
 
 /* The status and message of a failed attempt: a stop asked for by the

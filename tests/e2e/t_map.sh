@@ -521,4 +521,8 @@ test_resume_after_a_crash_between_an_items_load_and_its_status() {
     sl runs resume "$id" --state st.db --log-format json
     assert_rc 0
     assert_eq "93|93" "$(q events.db 'select count(*), count(distinct id) from events')"
+    # item 2's extract had succeeded: it was kept, not run again
+    assert_eq 1 "$(cal_stat "s.by_date['$(d 2)']")"
+    assert_eq 31 "$(cal_stat 's.requests')"
+    assert_contains err.txt "Skipped: extract (ok in an earlier attempt of this run)"
 }
