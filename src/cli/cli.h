@@ -1,6 +1,7 @@
 /* The command line's shared parts: the parsed arguments (src/main.c parses
  * them and picks the command) and what the commands share. Each family of
- * commands has its file here (runs.c: `runs`, `runs show`, `runs resume`). */
+ * commands has its file here (runs.c: `runs`, `runs show`, `runs resume`;
+ * keys.c: `keys create`, `keys list`, `keys revoke`). */
 #ifndef SLUICE_CLI_H
 #define SLUICE_CLI_H
 
@@ -27,6 +28,10 @@ typedef struct {
      * that does not wait starts `sluice run` with them) */
     const char *run_id;
     const char *parent_run;
+    /* keys create: --name and the --scope values, in order */
+    const char *key_name;
+    const char **scopes;
+    size_t nscopes;
 } sl_cli_t;
 
 /* Prints "sluice: " + fmt (with arg) and the usage hint; returns SL_EXIT_USAGE. */
@@ -42,5 +47,7 @@ int sl_cli_run(const sl_cli_t *c, const sl_run_request_t *req);
 void sl_cli_fmt_time(int64_t us, char *out);
 /* `sluice runs`, `runs show ID`, `runs resume ID`. */
 int sl_cli_runs(const sl_cli_t *c);
+/* `sluice keys create|list|revoke`. */
+int sl_cli_keys(const sl_cli_t *c);
 
 #endif
