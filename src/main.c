@@ -1,4 +1,4 @@
-/* The sluice command line: run, validate, runs, state, version, help. */
+/* The sluice command line: run, validate, runs, state, keys, version, help. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +29,11 @@ static const char USAGE[] =
     "                                                   steps and items again, under its id\n"
     "  state get PIPELINE [KEY]                         show checkpoints\n"
     "  state reset PIPELINE [STEP]                      start over (the whole pipeline or one step)\n"
+    "  keys create --name NAME --scope S [--scope S]... make an API key for `sluice serve`,\n"
+    "                                                   printed once (scopes: read, write,\n"
+    "                                                   admin, route:GLOB)\n"
+    "  keys list                                        API keys: id, name, times, scopes\n"
+    "  keys revoke ID|NAME                              refuse an API key from now on\n"
     "  help [PLUGIN]                                    this text, or a plugin's options\n"
     "  version                                          print the version\n"
     "\n"
@@ -41,6 +46,7 @@ static const char USAGE[] =
     "  --threads N               1: one thread; 0 (default): read and write on two threads\n"
     "  --run-id UUID, --parent-run ID   run: the new run's id and the run that started it\n"
     "                            (what a call step that does not wait passes)\n"
+    "  --name NAME, --scope S    keys create: the key's name and a scope (repeatable)\n"
     "\n"
     "exit codes: 0 ok, 1 run failed, 2 usage or config error, 3 partial (tolerated rejects)\n";
 
@@ -51,6 +57,7 @@ static int parse_args(int argc, char **argv, sl_cli_t *c)
     c->limit = 20;
     c->progress = true;
     c->params = calloc((size_t)argc, sizeof *c->params);
+    c->scopes = calloc((size_t)argc, sizeof *c->scopes);
     sl_log_level_t level = SL_LOG_INFO;
     sl_log_format_t format = SL_LOG_TEXT;
     for (int i = 1; i < argc; i++) {
@@ -100,6 +107,12 @@ static int parse_args(int argc, char **argv, sl_cli_t *c)
         } else if (strcmp(a, "--parent-run") == 0) {
             NEEDS_VALUE();
             c->parent_run = val;
+        } else if (strcmp(a, "--name") == 0) {
+            NEEDS_VALUE();
+            c->key_name = val;
+        } else if (strcmp(a, "--scope") == 0) {
+            NEEDS_VALUE();
+            c->scopes[c->nscopes++] = val;
         } else if (strcmp(a, "--pipeline") == 0) {
             NEEDS_VALUE();
             c->pipeline_filter = val;
@@ -410,6 +423,7 @@ int main(int argc, char **argv)
     int rc = parse_args(argc, argv, &c);
     if (rc) {
         free(c.params);
+        free(c.scopes);
         return rc;
     }
     if (!c.cmd || strcmp(c.cmd, "help") == 0) {
@@ -426,9 +440,12 @@ int main(int argc, char **argv)
         rc = sl_cli_runs(&c);
     } else if (strcmp(c.cmd, "state") == 0) {
         rc = cmd_state(&c);
+    } else if (strcmp(c.cmd, "keys") == 0) {
+        rc = sl_cli_keys(&c);
     } else {
         rc = sl_cli_usage_error("unknown command '%s'", c.cmd);
     }
     free(c.params);
+    free(c.scopes);
     return rc;
 }

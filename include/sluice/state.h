@@ -1,5 +1,6 @@
 /* The state store: runs, their steps and map items (typed rows), leases on
- * items with fencing, checkpoints, ingested files, transactions.
+ * items with fencing, checkpoints, ingested files, transactions, and the
+ * API keys of `sluice serve`.
  *
  * One API, several drivers (SQLite, PostgreSQL) behind an ops table; see
  * docs/internals/state.md. Checkpoints are JSON values per (pipeline, key),
@@ -286,6 +287,44 @@ int sl_state_file_get(sl_state_t *st, const char *pipeline, const char *step, co
 int sl_state_file_put(sl_state_t *st, const char *pipeline, const char *step,
                       const sl_file_record_t *f);
 void sl_file_record_free(sl_file_record_t *f);
+
+/* ---- API keys ---- */
+
+/* An API key of `sluice serve` as the store keeps it (apikey.h makes keys
+ * and checks scopes): its hash, never the key. Strings are malloc'd when
+ * the key comes from get or revoke (sl_api_key_free), valid only during
+ * the call when a listing hands it to a callback. */
+typedef struct {
+    const char *id;           /* the public id inside the key text (slk_<id>_...) */
+    const char *name;         /* unique among the store's keys */
+    const char *scopes;       /* space-separated (apikey.h) */
+    const char *hash;         /* hex SHA-256 of the whole key text */
+    int64_t created_us;
+    int64_t revoked_us;       /* 0: active */
+    int64_t last_used_us;     /* 0: never used */
+} sl_api_key_t;
+
+/* Stores a new, active, unused key (id, name, scopes and hash required;
+ * created_us 0: now). SL_EINVAL with a message naming the name when a key
+ * of that name exists (revoked ones too: names are never reused), or the
+ * id when it is taken. */
+int sl_state_key_create(sl_state_t *st, const sl_api_key_t *key);
+/* The key with that id (sl_api_key_free), revoked or not; SL_ENOTFOUND. */
+int sl_state_key_get(sl_state_t *st, const char *id, sl_api_key_t *out);
+/* Every key, revoked ones too, oldest first. cb returns non-zero to stop
+ * (a negative value is returned as the listing's error). */
+typedef int (*sl_api_key_cb)(void *ud, const sl_api_key_t *key);
+int sl_state_keys_list(sl_state_t *st, sl_api_key_cb cb, void *ud);
+/* Revokes the key whose id is id_or_name, or else the one of that name, at
+ * now_us (0: now); a key already revoked keeps its first revocation time.
+ * out (may be NULL) gets the key as it is after (sl_api_key_free).
+ * SL_ENOTFOUND, with a message, when no key has that id or name. */
+int sl_state_key_revoke(sl_state_t *st, const char *id_or_name, int64_t now_us,
+                        sl_api_key_t *out);
+/* Records a use of the key at now_us: one UPDATE, no read, and never moves
+ * last_used_us back. SL_ENOTFOUND for an unknown id. */
+int sl_state_key_touch(sl_state_t *st, const char *id, int64_t now_us);
+void sl_api_key_free(sl_api_key_t *k);
 
 /* Takes the pipeline's run lock for as long as st stays open, so two runs
  * of one pipeline never overlap (SL_EAGAIN, with a message, when another

@@ -1,6 +1,7 @@
 /* The command line's shared parts: the parsed arguments (src/main.c parses
  * them and picks the command) and what the commands share. Each family of
- * commands has its file here (runs.c: `runs`, `runs show`, `runs resume`). */
+ * commands has its file here (runs.c: `runs`, `runs show`, `runs resume`;
+ * keys.c: `keys create`, `keys list`, `keys revoke`). */
 #ifndef SLUICE_CLI_H
 #define SLUICE_CLI_H
 
@@ -28,6 +29,10 @@ typedef struct {
     const char *run_id;
     const char *parent_run;
     const char *listen; /* serve: HOST:PORT */
+    /* keys create: --name and the --scope values, in order */
+    const char *key_name;
+    const char **scopes;
+    size_t nscopes;
 } sl_cli_t;
 
 /* Prints "sluice: " + fmt (with arg) and the usage hint; returns SL_EXIT_USAGE. */
@@ -45,5 +50,7 @@ void sl_cli_fmt_time(int64_t us, char *out);
 int sl_cli_serve(const sl_cli_t *c);
 /* `sluice runs`, `runs show ID`, `runs resume ID`. */
 int sl_cli_runs(const sl_cli_t *c);
+/* `sluice keys create|list|revoke`. */
+int sl_cli_keys(const sl_cli_t *c);
 
 #endif

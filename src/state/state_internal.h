@@ -1,12 +1,13 @@
 /* Inside the state store: the driver ops table behind include/sluice/state.h.
  *
- * state.c (runs, checkpoints, files), state_items.c (items and leases)
- * and state_tx.c (transactions) own the public functions: they check
- * arguments, serialise calls with the handle's lock (the engine's worker
- * threads share one handle) and dispatch through st->ops. A driver allocates its own struct with a
- * struct sl_state as its first member, fills ops and where, and reports
- * errors in st->err. Strings a driver hands to callbacks are valid only
- * during the callback, as the public contract says. */
+ * state.c (runs, checkpoints, files), state_items.c (items and leases),
+ * state_keys.c (API keys) and state_tx.c (transactions) own the public
+ * functions: they check arguments, serialise calls with the handle's lock
+ * (the engine's worker threads share one handle) and dispatch through
+ * st->ops. A driver allocates its own struct with a struct sl_state as its
+ * first member, fills ops and where, and reports errors in sl_state_err(st).
+ * Strings a driver hands to callbacks are valid only during the callback,
+ * as the public contract says. */
 #ifndef SLUICE_STATE_INTERNAL_H
 #define SLUICE_STATE_INTERNAL_H
 
@@ -78,6 +79,17 @@ struct sl_state_ops {
     /* step NULL: every step of the run. */
     int (*items_reset)(sl_state_t *st, const char *run_id, const char *step, int64_t now_us,
                        int64_t *n);
+
+    /* API keys (state_keys.c has the contracts). create returns SL_EINVAL
+     * without a message when the id or name is taken, revoke SL_ENOTFOUND
+     * without one when nothing matched: state_keys.c writes them. get and
+     * revoke copy the key into out (sl_state_key_copy). */
+    int (*key_create)(sl_state_t *st, const sl_api_key_t *key);
+    int (*key_get)(sl_state_t *st, const char *id, sl_api_key_t *out);
+    int (*keys_list)(sl_state_t *st, sl_api_key_cb cb, void *ud);
+    int (*key_revoke)(sl_state_t *st, const char *id_or_name, int64_t now_us, sl_api_key_t *out);
+    /* SL_ENOTFOUND without a message for an unknown id. */
+    int (*key_touch)(sl_state_t *st, const char *id, int64_t now_us);
 };
 
 struct sl_state {
@@ -127,6 +139,10 @@ int sl_state_item_copy(sl_state_t *st, const sl_item_t *src, sl_item_t *out);
  * lost lease, what holds it now. Returns rc. */
 int sl_state_item_missed(sl_state_t *st, int rc, const char *run_id, const char *step, int64_t idx,
                          int64_t gen, const char *what);
+
+/* Copies a key whose strings are borrowed (a row being read) into out,
+ * with malloc'd strings (sl_api_key_free). SL_ENOMEM with a message. */
+int sl_state_key_copy(sl_state_t *st, const sl_api_key_t *src, sl_api_key_t *out);
 
 /* Key prefix of the per-step ingested-files checkpoint: resetting the key
  * "files:<step>" also forgets that step's ingested files. */

@@ -1,8 +1,8 @@
 /* The PostgreSQL driver of the state store (--state postgres://...): the
- * same runs, steps, map items, checkpoints, generations and ingested files
- * as the SQLite driver, in a server database that runs and workers on
- * several machines can share. This file has the schema and everything but
- * items (state_pg_items.c).
+ * same runs, steps, map items, checkpoints, generations, ingested files and
+ * API keys as the SQLite driver, in a server database that runs, workers
+ * and servers on several machines can share. This file has the schema and
+ * everything but items (state_pg_items.c) and API keys (state_pg_keys.c).
  *
  * Tables carry a sluice_ prefix (sluice_runs, sluice_step_runs,
  * sluice_ingested_files, ...): unlike the SQLite file, the database is
@@ -78,6 +78,10 @@ static const char *const migrations[] = {
     " ON sluice_items (run_id, step, status, idx);",
     /* v3: the pipeline file a run was started from (NULL for older runs). */
     "ALTER TABLE sluice_runs ADD COLUMN IF NOT EXISTS definition text;",
+    /* v4: the API keys of `sluice serve`: each key's hash, never the key. */
+    "CREATE TABLE IF NOT EXISTS sluice_api_keys ("
+    " id text PRIMARY KEY, name text NOT NULL UNIQUE, scopes text NOT NULL, hash text NOT NULL,"
+    " created_us bigint NOT NULL, revoked_us bigint, last_used_us bigint);",
 };
 #define SCHEMA_VERSION ((int)SL_ARRAY_LEN(migrations))
 
@@ -1063,4 +1067,9 @@ static const struct sl_state_ops pg_ops = {
     .items_counts = sl_state_pg_items_counts,
     .items_list = sl_state_pg_items_list,
     .items_reset = sl_state_pg_items_reset,
+    .key_create = sl_state_pg_key_create,
+    .key_get = sl_state_pg_key_get,
+    .keys_list = sl_state_pg_keys_list,
+    .key_revoke = sl_state_pg_key_revoke,
+    .key_touch = sl_state_pg_key_touch,
 };

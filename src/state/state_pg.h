@@ -1,7 +1,7 @@
 /* Inside the PostgreSQL driver of the state store: the handle and the
- * helpers its two files share (state_pg.c: the schema, runs, steps,
+ * helpers its files share (state_pg.c: the schema, runs, steps,
  * checkpoints, files, the run lock, transactions; state_pg_items.c: map
- * items and their leases). */
+ * items and their leases; state_pg_keys.c: API keys). */
 #ifndef SLUICE_STATE_PG_H
 #define SLUICE_STATE_PG_H
 
@@ -12,12 +12,14 @@
 /* Prepared statement slots of each file (each checks its count fits). */
 #define SL_STATE_PG_CORE_STMTS 32
 #define SL_STATE_PG_ITEM_STMTS 16
+#define SL_STATE_PG_KEY_STMTS 8
 
 typedef struct {
     sl_state_t base; /* first: the public handle */
     PGconn *conn;
     bool prepared[SL_STATE_PG_CORE_STMTS];
     bool item_prepared[SL_STATE_PG_ITEM_STMTS];
+    bool key_prepared[SL_STATE_PG_KEY_STMTS];
     bool locked;      /* the run lock is held (on this connection) */
     int64_t lock_key; /* its advisory lock key */
 } sl_pg_state_t;
@@ -73,5 +75,13 @@ int sl_state_pg_items_list(sl_state_t *st, const char *run_id, const char *step,
                            const sl_items_filter_t *f, sl_item_cb cb, void *ud);
 int sl_state_pg_items_reset(sl_state_t *st, const char *run_id, const char *step, int64_t now_us,
                             int64_t *n);
+
+/* The API key ops (state_pg_keys.c; contracts in state_internal.h). */
+int sl_state_pg_key_create(sl_state_t *st, const sl_api_key_t *key);
+int sl_state_pg_key_get(sl_state_t *st, const char *id, sl_api_key_t *out);
+int sl_state_pg_keys_list(sl_state_t *st, sl_api_key_cb cb, void *ud);
+int sl_state_pg_key_revoke(sl_state_t *st, const char *id_or_name, int64_t now_us,
+                           sl_api_key_t *out);
+int sl_state_pg_key_touch(sl_state_t *st, const char *id, int64_t now_us);
 
 #endif

@@ -1,7 +1,8 @@
 /* The SQLite driver of the state store: one database file (default
  * .sluice/state.db) holding runs, steps and map items, checkpoints,
- * pipeline generations and ingested files. This file has the schema and
- * everything but items (state_sqlite_items.c).
+ * pipeline generations, ingested files and API keys. This file has the
+ * schema and everything but items (state_sqlite_items.c) and API keys
+ * (state_sqlite_keys.c).
  *
  * The schema is versioned with PRAGMA user_version and migrated forward at
  * open inside one IMMEDIATE transaction, so two processes opening a fresh
@@ -65,6 +66,10 @@ static const char *const migrations[] = {
     "CREATE INDEX IF NOT EXISTS items_by_status ON items (run_id, step, status, idx);",
     /* v3: the pipeline file a run was started from (NULL for older runs). */
     "ALTER TABLE runs ADD COLUMN definition TEXT;",
+    /* v4: the API keys of `sluice serve`: each key's hash, never the key. */
+    "CREATE TABLE IF NOT EXISTS api_keys ("
+    " id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, scopes TEXT NOT NULL, hash TEXT NOT NULL,"
+    " created_us INTEGER NOT NULL, revoked_us INTEGER, last_used_us INTEGER);",
 };
 #define SCHEMA_VERSION ((int)SL_ARRAY_LEN(migrations))
 
@@ -351,6 +356,9 @@ static void sqlite_close(sl_state_t *st)
     }
     for (int i = 0; i < SL_STATE_SQLITE_ITEM_STMTS; i++) {
         sqlite3_finalize(s->item_stmts[i]);
+    }
+    for (int i = 0; i < SL_STATE_SQLITE_KEY_STMTS; i++) {
+        sqlite3_finalize(s->key_stmts[i]);
     }
     sqlite3_close(s->db);
     if (s->lock_fd >= 0) {
@@ -1006,4 +1014,9 @@ static const struct sl_state_ops sqlite_ops = {
     .items_counts = sl_state_sqlite_items_counts,
     .items_list = sl_state_sqlite_items_list,
     .items_reset = sl_state_sqlite_items_reset,
+    .key_create = sl_state_sqlite_key_create,
+    .key_get = sl_state_sqlite_key_get,
+    .keys_list = sl_state_sqlite_keys_list,
+    .key_revoke = sl_state_sqlite_key_revoke,
+    .key_touch = sl_state_sqlite_key_touch,
 };

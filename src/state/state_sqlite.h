@@ -1,7 +1,7 @@
 /* Inside the SQLite driver of the state store: the handle and the helpers
- * its two files share (state_sqlite.c: the schema, runs, steps,
- * checkpoints, files, the run lock, transactions; state_sqlite_items.c:
- * map items and their leases). */
+ * its files share (state_sqlite.c: the schema, runs, steps, checkpoints,
+ * files, the run lock, transactions; state_sqlite_items.c: map items and
+ * their leases; state_sqlite_keys.c: API keys). */
 #ifndef SLUICE_STATE_SQLITE_H
 #define SLUICE_STATE_SQLITE_H
 
@@ -12,12 +12,14 @@
 /* Statement cache slots of each file (each checks its count fits). */
 #define SL_STATE_SQLITE_CORE_STMTS 32
 #define SL_STATE_SQLITE_ITEM_STMTS 16
+#define SL_STATE_SQLITE_KEY_STMTS 8
 
 typedef struct {
     sl_state_t base; /* first: the public handle */
     sqlite3 *db;
     sqlite3_stmt *stmts[SL_STATE_SQLITE_CORE_STMTS];
     sqlite3_stmt *item_stmts[SL_STATE_SQLITE_ITEM_STMTS];
+    sqlite3_stmt *key_stmts[SL_STATE_SQLITE_KEY_STMTS];
     int lock_fd; /* the run lock taken by lock(), or -1 */
 } sl_sqlite_state_t;
 
@@ -88,5 +90,13 @@ int sl_state_sqlite_items_list(sl_state_t *st, const char *run_id, const char *s
                                const sl_items_filter_t *f, sl_item_cb cb, void *ud);
 int sl_state_sqlite_items_reset(sl_state_t *st, const char *run_id, const char *step,
                                 int64_t now_us, int64_t *n);
+
+/* The API key ops (state_sqlite_keys.c; contracts in state_internal.h). */
+int sl_state_sqlite_key_create(sl_state_t *st, const sl_api_key_t *key);
+int sl_state_sqlite_key_get(sl_state_t *st, const char *id, sl_api_key_t *out);
+int sl_state_sqlite_keys_list(sl_state_t *st, sl_api_key_cb cb, void *ud);
+int sl_state_sqlite_key_revoke(sl_state_t *st, const char *id_or_name, int64_t now_us,
+                               sl_api_key_t *out);
+int sl_state_sqlite_key_touch(sl_state_t *st, const char *id, int64_t now_us);
 
 #endif

@@ -3,7 +3,8 @@
  * ingested files, reopening, transactions and the run lock; then the v2
  * API: typed runs and steps, map items and leases, fenced checkpoints,
  * transactions across threads, migration from the first schema; then v3:
- * runs' definitions and migration from the second schema. */
+ * runs' definitions and migration from the second schema; then v4: API
+ * keys and migration from the third schema. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -1802,5 +1803,233 @@ void sl_state_suite_migrate_v2(const sl_state_driver_t *d)
     CHECK_INT(r.started[0], 300);
     CHECK_INT(r.redrives[0], 1);
     CHECK_STR(show2(st, "v2-child").definition[0], "(null)");
+    sl_state_close(st);
+}
+
+/* What key callbacks see, copied. */
+typedef struct {
+    int n;
+    int stop_after; /* 0 = never; < 0: stop with that value */
+    char id[8][32], name[8][64], scopes[8][64], hash[8][72];
+    int64_t created[8], revoked[8], used[8];
+} keys_seen_t;
+
+static int on_key(void *ud, const sl_api_key_t *k)
+{
+    keys_seen_t *s = ud;
+    snprintf(s->id[s->n], 32, "%s", k->id);
+    snprintf(s->name[s->n], 64, "%s", k->name);
+    snprintf(s->scopes[s->n], 64, "%s", k->scopes);
+    snprintf(s->hash[s->n], 72, "%s", k->hash);
+    s->created[s->n] = k->created_us;
+    s->revoked[s->n] = k->revoked_us;
+    s->used[s->n] = k->last_used_us;
+    s->n++;
+    if (s->stop_after < 0) {
+        return s->stop_after;
+    }
+    return s->stop_after && s->n >= s->stop_after ? 1 : 0;
+}
+
+/* The names a listing gives, comma-separated, in its order. */
+static const char *key_names(sl_state_t *st)
+{
+    static char names[256];
+    keys_seen_t k = {0};
+    CHECK_INT(sl_state_keys_list(st, on_key, &k), 0);
+    names[0] = '\0';
+    for (int i = 0; i < k.n; i++) {
+        size_t l = strlen(names);
+        snprintf(names + l, sizeof names - l, "%s%s", i ? "," : "", k.name[i]);
+    }
+    return names;
+}
+
+/* Hashes of three made-up keys (hex SHA-256 is 64 chars). */
+#define HASH_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define HASH_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define HASH_C "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+
+void sl_state_suite_api_keys(const sl_state_driver_t *d)
+{
+    sl_state_t *st = d->open("state.db");
+    CHECK_STR(key_names(st), "");
+    sl_api_key_t a = {.id = "aaaaaaaaaaaa",
+                      .name = "ingest",
+                      .scopes = "route:* read",
+                      .hash = HASH_A,
+                      .created_us = 2000};
+    sl_api_key_t b = {
+        .id = "bbbbbbbbbbbb", .name = "ops", .scopes = "admin", .hash = HASH_B, .created_us = 1000};
+    CHECK_INT(sl_state_key_create(st, &a), 0);
+    CHECK_INT(sl_state_key_create(st, &b), 0);
+
+    /* Get reads every field back; a new key is active and unused. */
+    sl_api_key_t got;
+    CHECK_INT(sl_state_key_get(st, "aaaaaaaaaaaa", &got), 0);
+    CHECK_STR(got.id, "aaaaaaaaaaaa");
+    CHECK_STR(got.name, "ingest");
+    CHECK_STR(got.scopes, "route:* read");
+    CHECK_STR(got.hash, HASH_A);
+    CHECK_INT(got.created_us, 2000);
+    CHECK_INT(got.revoked_us, 0);
+    CHECK_INT(got.last_used_us, 0);
+    sl_api_key_free(&got);
+    CHECK(got.id == NULL);
+    CHECK_INT(sl_state_key_get(st, "nope", &got), SL_ENOTFOUND);
+    CHECK_CONTAINS(sl_state_errmsg(st), "no API key with id 'nope'");
+    CHECK(got.id == NULL);
+
+    /* A listing is oldest first, names break ties; a callback can stop it,
+     * with a negative value as its error. */
+    CHECK_STR(key_names(st), "ops,ingest");
+    keys_seen_t one = {.stop_after = 1};
+    CHECK_INT(sl_state_keys_list(st, on_key, &one), 0);
+    CHECK_INT(one.n, 1);
+    keys_seen_t err = {.stop_after = -7};
+    CHECK_INT(sl_state_keys_list(st, on_key, &err), -7);
+    CHECK_INT(err.n, 1);
+
+    /* A taken name is refused, revoked or not, and so is a taken id;
+     * nothing is stored. A key without created_us is created now. */
+    sl_api_key_t dup = {.id = "cccccccccccc", .name = "ingest", .scopes = "read", .hash = HASH_C};
+    CHECK_INT(sl_state_key_create(st, &dup), SL_EINVAL);
+    CHECK_CONTAINS(sl_state_errmsg(st), "an API key named 'ingest' already exists");
+    dup.name = "other";
+    dup.id = "bbbbbbbbbbbb";
+    CHECK_INT(sl_state_key_create(st, &dup), SL_EINVAL);
+    CHECK_CONTAINS(sl_state_errmsg(st), "an API key with id 'bbbbbbbbbbbb' already exists");
+    CHECK_STR(key_names(st), "ops,ingest");
+    /* Every field is required; no message holds a hash. */
+    sl_api_key_t bad = {.id = "dddddddddddd", .name = "", .scopes = "read", .hash = HASH_C};
+    CHECK_INT(sl_state_key_create(st, &bad), SL_EINVAL);
+    CHECK_CONTAINS(sl_state_errmsg(st), "missing API key name");
+    bad.name = "x";
+    bad.hash = NULL;
+    CHECK_INT(sl_state_key_create(st, &bad), SL_EINVAL);
+    CHECK_CONTAINS(sl_state_errmsg(st), "missing API key hash");
+    bad.hash = HASH_C;
+    bad.scopes = NULL;
+    CHECK_INT(sl_state_key_create(st, &bad), SL_EINVAL);
+    CHECK_CONTAINS(sl_state_errmsg(st), "missing API key scopes");
+    CHECK_INT(sl_state_key_create(st, NULL), SL_EINVAL);
+    int64_t before = sl_now_us();
+    dup.id = "cccccccccccc";
+    CHECK_INT(sl_state_key_create(st, &dup), 0);
+    CHECK_INT(sl_state_key_get(st, "cccccccccccc", &got), 0);
+    CHECK(got.created_us >= before && got.created_us <= sl_now_us());
+    sl_api_key_free(&got);
+
+    /* Touch records the latest use and never moves it back. */
+    CHECK_INT(sl_state_key_touch(st, "aaaaaaaaaaaa", 5000), 0);
+    CHECK_INT(sl_state_key_touch(st, "aaaaaaaaaaaa", 4000), 0);
+    CHECK_INT(sl_state_key_get(st, "aaaaaaaaaaaa", &got), 0);
+    CHECK_INT(got.last_used_us, 5000);
+    sl_api_key_free(&got);
+    CHECK_INT(sl_state_key_touch(st, "nope", 5000), SL_ENOTFOUND);
+    CHECK_CONTAINS(sl_state_errmsg(st), "no API key with id 'nope'");
+
+    /* Revoke by id, then by name; out gets the key as it is after. */
+    sl_api_key_t rev;
+    CHECK_INT(sl_state_key_revoke(st, "aaaaaaaaaaaa", 6000, &rev), 0);
+    CHECK_STR(rev.name, "ingest");
+    CHECK_INT(rev.revoked_us, 6000);
+    CHECK_INT(rev.last_used_us, 5000);
+    sl_api_key_free(&rev);
+    CHECK_INT(sl_state_key_revoke(st, "ops", 7000, NULL), 0);
+    CHECK_INT(sl_state_key_get(st, "bbbbbbbbbbbb", &got), 0);
+    CHECK_INT(got.revoked_us, 7000);
+    sl_api_key_free(&got);
+    /* Revoked again: the first time stays. */
+    CHECK_INT(sl_state_key_revoke(st, "ingest", 9000, &rev), 0);
+    CHECK_STR(rev.id, "aaaaaaaaaaaa");
+    CHECK_INT(rev.revoked_us, 6000);
+    sl_api_key_free(&rev);
+    CHECK_INT(sl_state_key_revoke(st, "nobody", 9000, &rev), SL_ENOTFOUND);
+    CHECK_CONTAINS(sl_state_errmsg(st), "no API key with id or name 'nobody'");
+    CHECK(rev.id == NULL);
+    CHECK_INT(sl_state_key_revoke(st, "", 9000, NULL), SL_EINVAL);
+
+    /* An id wins over a name that spells it. */
+    sl_api_key_t look = {.id = "eeeeeeeeeeee",
+                         .name = "cccccccccccc",
+                         .scopes = "read",
+                         .hash = HASH_C,
+                         .created_us = 3000};
+    CHECK_INT(sl_state_key_create(st, &look), 0);
+    CHECK_INT(sl_state_key_revoke(st, "cccccccccccc", 8000, &rev), 0);
+    CHECK_STR(rev.id, "cccccccccccc");
+    CHECK_STR(rev.name, "other");
+    sl_api_key_free(&rev);
+    CHECK_INT(sl_state_key_get(st, "eeeeeeeeeeee", &got), 0);
+    CHECK_INT(got.revoked_us, 0);
+    sl_api_key_free(&got);
+    sl_state_close(st);
+
+    /* A new handle reads what the old one wrote; the store holds the
+     * columns given, and the hash, nothing else. */
+    st = d->open("state.db");
+    keys_seen_t all = {0};
+    CHECK_INT(sl_state_keys_list(st, on_key, &all), 0);
+    CHECK_INT(all.n, 4);
+    CHECK_STR(all.name[0], "ops");
+    CHECK_INT(all.revoked[0], 7000);
+    CHECK_STR(all.name[1], "ingest");
+    CHECK_STR(all.scopes[1], "route:* read");
+    CHECK_STR(all.hash[1], HASH_A);
+    CHECK_INT(all.revoked[1], 6000);
+    CHECK_INT(all.used[1], 5000);
+    CHECK_STR(all.name[2], "cccccccccccc");
+    CHECK_INT(all.revoked[2], 0);
+    CHECK_STR(all.name[3], "other");
+    CHECK_INT(all.revoked[3], 8000);
+    CHECK_STR(d->key_rows("state.db"), "aaaaaaaaaaaa|ingest|route:* read|" HASH_A
+                                       ";bbbbbbbbbbbb|ops|admin|" HASH_B
+                                       ";cccccccccccc|other|read|" HASH_C
+                                       ";eeeeeeeeeeee|cccccccccccc|read|" HASH_C);
+    sl_state_close(st);
+}
+
+void sl_state_suite_migrate_v3(const sl_state_driver_t *d)
+{
+    d->make_v3("v3.db");
+    CHECK_INT(d->schema_version("v3.db"), 3);
+    sl_state_t *st = d->open("v3.db");
+    CHECK_INT(d->schema_version("v3.db"), SL_STATE_TEST_SCHEMA_VERSION);
+
+    /* The v3 runs read back as they were. */
+    runs2_t r = show2(st, "v2-run");
+    CHECK_STR(r.definition[0], "/srv/etl/shop.yaml");
+    CHECK_STR(r.status[0], "failed");
+    CHECK_STR(r.trigger[0], "schedule");
+    CHECK_INT(r.redrives[0], 1);
+    CHECK_STR(show2(st, "v2-child").definition[0], "(null)");
+    CHECK_STR(query_definitions(st, NULL), "(null),/srv/etl/shop.yaml,(null)");
+    seen_t steps = {0};
+    CHECK_INT(sl_state_run_show(st, "old-run", NULL, on_step, &steps), 0);
+    CHECK_INT(steps.n, 1);
+    sl_checkpoint_t cp;
+    CHECK_INT(sl_state_checkpoint_get(st, "shop", "step:load", &cp), 0);
+    CHECK_STR(cp.value, "{\"n\":1}");
+    CHECK_INT(cp.gen, 3);
+    sl_checkpoint_free(&cp);
+
+    /* No keys yet; the new table takes them. */
+    CHECK_STR(key_names(st), "");
+    CHECK_STR(d->key_rows("v3.db"), "");
+    sl_api_key_t k = {
+        .id = "aaaaaaaaaaaa", .name = "ingest", .scopes = "read", .hash = HASH_A, .created_us = 1};
+    CHECK_INT(sl_state_key_create(st, &k), 0);
+    CHECK_INT(sl_state_key_touch(st, "aaaaaaaaaaaa", 2), 0);
+    sl_state_close(st);
+
+    st = d->open("v3.db");
+    CHECK_INT(d->schema_version("v3.db"), SL_STATE_TEST_SCHEMA_VERSION);
+    sl_api_key_t got;
+    CHECK_INT(sl_state_key_get(st, "aaaaaaaaaaaa", &got), 0);
+    CHECK_STR(got.name, "ingest");
+    CHECK_INT(got.last_used_us, 2);
+    sl_api_key_free(&got);
+    CHECK_STR(show2(st, "v2-run").definition[0], "/srv/etl/shop.yaml");
     sl_state_close(st);
 }

@@ -33,12 +33,21 @@ typedef struct {
      * "data", output {"n":2}, redriven once) with its child "v2-child" of
      * pipeline "crm" (ok, trigger "call", started 310, ended 320). */
     void (*make_v2)(const char *name);
+    /* Creates the store called name as the third schema (v3, before API
+     * keys) made it, outside the store's API: make_v2's rows as the v3
+     * migration left them, with run "v2-run"'s definition set to
+     * "/srv/etl/shop.yaml". */
+    void (*make_v3)(const char *name);
+    /* The API keys of the store called name, read outside the API: every
+     * column the store keeps of a key as text ("id|name|scopes|hash" rows
+     * joined by ";", by id), to show what it holds. */
+    const char *(*key_rows)(const char *name);
     /* The schema version of the store called name, read outside the API. */
     int64_t (*schema_version)(const char *name);
 } sl_state_driver_t;
 
 /* The schema version this sluice writes. */
-#define SL_STATE_TEST_SCHEMA_VERSION 3
+#define SL_STATE_TEST_SCHEMA_VERSION 4
 
 void sl_state_suite_runs_lifecycle(const sl_state_driver_t *d);
 void sl_state_suite_runs_list(const sl_state_driver_t *d);
@@ -95,5 +104,11 @@ void sl_state_suite_migrate_v1(const sl_state_driver_t *d);
 /* A store of the second schema opens, keeps its runs (definition NULL)
  * and takes definitions. */
 void sl_state_suite_migrate_v2(const sl_state_driver_t *d);
+/* A store of the third schema opens, keeps its runs and definitions and
+ * takes API keys. */
+void sl_state_suite_migrate_v3(const sl_state_driver_t *d);
+/* API keys (v4): create, get, list, revoke by id or name, touch; a name or
+ * id taken is refused with a message; nothing but the hash is stored. */
+void sl_state_suite_api_keys(const sl_state_driver_t *d);
 
 #endif

@@ -186,6 +186,39 @@ static void make_v2(const char *name)
     PQfinish(c);
 }
 
+/* The third schema's change (sluice_state_schema version 3) and the row
+ * state_suite.h describes for make_v3. */
+static const char *const v3_changes =
+    "ALTER TABLE sluice_runs ADD COLUMN definition text;"
+    "UPDATE sluice_state_schema SET version = 3;"
+    "UPDATE sluice_runs SET definition = '/srv/etl/shop.yaml' WHERE id = 'v2-run';";
+
+static void make_v3(const char *name)
+{
+    make_v2(name);
+    PGconn *c = PQconnectdb(db_url(name));
+    CHECK(PQstatus(c) == CONNECTION_OK);
+    sl_err_t err = {0};
+    if (sl_pg_exec(c, v3_changes, "making a v3 store", &err) != 0) {
+        sl_test_fail(__FILE__, __LINE__, "%s", err.msg);
+    }
+    PQfinish(c);
+}
+
+/* The API keys table, read outside the API: "id|name|scopes|hash" rows
+ * joined by ";". */
+static const char *key_rows(const char *name)
+{
+    static char out[2048];
+    char *v = query1(db_url(name),
+                     "SELECT coalesce(string_agg(id || '|' || name || '|' || scopes || '|' || hash,"
+                     " ';' ORDER BY id COLLATE \"C\"), '') FROM sluice_api_keys",
+                     NULL);
+    snprintf(out, sizeof out, "%s", v ? v : "");
+    free(v);
+    return out;
+}
+
 static int64_t schema_version(const char *name)
 {
     return query_int(db_url(name), "SELECT max(version) FROM sluice_state_schema", NULL);
@@ -198,6 +231,8 @@ static const sl_state_driver_t pg_driver = {
     .fk_error = "violates foreign key constraint \"sluice_step_runs_run_id_fkey\"",
     .make_v1 = make_v1,
     .make_v2 = make_v2,
+    .make_v3 = make_v3,
+    .key_rows = key_rows,
     .schema_version = schema_version,
 };
 
@@ -321,6 +356,16 @@ SL_TEST(statepg_migrate_from_v2)
     sl_state_suite_migrate_v2(&pg_driver);
 }
 
+SL_TEST(statepg_migrate_from_v3)
+{
+    sl_state_suite_migrate_v3(&pg_driver);
+}
+
+SL_TEST(statepg_api_keys)
+{
+    sl_state_suite_api_keys(&pg_driver);
+}
+
 SL_TEST(statepg_reopen_persists)
 {
     sl_state_suite_reopen(&pg_driver, "reopen");
@@ -331,9 +376,10 @@ SL_TEST(statepg_reopen_persists)
     CHECK_INT(query_int(url,
                         "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND"
                         " tablename IN ('sluice_runs', 'sluice_step_runs', 'sluice_checkpoints',"
-                        " 'sluice_pipelines', 'sluice_ingested_files', 'sluice_items')",
+                        " 'sluice_pipelines', 'sluice_ingested_files', 'sluice_items',"
+                        " 'sluice_api_keys')",
                         NULL),
-              6);
+              7);
     /* The checkpoints table is the one sinks create (SL_STATE_PG_CHECKPOINTS_DDL). */
     char *t = query1(url,
                      "SELECT string_agg(column_name || ' ' || data_type, ', '"

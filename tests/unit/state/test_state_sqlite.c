@@ -140,6 +140,46 @@ static void make_v2(const char *name)
     sqlite3_close(db);
 }
 
+/* The third schema's changes (user_version 3) and the row state_suite.h
+ * describes for make_v3. */
+static const char *const v3_changes = "ALTER TABLE runs ADD COLUMN definition TEXT;"
+                                      "PRAGMA user_version = 3;"
+                                      "UPDATE runs SET definition = '/srv/etl/shop.yaml'"
+                                      " WHERE id = 'v2-run';";
+
+static void make_v3(const char *name)
+{
+    make_v2(name);
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    CHECK_INT(sqlite3_open(db_path(name), &db), SQLITE_OK);
+    if (sqlite3_exec(db, v3_changes, NULL, NULL, &msg) != SQLITE_OK) {
+        sl_test_fail(__FILE__, __LINE__, "v3 store: %s", msg);
+    }
+    sqlite3_close(db);
+}
+
+/* The API keys table, read outside the API: "id|name|scopes|hash" rows
+ * joined by ";" (the whole table, as `sqlite3` would dump it). */
+static const char *key_rows(const char *name)
+{
+    static char out[2048];
+    out[0] = '\0';
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_open(db_path(name), &db) == SQLITE_OK &&
+        sqlite3_prepare_v2(db,
+                           "SELECT group_concat(id || '|' || name || '|' || scopes || '|' || hash,"
+                           " ';') FROM (SELECT * FROM api_keys ORDER BY id)",
+                           -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0)) {
+        snprintf(out, sizeof out, "%s", (const char *)sqlite3_column_text(q, 0));
+    }
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return out;
+}
+
 static int64_t schema_version(const char *name)
 {
     return count_rows(db_path(name), "PRAGMA user_version");
@@ -152,6 +192,8 @@ static const sl_state_driver_t sqlite_driver = {
     .fk_error = "FOREIGN KEY constraint failed",
     .make_v1 = make_v1,
     .make_v2 = make_v2,
+    .make_v3 = make_v3,
+    .key_rows = key_rows,
     .schema_version = schema_version,
 };
 
@@ -275,6 +317,16 @@ SL_TEST(state_migrate_from_v2)
     sl_state_suite_migrate_v2(&sqlite_driver);
 }
 
+SL_TEST(state_migrate_from_v3)
+{
+    sl_state_suite_migrate_v3(&sqlite_driver);
+}
+
+SL_TEST(state_api_keys)
+{
+    sl_state_suite_api_keys(&sqlite_driver);
+}
+
 SL_TEST(state_reopen_persists)
 {
     sl_state_suite_reopen(&sqlite_driver, "deep/er/state.db");
@@ -282,8 +334,8 @@ SL_TEST(state_reopen_persists)
     CHECK_INT(count_rows(p, "PRAGMA user_version"), SL_STATE_TEST_SCHEMA_VERSION);
     CHECK_INT(count_rows(p, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN"
                             " ('runs','step_runs','sluice_checkpoints','sluice_pipelines',"
-                            "'ingested_files','items')"),
-              6);
+                            "'ingested_files','items','api_keys')"),
+              7);
     sqlite3 *db = NULL;
     sqlite3_stmt *q = NULL;
     CHECK_INT(sqlite3_open(p, &db), SQLITE_OK);
