@@ -372,8 +372,11 @@ bool sl_api_handle(const sl_request_t *r, sl_response_t *resp)
     size_t pln = strlen(pl);
     if (strcmp(p, "/healthz") == 0 || strcmp(p, "/readyz") == 0 ||
         strcmp(p, "/api/v1/pipelines") == 0 || strcmp(p, "/api/v1/runs") == 0) {
+        bool open = strcmp(p, "/healthz") == 0 || strcmp(p, "/readyz") == 0;
         if (!get) {
             sl_response_error(resp, 405, "method_not_allowed", "%s %s: only GET", r->method, p);
+        } else if (!open && !sl_auth_check(r, "read", NULL, resp)) {
+            /* 401 or 403 set */
         } else if (strcmp(p, "/healthz") == 0) {
             sl_buf_append_c(&resp->body, "{\"status\":\"ok\"}");
         } else if (strcmp(p, "/readyz") == 0) {
@@ -387,9 +390,13 @@ bool sl_api_handle(const sl_request_t *r, sl_response_t *resp)
     }
     if (run_path(p, id, sizeof id, &action)) {
         if (!action && get) {
-            get_run(r, id, resp);
+            if (sl_auth_check(r, "read", NULL, resp)) {
+                get_run(r, id, resp);
+            }
         } else if (action && strcmp(action, "cancel") == 0 && post) {
-            cancel_run(r, id, resp);
+            if (sl_auth_check(r, "write", NULL, resp)) {
+                cancel_run(r, id, resp);
+            }
         } else if (!action || strcmp(action, "cancel") == 0) {
             sl_response_error(resp, 405, "method_not_allowed", "%s %s", r->method, p);
         } else {
@@ -408,7 +415,7 @@ bool sl_api_handle(const sl_request_t *r, sl_response_t *resp)
         if (!post) {
             sl_response_error(resp, 405, "method_not_allowed", "%s %s: only POST", r->method,
                               p);
-        } else {
+        } else if (sl_auth_check(r, "write", NULL, resp)) {
             post_run(r, nm, resp);
         }
         return true;

@@ -1,5 +1,6 @@
 /* The pipelines' routes in the server: a request that matches one starts a
  * run of its pipeline with the params read from the request (route.c). */
+#include <stdio.h>
 #include <string.h>
 
 #include "route.h"
@@ -29,6 +30,11 @@ bool sl_routes_handle(const sl_request_t *r, sl_response_t *resp)
             path_known = true;
             if (strcmp(rt->method, r->method) != 0) {
                 continue;
+            }
+            char need[600];
+            snprintf(need, sizeof need, "route:%s", r->path);
+            if (!sl_auth_check(r, need, rt->auth, resp)) {
+                return true;
             }
             sl_arena_t *a = sl_arena_create(4096, 0);
             sl_route_request_t req = {.method = r->method,

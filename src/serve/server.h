@@ -62,6 +62,12 @@ int sl_server_start(const sl_server_opts_t *o, const sl_pipeline_t *const *pipel
 /* Stops accepting, finishes the requests in flight, frees s. */
 void sl_server_stop(sl_server_t *s);
 
+/* Whether the request's API key allows need ("read", "write", "admin",
+ * "route:/path"); route_auth is a route's `auth:` (NULL: keys). Sets resp
+ * to 401 or 403 when not (auth.c). */
+bool sl_auth_check(const sl_request_t *r, const char *need, const sl_node_t *route_auth,
+                   sl_response_t *resp);
+
 /* The built-in API's handler (api.c): returns false when no route of the
  * API matches. */
 bool sl_api_handle(const sl_request_t *r, sl_response_t *resp);

@@ -28,7 +28,20 @@ serve_down() {
 get() {
     p=$1
     shift
+    if [ -n "${KEY:-}" ]; then
+        set -- -H "x-api-key: $KEY" "$@"
+    fi
     STATUS=$(curl -s -o body.json -D headers.txt -w '%{http_code}' "$@" "$URL$p")
+}
+
+# new_key NAME SCOPE...: prints a new key of the state store st.db
+new_key() {
+    n=$1
+    shift
+    args=""
+    for sc in "$@"; do args="$args --scope $sc"; done
+    # shellcheck disable=SC2086
+    "$SLUICE" keys create --name "$n" $args --state st.db 2>/dev/null
 }
 
 json() { # EXPR over the body b
@@ -52,6 +65,7 @@ test_serve_api_reads_runs_and_pipelines() {
     sl run p.yaml --state st.db --log-format json
     assert_rc 0
     id=$(sqlite3 st.db 'select id from runs')
+    KEY=$(new_key reader read)
     serve_up --state st.db p.yaml
     get /healthz
     assert_eq 200 "$STATUS"
@@ -169,6 +183,7 @@ YAML
 test_serve_runs_from_the_api_and_routes() {
     cal_site
     api_pipelines
+    KEY=$(new_key all read write 'route:*')
     serve_up --state st.db p.yaml slow.yaml
     # the API: queued, then ok
     get /api/v1/pipelines/copy/runs -X POST -d '{"params": {"n": 7, "tag": "api"}}'
@@ -220,6 +235,7 @@ test_serve_runs_from_the_api_and_routes() {
 test_serve_survives_a_killed_run_and_stops_runs_on_sigterm() {
     cal_site
     api_pipelines
+    KEY=$(new_key all read write 'route:*')
     serve_up --state st.db p.yaml slow.yaml
     get /slow -X POST
     id=$(json b.run_id | tr -d '"')
@@ -240,4 +256,66 @@ test_serve_survives_a_killed_run_and_stops_runs_on_sigterm() {
         fail "run $id2: $(sqlite3 st.db "select status, error from runs where id = '$id2'")"
     assert_contains serve.err "SIGTERM: stopping"
     serve_stop cal 7
+}
+
+test_serve_api_keys_and_scopes() {
+    demo_pipeline
+    cat >> p.yaml <<'YAML'
+routes:
+  - {method: POST, path: /open, auth: none}
+  - {method: POST, path: /shared, auth: "${env:SHARED_KEY}"}
+  - {method: POST, path: /keyed}
+YAML
+    reader=$(new_key reader read)
+    writer=$(new_key writer write)
+    router=$(new_key router 'route:/keyed')
+    gone=$(new_key gone read)
+    "$SLUICE" keys revoke gone --state st.db 2>/dev/null
+    SHARED_KEY=the-one-shared-key-0123456789 serve_up --state st.db p.yaml
+    KEY=""
+    get /healthz
+    assert_eq 200 "$STATUS"
+    get /api/v1/runs
+    assert_eq 401 "$STATUS"
+    assert_eq '"unauthorized"' "$(json b.error.code)"
+    KEY="slk_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+    get /api/v1/runs
+    assert_eq 401 "$STATUS"
+    KEY=$gone
+    get /api/v1/runs
+    assert_eq 401 "$STATUS"
+    KEY=$reader
+    get /api/v1/runs
+    assert_eq 200 "$STATUS"
+    get /api/v1/runs -H "Authorization: Bearer $reader" -H "x-api-key:"
+    assert_eq 200 "$STATUS"
+    get /api/v1/pipelines/demo/runs -X POST -d '{}'
+    assert_eq 403 "$STATUS"
+    assert_eq '"the key'"'"'s scopes do not allow write"' "$(json b.error.message)"
+    KEY=$writer
+    get /api/v1/pipelines/demo/runs -X POST -d '{}'
+    assert_eq 202 "$STATUS"
+    get /keyed -X POST
+    assert_eq 403 "$STATUS"
+    KEY=$router
+    get /keyed -X POST
+    assert_eq 202 "$STATUS"
+    get /api/v1/runs
+    assert_eq 403 "$STATUS"
+    KEY=""
+    get /open -X POST
+    assert_eq 202 "$STATUS"
+    get /shared -X POST
+    assert_eq 401 "$STATUS"
+    KEY=the-one-shared-key-0123456789
+    get /shared -X POST
+    assert_eq 202 "$STATUS"
+    KEY=wrong
+    get /shared -X POST
+    assert_eq 401 "$STATUS"
+    serve_down
+    # no key reaches the log
+    for k in "$reader" "$writer" "$router" "$gone" the-one-shared-key-0123456789; do
+        assert_not_contains serve.err "$k"
+    done
 }
