@@ -15,7 +15,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <pthread.h>
+
 #include "server.h"
+#include "sluice/hash.h"
+#include "sluice/log.h"
 #include "worker.h"
 #include "sluice/engine.h"
 #include "sluice/json.h"
@@ -234,20 +238,85 @@ static int peek_step(void *ud, const sl_step_run_t *s)
     return 0;
 }
 
+/* Idempotency-Key: a request sent again with the same key (and
+ * pipeline) gets the run the first one started, for a day. The keys live
+ * in the state store beside the pipeline's checkpoints; the lock makes the
+ * look-up and the queueing one step within the server. */
+#define IDEMPOTENCY_US (24 * 3600 * 1000000LL)
+static pthread_mutex_t idem_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static bool idem_key(const sl_request_t *r, char *key, size_t cap, sl_response_t *resp)
+{
+    const char *k = sl_request_header(r, "Idempotency-Key");
+    key[0] = '\0';
+    if (!k) {
+        return true;
+    }
+    size_t n = strlen(k);
+    bool ok = n > 0 && n <= 255;
+    for (size_t i = 0; ok && i < n; i++) {
+        ok = k[i] > ' ' && k[i] < 127;
+    }
+    if (!ok) {
+        sl_response_error(resp, 400, "bad_header", "Idempotency-Key: 1 to 255 printable "
+                          "characters without spaces");
+        return false;
+    }
+    char hex[33];
+    sl_md5_hex(k, n, hex);
+    snprintf(key, cap, "idempotency:%s", hex);
+    return true;
+}
+
 void sl_api_start_run(const sl_request_t *r, const sl_pipeline_t *p, const char *const *args,
                       size_t nargs, int64_t wait_us, sl_response_t *resp)
 {
     sl_state_t *st = sl_server_state(r->server);
     char id[37];
+    char ikey[64];
     sl_err_t err = {0};
-    int rc = sl_run_enqueue(st, p, args, nargs, "api", NULL, id, &err);
+    if (!idem_key(r, ikey, sizeof ikey, resp)) {
+        return;
+    }
+    int rc = 0;
+    bool again = false;
+    pthread_mutex_lock(&idem_lock);
+    sl_checkpoint_t cp;
+    if (ikey[0] && sl_state_checkpoint_get(st, p->name, ikey, &cp) == 0) {
+        again = sl_now_us() - cp.updated_us < IDEMPOTENCY_US && strlen(cp.value) == 36;
+        if (again) {
+            memcpy(id, cp.value, 37);
+        }
+        sl_checkpoint_free(&cp);
+    }
+    if (!again) {
+        rc = sl_run_enqueue(st, p, args, nargs, "api", NULL, id, &err);
+        if (rc == 0 && ikey[0] && sl_state_checkpoint_put(st, p->name, ikey, id, 0) != 0) {
+            sl_warn("Idempotency-Key of run %s not kept: %s", id, sl_state_errmsg(st));
+        }
+    }
+    pthread_mutex_unlock(&idem_lock);
     if (rc) {
         sl_response_error(resp, rc == SL_ECONFIG ? 400 : 503,
                           rc == SL_ECONFIG ? "bad_param" : "state_unavailable", "%s", err.msg);
         return;
     }
-    sl_worker_wake(sl_server_worker(r->server));
+    if (!again) {
+        sl_worker_wake(sl_server_worker(r->server));
+    }
     peek_t pk = {.status = SL_STATUS_PENDING};
+    if (again && sl_state_run_show(st, id, peek_run, peek_step, &pk) == 0 && pk.found &&
+        wait_us == 0) {
+        /* the same answer as the first time, with the run's status now */
+        resp->status = 202;
+        sl_buf_printf(&resp->body, "{\"run_id\":\"%s\",\"status\":\"%s\","
+                                   "\"status_url\":\"/api/v1/runs/%s\",\"replayed\":true}",
+                      id, sl_status_final(pk.status) || pk.status == SL_STATUS_RUNNING
+                              ? sl_status_name(pk.status)
+                              : "queued",
+                      id);
+        return;
+    }
     for (int64_t until = sl_mono_us() + wait_us; wait_us > 0 && sl_mono_us() < until;) {
         pk.found = false;
         if (sl_state_run_show(st, id, peek_run, peek_step, &pk) == 0 && pk.found &&

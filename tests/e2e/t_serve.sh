@@ -204,6 +204,18 @@ test_serve_runs_from_the_api_and_routes() {
     assert_eq 404 "$STATUS"
     get /api/v1/pipelines/copy/runs -X POST -d '[1]'
     assert_eq 400 "$STATUS"
+    # a retried request with the same Idempotency-Key gets the same run
+    get /api/v1/pipelines/copy/runs -X POST -d '{"params": {"n": 8}}' -H "Idempotency-Key: req-42"
+    assert_eq 202 "$STATUS"
+    first=$(json b.run_id)
+    get /api/v1/pipelines/copy/runs -X POST -d '{"params": {"n": 8}}' -H "Idempotency-Key: req-42"
+    assert_eq 202 "$STATUS"
+    assert_eq "$first" "$(json b.run_id)"
+    assert_eq true "$(json b.replayed)"
+    get /api/v1/pipelines/copy/runs -X POST -d '{"params": {"n": 8}}' -H "Idempotency-Key: req-43"
+    [ "$(json b.run_id)" != "$first" ] || fail "another key, the same run"
+    get /api/v1/pipelines/copy/runs -X POST -d '{}' -H "Idempotency-Key: a b"
+    assert_eq 400 "$STATUS"
     # a route that does not wait: 202; params from the body, then the query
     get "/copy?tag=q" -X POST -d '{"n": 3}'
     assert_eq 202 "$STATUS"
