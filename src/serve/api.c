@@ -20,6 +20,7 @@
 #include "server.h"
 #include "sluice/hash.h"
 #include "sluice/log.h"
+#include "metrics.h"
 #include "worker.h"
 #include "sluice/engine.h"
 #include "sluice/json.h"
@@ -202,6 +203,22 @@ static void get_pipelines(const sl_request_t *req, sl_response_t *resp)
         sl_buf_printf(b, ",\"steps\":%zu}", ps[i]->nsteps);
     }
     sl_buf_append_c(b, "]}");
+}
+
+static int count_run(void *ud, const sl_run_t *r)
+{
+    (void)r;
+    (*(int64_t *)ud)++;
+    return 0;
+}
+
+static void metrics(const sl_request_t *req, sl_response_t *resp)
+{
+    int64_t queued = 0;
+    sl_runs_filter_t f = {.statuses = SL_STATUS_BIT(SL_STATUS_PENDING)};
+    sl_state_runs_query(sl_server_state(req->server), &f, count_run, &queued);
+    sl_metrics_write(&resp->body, queued, sl_worker_running(sl_server_worker(req->server)));
+    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
 static void readyz(const sl_request_t *req, sl_response_t *resp)
@@ -439,8 +456,9 @@ bool sl_api_handle(const sl_request_t *r, sl_response_t *resp)
     const char *action = NULL;
     const char *pl = "/api/v1/pipelines/";
     size_t pln = strlen(pl);
-    if (strcmp(p, "/healthz") == 0 || strcmp(p, "/readyz") == 0 ||
+    if (strcmp(p, "/healthz") == 0 || strcmp(p, "/readyz") == 0 || strcmp(p, "/metrics") == 0 ||
         strcmp(p, "/api/v1/pipelines") == 0 || strcmp(p, "/api/v1/runs") == 0) {
+        resp->route = p;
         bool open = strcmp(p, "/healthz") == 0 || strcmp(p, "/readyz") == 0;
         if (!get) {
             sl_response_error(resp, 405, "method_not_allowed", "%s %s: only GET", r->method, p);
@@ -450,6 +468,8 @@ bool sl_api_handle(const sl_request_t *r, sl_response_t *resp)
             sl_buf_append_c(&resp->body, "{\"status\":\"ok\"}");
         } else if (strcmp(p, "/readyz") == 0) {
             readyz(r, resp);
+        } else if (strcmp(p, "/metrics") == 0) {
+            metrics(r, resp);
         } else if (strcmp(p, "/api/v1/pipelines") == 0) {
             get_pipelines(r, resp);
         } else {
@@ -458,6 +478,7 @@ bool sl_api_handle(const sl_request_t *r, sl_response_t *resp)
         return true;
     }
     if (run_path(p, id, sizeof id, &action)) {
+        resp->route = action ? "/api/v1/runs/{id}/cancel" : "/api/v1/runs/{id}";
         if (!action && get) {
             if (sl_auth_check(r, "read", NULL, resp)) {
                 get_run(r, id, resp);
@@ -478,6 +499,7 @@ bool sl_api_handle(const sl_request_t *r, sl_response_t *resp)
         if (!slash || strcmp(slash, "/runs") != 0 || slash == name) {
             return false;
         }
+        resp->route = "/api/v1/pipelines/{name}/runs";
         char nm[128];
         snprintf(nm, sizeof nm, "%.*s", (int)SL_MIN((size_t)(slash - name), sizeof nm - 1),
                  name);

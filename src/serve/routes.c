@@ -31,6 +31,7 @@ bool sl_routes_handle(const sl_request_t *r, sl_response_t *resp)
             if (strcmp(rt->method, r->method) != 0) {
                 continue;
             }
+            resp->route = rt->path;
             char need[600];
             snprintf(need, sizeof need, "route:%s", r->path);
             if (!sl_auth_check(r, need, rt->auth, resp)) {

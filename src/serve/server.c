@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "server.h"
+#include "metrics.h"
 #include "worker.h"
 #include "sluice/hash.h"
 #include "sluice/json.h"
@@ -96,7 +97,8 @@ static enum MHD_Result respond(struct MHD_Connection *c, const pending_t *p, sl_
     if (!r) {
         return MHD_NO;
     }
-    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "Content-Type",
+                            resp->content_type ? resp->content_type : "application/json");
     MHD_add_response_header(r, "X-Request-Id", p->id);
     if (resp->location) {
         MHD_add_response_header(r, "Location", resp->location);
@@ -108,7 +110,9 @@ static enum MHD_Result respond(struct MHD_Connection *c, const pending_t *p, sl_
     snprintf(path, sizeof path, "%s", url);
     char status[8], ms[32], bytes[24];
     snprintf(status, sizeof status, "%d", resp->status);
-    snprintf(ms, sizeof ms, "%.1f", (double)(sl_now_us() - p->started_us) / 1000.0);
+    double secs = (double)(sl_now_us() - p->started_us) / 1e6;
+    snprintf(ms, sizeof ms, "%.1f", secs * 1000.0);
+    sl_metrics_http(resp->route ? resp->route : "other", resp->status, secs);
     snprintf(bytes, sizeof bytes, "%zu", len);
     const char *kv[] = {"request_id", p->id, "method", method, "path", path, "status", status,
                         "ms", ms, "bytes", bytes, NULL};

@@ -38,8 +38,10 @@ typedef struct sl_request {
 
 typedef struct {
     int status;
-    sl_buf_t body;              /* JSON */
+    sl_buf_t body;              /* JSON, unless content_type says otherwise */
     const char *location;       /* a Location header, or NULL */
+    const char *content_type;   /* NULL: application/json */
+    const char *route;          /* the route's pattern, for metrics; NULL: "other" */
 } sl_response_t;
 
 /* A query-string argument or a header of the request, or NULL. */

@@ -22,6 +22,7 @@
 #include "sluice/engine.h"
 #include "sluice/log.h"
 #include "sluice/timeutil.h"
+#include "metrics.h"
 #include "worker.h"
 
 extern char **environ;
@@ -183,6 +184,36 @@ static int no_step(void *ud, const sl_step_run_t *s)
     return 0;
 }
 
+/* An ended run's metrics: its status and its steps. */
+typedef struct {
+    char pipeline[128];
+    char status[32];
+} ended_t;
+
+static int ended_run(void *ud, const sl_run_t *r)
+{
+    ended_t *e = ud;
+    snprintf(e->pipeline, sizeof e->pipeline, "%s", r->pipeline);
+    snprintf(e->status, sizeof e->status, "%s", sl_status_name(r->status));
+    return 0;
+}
+
+static int ended_step(void *ud, const sl_step_run_t *s)
+{
+    ended_t *e = ud;
+    double secs = s->ended_us > s->started_us ? (double)(s->ended_us - s->started_us) / 1e6 : 0;
+    sl_metrics_step(e->pipeline, s->step, secs, s->records_in, s->records_out, s->rejected);
+    return 0;
+}
+
+int sl_worker_running(sl_worker_t *w)
+{
+    pthread_mutex_lock(&w->mu);
+    int n = w->nkids;
+    pthread_mutex_unlock(&w->mu);
+    return n;
+}
+
 /* Reaps ended children; under mu. */
 static void reap(sl_worker_t *w)
 {
@@ -210,7 +241,11 @@ static void reap(sl_worker_t *w)
             finish(w, c->id, c->cancel ? SL_STATUS_CANCELLED : SL_STATUS_FAILED,
                    "the run's process ended without recording how the run ended");
         }
-        sl_info("worker: run %s ended (%s)", c->id, sl_status_name(st));
+        ended_t e = {.pipeline = "", .status = ""};
+        if (sl_state_run_show(w->st, c->id, ended_run, ended_step, &e) == 0) {
+            sl_metrics_run(e.pipeline, e.status);
+        }
+        sl_info("worker: run %s ended (%s)", c->id, e.status[0] ? e.status : "?");
         free(c->pipeline);
         w->kids[i] = w->kids[--w->nkids];
     }

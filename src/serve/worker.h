@@ -17,6 +17,8 @@ void sl_worker_wake(sl_worker_t *w);
 /* Stops the run's process (SIGTERM, SIGKILL after the grace); its run ends
  * cancelled. SL_ENOTFOUND when no process of this worker runs it. */
 int sl_worker_cancel(sl_worker_t *w, const char *run_id);
+/* How many runs its processes run now. */
+int sl_worker_running(sl_worker_t *w);
 /* Stops the running runs (SIGTERM, then SIGKILL after the grace), waits for
  * them, frees w. Queued runs stay queued for the next start. */
 void sl_worker_stop(sl_worker_t *w);

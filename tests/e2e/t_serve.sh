@@ -331,3 +331,51 @@ YAML
         assert_not_contains serve.err "$k"
     done
 }
+
+test_serve_metrics_in_prometheus_format() {
+    demo_pipeline
+    KEY=$(new_key metrics read write)
+    serve_up --state st.db p.yaml
+    get /api/v1/pipelines/demo/runs -X POST -d '{}'
+    id=$(json b.run_id | tr -d '"')
+    wait_run "$id" ok
+    get /nope
+    # the worker counts the run once its process is reaped
+    i=0
+    until get /metrics && grep -q 'sluice_runs_total{pipeline="demo",status="ok"} 1' body.json; do
+        i=$((i + 1))
+        [ $i -lt 100 ] || fail "no run in /metrics: $(cat body.json)"
+        sleep 0.1
+    done
+    grep -qi '^Content-Type: text/plain; version=0.0.4' headers.txt || fail "$(cat headers.txt)"
+    # parsed by a parser of the format, values checked
+    node -e '
+const parse = require(process.argv[1]);
+const fams = parse(require("fs").readFileSync("body.json", "utf8"));
+const by = Object.fromEntries(fams.map((f) => [f.name, f]));
+const val = (f, labels) => {
+  const m = by[f].metrics.find((x) => x.labels &&
+    Object.entries(labels).every(([k, v]) => x.labels[k] === v));
+  return m ? Number(m.value) : undefined;
+};
+const want = [
+  [val("sluice_http_requests_total", {route: "other", status: "404"}), 1],
+  [val("sluice_http_requests_total", {route: "/api/v1/pipelines/{name}/runs", status: "202"}), 1],
+  [val("sluice_runs_total", {pipeline: "demo", status: "ok"}), 1],
+  [val("sluice_records_total", {pipeline: "demo", step: "copy", kind: "out"}), 2],
+  [Number(by.sluice_runs_queued.metrics[0].value), 0],
+];
+for (const [got, exp] of want) if (got !== exp) { console.error(JSON.stringify(fams)); process.exit(1); }
+if (by.sluice_step_duration_seconds.type !== "HISTOGRAM") process.exit(2);
+' "$ROOT/tests/node_modules/parse-prometheus-text-format" || fail "metrics: $(cat body.json)"
+    # (that parser keeps no labels of histograms: their lines by the format's rules)
+    grep -q '^sluice_step_duration_seconds_count{pipeline="demo",step="copy"} 1$' body.json ||
+        fail "no step duration count: $(grep step_duration body.json)"
+    grep -q '^sluice_step_duration_seconds_bucket{pipeline="demo",step="copy",le="+Inf"} 1$' body.json ||
+        fail "no +Inf bucket"
+    # it needs a key, as the API does
+    KEY=""
+    get /metrics
+    assert_eq 401 "$STATUS"
+    serve_down
+}

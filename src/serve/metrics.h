@@ -1,0 +1,17 @@
+/* The counters and histograms of /metrics (metrics.c). Thread-safe. */
+#ifndef SLUICE_SERVE_METRICS_H
+#define SLUICE_SERVE_METRICS_H
+
+#include "sluice/buf.h"
+
+/* One answered request: route is the route's pattern ("/api/v1/runs/{id}"). */
+void sl_metrics_http(const char *route, int status, double seconds);
+/* A run the worker ran ended with status. */
+void sl_metrics_run(const char *pipeline, const char *status);
+/* One of its steps. */
+void sl_metrics_step(const char *pipeline, const char *step, double seconds, int64_t in,
+                     int64_t out, int64_t rejected);
+/* The whole exposition, Prometheus text format 0.0.4. */
+void sl_metrics_write(sl_buf_t *b, int64_t queued, int64_t running);
+
+#endif
