@@ -12,18 +12,16 @@
  * the state store, so none needs to stay in memory. */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "engine_internal.h"
 #include "sluice/chunker.h"
 #include "sluice/json.h"
 #include "sluice/timeutil.h"
+#include "sluice/tz.h"
 
 #define MAX_DATES 1000000
 
@@ -285,52 +283,6 @@ static int template_items(sl_step_ctx_t *ctx, const sl_map_cfg_t *cfg, sl_item_e
 
 /* ---- dates ---- */
 
-/* localtime_r under another TZ means changing the process's TZ: the one
- * lock keeps two maps from doing it at once (nothing else in sluice reads
- * local time). */
-static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static bool tz_known(const char *tz)
-{
-    if (strcmp(tz, "UTC") == 0) {
-        return true;
-    }
-    if (tz[0] == '/' || strstr(tz, "..") || !tz[0]) {
-        return false;
-    }
-    const char *dir = getenv("TZDIR");
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", dir && dir[0] ? dir : "/usr/share/zoneinfo", tz);
-    struct stat sb;
-    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
-}
-
-/* Today's date (days since 1970-01-01) in time zone tz. */
-static int64_t today_in(const char *tz)
-{
-    time_t now = time(NULL);
-    struct tm tm;
-    if (strcmp(tz, "UTC") == 0) {
-        gmtime_r(&now, &tm);
-    } else {
-        pthread_mutex_lock(&tz_lock);
-        const char *old = getenv("TZ");
-        char *saved = old ? strdup(old) : NULL;
-        setenv("TZ", tz, 1);
-        tzset();
-        localtime_r(&now, &tm);
-        if (saved) {
-            setenv("TZ", saved, 1);
-        } else {
-            unsetenv("TZ");
-        }
-        tzset();
-        free(saved);
-        pthread_mutex_unlock(&tz_lock);
-    }
-    return sl_days_from_civil(tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday);
-}
-
 /* A date key's value: YYYY-MM-DD, today, yesterday, today-N, today+N
  * (after templates). */
 static int date_value(sl_step_ctx_t *ctx, const sl_node_t *n, const char *tz, int64_t *days)
@@ -367,7 +319,7 @@ static int date_value(sl_step_ctx_t *ctx, const sl_node_t *n, const char *tz, in
         return sl_node_error(&ctx->err, n, "step '%s': items: dates: expected YYYY-MM-DD, "
                              "today, yesterday or today-N, got '%s'", ctx->step->name, text);
     }
-    *days = today_in(tz) + shift;
+    *days = sl_tz_today(tz) + shift;
     return 0;
 }
 
@@ -384,7 +336,7 @@ static int dates_items(sl_step_ctx_t *ctx, const sl_map_cfg_t *cfg, sl_item_emit
     if (rc) {
         return rc;
     }
-    if (!tz_known(tz)) {
+    if (!sl_tz_known(tz)) {
         return sl_node_error(&ctx->err, sl_node_get(spec, "tz"), "step '%s': items: dates: "
                              "unknown time zone '%s' (an IANA name such as America/Chicago)",
                              ctx->step->name, tz);
