@@ -23,6 +23,7 @@ static const char USAGE[] =
     "  validate PIPELINE.yaml [-p k=v]... [--strict]    check a pipeline file; an unset\n"
     "                                                   ${env:} is a warning (--strict: error)\n"
     "  serve [--listen HOST:PORT] PIPELINE.yaml...       the HTTP API (127.0.0.1:8080)\n"
+    "  schedule next PIPELINE.yaml [-n N]                the schedule's next fire times\n"
     "  runs [--pipeline NAME] [--limit N]                list recent runs\n"
     "  runs show ID                                     one run, its steps and map items\n"
     "  runs resume ID [PIPELINE.yaml]                   run a run's failed and unfinished\n"
@@ -94,6 +95,12 @@ static int parse_args(int argc, char **argv, sl_cli_t *c)
                 format = SL_LOG_TEXT;
             } else {
                 return sl_cli_usage_error("unknown log format '%s' (text, json)", val);
+            }
+        } else if (strcmp(a, "-n") == 0) {
+            NEEDS_VALUE();
+            c->count = atoi(val);
+            if (c->count < 1 || c->count > 1000) {
+                return sl_cli_usage_error("-n needs a count from 1 to 1000, got '%s'", val);
             }
         } else if (strcmp(a, "--listen") == 0) {
             NEEDS_VALUE();
@@ -434,6 +441,8 @@ int main(int argc, char **argv)
         rc = cmd_run(&c);
     } else if (strcmp(c.cmd, "validate") == 0) {
         rc = cmd_validate(&c);
+    } else if (strcmp(c.cmd, "schedule") == 0) {
+        rc = sl_cli_schedule(&c);
     } else if (strcmp(c.cmd, "serve") == 0) {
         rc = sl_cli_serve(&c);
     } else if (strcmp(c.cmd, "runs") == 0) {

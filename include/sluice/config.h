@@ -10,6 +10,7 @@
 
 #include "sluice/arena.h"
 #include "sluice/common.h"
+#include "sluice/cron.h"
 #include "sluice/value.h"
 
 typedef enum {
@@ -251,6 +252,16 @@ typedef struct {
     const sl_node_t *node; /* the connection's map */
 } sl_connection_cfg_t;
 
+/* `schedule:` of a pipeline (sluice serve's scheduler). */
+typedef struct {
+    sl_cron_t expr;
+    const char *text;        /* as written, for messages */
+    const char *timezone;    /* IANA name; "UTC" by default */
+    bool overlap_queue;      /* overlap: queue (else skip: no tick while a run runs) */
+    bool catchup_latest;     /* catchup: latest (one run at start for ticks missed) */
+    const sl_node_t *node;
+} sl_schedule_t;
+
 /* Where a route's params come from (sl_route_t.from, in the order given). */
 typedef enum {
     SL_FROM_PATH = 1, /* {name} segments of the route's path */
@@ -287,6 +298,7 @@ typedef struct {
     int64_t timeout_us; /* the whole run's timeout; 0: none */
     sl_route_t *routes; /* `routes:` of sluice serve */
     size_t nroutes;
+    const sl_schedule_t *schedule; /* or NULL */
 } sl_pipeline_t;
 
 /* Loads a pipeline file and checks its whole shape, including each

@@ -29,6 +29,7 @@ typedef struct {
     const char *run_id;
     const char *parent_run;
     const char *listen; /* serve: HOST:PORT */
+    int count;          /* schedule next: -n N */
     /* keys create: --name and the --scope values, in order */
     const char *key_name;
     const char **scopes;
@@ -46,6 +47,8 @@ int sl_cli_run(const sl_cli_t *c, const sl_run_request_t *req);
 /* A time for tables: "2026-12-07T10:00:00Z" (seconds), "-" for none;
  * out holds 40 bytes. */
 void sl_cli_fmt_time(int64_t us, char *out);
+/* `sluice schedule next PIPELINE.yaml [-n N]` (schedule.c). */
+int sl_cli_schedule(const sl_cli_t *c);
 /* `sluice serve [--listen HOST:PORT] PIPELINE.yaml...` (serve.c). */
 int sl_cli_serve(const sl_cli_t *c);
 /* `sluice runs`, `runs show ID`, `runs resume ID`. */

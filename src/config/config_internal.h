@@ -70,5 +70,7 @@ int sl_params_load(sl_arena_t *a, sl_pipeline_t *p, const sl_node_t *params, sl_
 /* routes.c: reads the `routes` list (may be NULL) into p->routes, after
  * the params (a path's {name} must be a declared param). */
 int sl_routes_load(sl_arena_t *a, sl_pipeline_t *p, const sl_node_t *routes, sl_err_t *err);
+/* schedule.c: reads `schedule` (may be NULL) into p->schedule. */
+int sl_schedule_load(sl_arena_t *a, sl_pipeline_t *p, const sl_node_t *node, sl_err_t *err);
 
 #endif

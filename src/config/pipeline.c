@@ -29,7 +29,9 @@ static const sl_field_spec_t top_spec[] = {
     {.name = "params", .type = SL_FIELD_MAP, .doc = "typed params, overridable with -p"},
     {.name = "connections", .type = SL_FIELD_MAP, .doc = "named connection URLs"},
     {.name = "steps", .type = SL_FIELD_LIST, .required = true, .doc = "the steps, in order"},
-    {.name = "schedule", .type = SL_FIELD_STRING, .doc = "cron schedule for sluice serve"},
+    {.name = "schedule", .type = SL_FIELD_ANY,
+     .doc = "when sluice serve runs it: \"cron(0 8 * * ? *)\", \"rate(5 minutes)\", or {cron | "
+            "rate, timezone, overlap: skip|queue, catchup: none|latest}"},
     {.name = "routes", .type = SL_FIELD_LIST,
      .doc = "HTTP routes of sluice serve that start a run: [{method, path, params_from, wait, "
             "timeout, auth}]"},
@@ -621,6 +623,9 @@ int sl_pipeline_from_root(sl_arena_t *a, const char *path, const sl_node_t *root
     rc = sl_params_load(a, p, sl_node_get(root, "params"), err);
     if (rc == 0) {
         rc = sl_routes_load(a, p, sl_node_get(root, "routes"), err);
+    }
+    if (rc == 0) {
+        rc = sl_schedule_load(a, p, sl_node_get(root, "schedule"), err);
     }
     if (rc == 0) {
         rc = load_connections(&c, p, sl_node_get(root, "connections"));

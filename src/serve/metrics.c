@@ -214,9 +214,25 @@ static void write_family(sl_buf_t *b, const family_t *f)
     }
 }
 
+static double sched_lag = -1;
+
+void sl_metrics_scheduler_lag(double seconds)
+{
+    pthread_mutex_lock(&lock);
+    sched_lag = seconds;
+    pthread_mutex_unlock(&lock);
+}
+
 void sl_metrics_write(sl_buf_t *b, int64_t queued, int64_t running)
 {
     pthread_mutex_lock(&lock);
+    if (sched_lag >= 0) {
+        sl_buf_append_c(b, "# HELP sluice_scheduler_lag_seconds how late the last scheduled "
+                           "tick was queued\n# TYPE sluice_scheduler_lag_seconds gauge\n"
+                           "sluice_scheduler_lag_seconds ");
+        sl_fmt_double(b, sched_lag);
+        sl_buf_putc(b, '\n');
+    }
     write_family(b, &http_total);
     write_family(b, &http_dur);
     write_family(b, &runs_total);

@@ -11,6 +11,8 @@ void sl_metrics_run(const char *pipeline, const char *status);
 /* One of its steps. */
 void sl_metrics_step(const char *pipeline, const char *step, double seconds, int64_t in,
                      int64_t out, int64_t rejected);
+/* How late the scheduler's last tick was queued, in seconds. */
+void sl_metrics_scheduler_lag(double seconds);
 /* The whole exposition, Prometheus text format 0.0.4. */
 void sl_metrics_write(sl_buf_t *b, int64_t queued, int64_t running);
 

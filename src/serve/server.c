@@ -10,6 +10,7 @@
 
 #include "server.h"
 #include "metrics.h"
+#include "scheduler.h"
 #include "worker.h"
 #include "sluice/hash.h"
 #include "sluice/json.h"
@@ -23,6 +24,7 @@ struct sl_server {
     const sl_pipeline_t *const *pipelines;
     size_t npipelines;
     sl_worker_t *worker;
+    sl_scheduler_t *scheduler;
 };
 
 struct sl_worker *sl_server_worker(sl_server_t *s)
@@ -241,6 +243,13 @@ int sl_server_start(const sl_server_opts_t *o, const sl_pipeline_t *const *pipel
             sl_state_close(s->st);
         }
     }
+    if (rc == 0) {
+        rc = sl_scheduler_start(url, pipelines, n, s->worker, &s->scheduler, err);
+        if (rc) {
+            sl_worker_stop(s->worker);
+            sl_state_close(s->st);
+        }
+    }
     if (rc) {
         free(s);
         return rc;
@@ -253,6 +262,7 @@ int sl_server_start(const sl_server_opts_t *o, const sl_pipeline_t *const *pipel
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 << 10), MHD_OPTION_NOTIFY_COMPLETED,
         on_completed, s, MHD_OPTION_END);
     if (!s->d) {
+        sl_scheduler_stop(s->scheduler);
         sl_worker_stop(s->worker);
         sl_state_close(s->st);
         free(s);
@@ -271,6 +281,7 @@ void sl_server_stop(sl_server_t *s)
         return;
     }
     MHD_stop_daemon(s->d);
+    sl_scheduler_stop(s->scheduler);
     sl_worker_stop(s->worker); /* running runs get SIGTERM, then SIGKILL after the grace */
     sl_state_close(s->st);
     free(s);

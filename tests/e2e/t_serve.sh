@@ -2,7 +2,7 @@
 
 # serve_up [ARGS...]: starts sluice serve on a free port (fd 6); sets URL
 serve_up() {
-    rm -f serve.out serve.err
+    rm -f serve.out serve.err serve.in
     mkfifo serve.in
     "$SLUICE" serve --listen 127.0.0.1:0 "$@" < serve.in > serve.out 2> serve.err &
     SERVE_PID=$!
@@ -378,4 +378,65 @@ if (by.sluice_step_duration_seconds.type !== "HISTOGRAM") process.exit(2);
     get /metrics
     assert_eq 401 "$STATUS"
     serve_down
+}
+
+sched_pipeline() { # SCHEDULE_YAML
+    pipeline sched.yaml <<YAML
+name: nightly
+schedule: $1
+steps:
+  - {name: s, sql: {url: "sqlite:///n.db", statements: ["CREATE TABLE IF NOT EXISTS t (x int)", "INSERT INTO t VALUES (1)"]}}
+YAML
+}
+
+test_serve_schedule_fires_and_catches_up() {
+    sched_pipeline '{cron: "0 8 * * ? *", timezone: UTC, catchup: latest}'
+    KEY=$(new_key sched read)
+    # a clock three seconds before the tick
+    SLUICE_CLOCK=2026-03-08T07:59:57Z serve_up --state st.db sched.yaml
+    i=0
+    until [ "$(sqlite3 st.db "select count(*) from runs where trigger = 'schedule' and status = 'ok'" 2>/dev/null)" = 1 ]; do
+        i=$((i + 1))
+        [ $i -lt 150 ] || fail "the schedule did not fire: $(cat serve.err)"
+        sleep 0.1
+    done
+    assert_contains serve.err "schedule: nightly: 0 8 * * ? * (UTC), next at 2026-03-08T08:00:00Z"
+    assert_contains serve.err "schedule: nightly: tick 2026-03-08T08:00:00Z: run"
+    get /metrics
+    grep -q '^sluice_scheduler_lag_seconds ' body.json || fail "no scheduler lag: $(cat body.json)"
+    serve_down
+    # the server was down over the next tick: catchup: latest runs it at start
+    SLUICE_CLOCK=2026-03-09T09:00:00Z serve_up --state st.db sched.yaml
+    i=0
+    until [ "$(sqlite3 st.db "select count(*) from runs where trigger = 'schedule' and status = 'ok'" 2>/dev/null)" = 2 ]; do
+        i=$((i + 1))
+        [ $i -lt 100 ] || fail "no catch-up run: $(cat serve.err)"
+        sleep 0.1
+    done
+    assert_contains serve.err "tick 2026-03-09T08:00:00Z (missed while no server ran; catchup: latest)"
+    serve_down
+    assert_eq 2 "$(q n.db 'select count(*) from t')"
+}
+
+test_schedule_next_across_dst() {
+    # America/Chicago springs forward on 2026-03-08 (02:00 -> 03:00): 02:30
+    # does not exist that day, and falls back on 2026-11-01 (01:00-02:00 twice)
+    sched_pipeline '{cron: "30 2 * * ? *", timezone: America/Chicago}'
+    SLUICE_CLOCK=2026-03-07T12:00:00Z sl schedule next sched.yaml -n 2
+    assert_rc 0
+    assert_eq "nightly: 30 2 * * ? * (America/Chicago)
+  2026-03-09T07:30:00Z  2026-03-09 02:30:00 CDT
+  2026-03-10T07:30:00Z  2026-03-10 02:30:00 CDT" "$(cat out.txt)"
+    sched_pipeline '{cron: "30 1 * * ? *", timezone: America/Chicago}'
+    SLUICE_CLOCK=2026-10-31T12:00:00Z sl schedule next sched.yaml -n 2
+    assert_eq "  2026-11-01T06:30:00Z  2026-11-01 01:30:00 CDT
+  2026-11-02T07:30:00Z  2026-11-02 01:30:00 CST" "$(tail -n 2 out.txt)"
+    sched_pipeline '"rate(5 minute)"'
+    sl validate sched.yaml
+    assert_rc 2
+    assert_contains err.txt "sched.yaml:2:11: schedule: "
+    sched_pipeline '{cron: "0 8 * * ? *", timezone: Mars/Base}'
+    sl validate sched.yaml
+    assert_rc 2
+    assert_contains err.txt "unknown time zone 'Mars/Base'"
 }

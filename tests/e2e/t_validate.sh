@@ -139,14 +139,14 @@ test_validate_bronze_without_secrets() {
     env -u API_KEY "$SLUICE" validate "$ROOT/examples/bronze-lake/pipeline.yaml" \
         > out.txt 2> err.txt || RC=$?
     assert_rc 0
-    assert_contains err.txt "examples/bronze-lake/pipeline.yaml:90:70: warning: \${env:API_KEY} is not set (a run needs it)"
+    assert_contains err.txt "examples/bronze-lake/pipeline.yaml:92:70: warning: \${env:API_KEY} is not set (a run needs it)"
     assert_eq 1 "$(wc -l < err.txt | tr -d ' ')" "warnings (one node, shared by an alias)"
     assert_contains out.txt "ok (pipeline 'bronze_ingestion', 1 step; 1 warning)"
     RC=0
     env -u API_KEY "$SLUICE" validate --strict "$ROOT/examples/bronze-lake/pipeline.yaml" \
         > out.txt 2> err.txt || RC=$?
     assert_rc 2
-    assert_contains err.txt "pipeline.yaml:90:70: environment variable 'API_KEY' is not set"
+    assert_contains err.txt "pipeline.yaml:92:70: environment variable 'API_KEY' is not set"
 }
 
 test_validate_examples_without_any_secret() {
