@@ -22,7 +22,8 @@ static const char USAGE[] =
     "  run PIPELINE.yaml [-p k=v]... [--full-refresh]   run to completion\n"
     "  validate PIPELINE.yaml [-p k=v]... [--strict]    check a pipeline file; an unset\n"
     "                                                   ${env:} is a warning (--strict: error)\n"
-    "  serve [--listen HOST:PORT] PIPELINE.yaml...       the HTTP API (127.0.0.1:8080)\n"
+    "  serve [--listen HOST:PORT] [--max-runs N] [--no-resume] PIPELINE.yaml...\n"
+    "                                                   the HTTP API (127.0.0.1:8080)\n"
     "  schedule next PIPELINE.yaml [-n N]                the schedule's next fire times\n"
     "  runs [--pipeline NAME] [--limit N]                list recent runs\n"
     "  runs show ID                                     one run, its steps and map items\n"
@@ -101,6 +102,15 @@ static int parse_args(int argc, char **argv, sl_cli_t *c)
             c->count = atoi(val);
             if (c->count < 1 || c->count > 1000) {
                 return sl_cli_usage_error("-n needs a count from 1 to 1000, got '%s'", val);
+            }
+        } else if (strcmp(a, "--no-resume") == 0) {
+            c->no_resume = true;
+        } else if (strcmp(a, "--max-runs") == 0) {
+            NEEDS_VALUE();
+            c->max_runs = atoi(val);
+            if (c->max_runs < 1 || c->max_runs > 256) {
+                return sl_cli_usage_error("--max-runs needs a count from 1 to 256, got '%s'",
+                                          val);
             }
         } else if (strcmp(a, "--listen") == 0) {
             NEEDS_VALUE();

@@ -30,6 +30,8 @@ typedef struct {
     const char *parent_run;
     const char *listen; /* serve: HOST:PORT */
     int count;          /* schedule next: -n N */
+    int max_runs;       /* serve: --max-runs N */
+    bool no_resume;     /* serve: --no-resume */
     /* keys create: --name and the --scope values, in order */
     const char *key_name;
     const char **scopes;

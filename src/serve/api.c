@@ -54,6 +54,25 @@ static void put_raw(sl_buf_t *b, const char *key, const char *json)
     sl_buf_printf(b, "\"%s\":%s", key, json && *json ? json : "null");
 }
 
+typedef struct {
+    sl_status_t status;
+    bool found;
+    char id[37];
+    char pipeline[128];
+} peek_t;
+
+static int peek_run(void *ud, const sl_run_t *r)
+{
+    peek_t *p = ud;
+    p->status = r->status;
+    p->found = true;
+    snprintf(p->id, sizeof p->id, "%s", r->id);
+    snprintf(p->pipeline, sizeof p->pipeline, "%s", r->pipeline);
+    return 0;
+}
+
+static int peek_step(void *ud, const sl_step_run_t *s);
+
 static void run_json(sl_buf_t *b, const sl_run_t *r)
 {
     sl_buf_putc(b, '{');
@@ -132,6 +151,8 @@ typedef struct {
     char id[37];
     int nsteps;
     bool found;
+    char *names[64]; /* the steps, for their items */
+    size_t nnames;
 } show_t;
 
 static int show_run(void *ud, const sl_run_t *r)
@@ -150,6 +171,9 @@ static int show_step(void *ud, const sl_step_run_t *st)
     sl_buf_t *b = s->b;
     if (s->nsteps++) {
         sl_buf_putc(b, ',');
+    }
+    if (s->nnames < SL_ARRAY_LEN(s->names)) {
+        s->names[s->nnames++] = strdup(st->step);
     }
     sl_buf_putc(b, '{');
     put_str(b, "step", st->step);
@@ -180,12 +204,135 @@ static void get_run(const sl_request_t *req, const char *id, sl_response_t *resp
         return;
     }
     if (rc) {
+        for (size_t i = 0; i < s.nnames; i++) {
+            free(s.names[i]);
+        }
         sl_response_error(resp, rc == SL_EINVAL ? 400 : 503,
                           rc == SL_EINVAL ? "bad_param" : "state_unavailable", "%s",
                           sl_state_errmsg(st));
         return;
     }
+    /* the maps' progress: their items by status */
+    sl_buf_append_c(&resp->body, "],\"items\":{");
+    bool first = true;
+    for (size_t i = 0; i < s.nnames; i++) {
+        int64_t counts[SL_STATUS_COUNT];
+        int64_t total = 0;
+        if (s.names[i] && sl_state_items_counts(st, s.id, s.names[i], counts) == 0) {
+            for (int k = 0; k < SL_STATUS_COUNT; k++) {
+                total += counts[k];
+            }
+        }
+        if (total > 0) {
+            sl_buf_append_c(&resp->body, first ? "" : ",");
+            sl_json_write_string(&resp->body, s.names[i], strlen(s.names[i]));
+            sl_buf_printf(&resp->body, ":{\"total\":%lld", (long long)total);
+            for (int k = 0; k < SL_STATUS_COUNT; k++) {
+                if (counts[k]) {
+                    sl_buf_printf(&resp->body, ",\"%s\":%lld", sl_status_name((sl_status_t)k),
+                                  (long long)counts[k]);
+                }
+            }
+            sl_buf_putc(&resp->body, '}');
+            first = false;
+        }
+        free(s.names[i]);
+    }
+    sl_buf_append_c(&resp->body, "}}");
+}
+
+typedef struct {
+    sl_buf_t *b;
+    int n;
+} items_out_t;
+
+static int item_json(void *ud, const sl_item_t *it)
+{
+    items_out_t *o = ud;
+    sl_buf_t *b = o->b;
+    sl_buf_append_c(b, o->n++ ? "," : "");
+    sl_buf_printf(b, "{\"idx\":%lld,\"item\":%s,\"status\":\"%s\",\"attempts\":%d,",
+                  (long long)it->idx, it->value_json, sl_status_name(it->status), it->attempts);
+    put_time(b, "started_at", it->started_us);
+    sl_buf_putc(b, ',');
+    put_time(b, "ended_at", it->ended_us);
+    sl_buf_putc(b, ',');
+    put_str(b, "error_class", it->error_class);
+    sl_buf_putc(b, ',');
+    put_str(b, "error", it->error);
+    sl_buf_putc(b, ',');
+    put_raw(b, "output", it->output_json);
+    sl_buf_putc(b, '}');
+    return 0;
+}
+
+/* GET /api/v1/runs/{id}/items?step=NAME&status=failed&after=IDX&limit=N */
+static void get_items(const sl_request_t *r, const char *id, sl_response_t *resp)
+{
+    sl_state_t *st = sl_server_state(r->server);
+    const char *step = sl_request_query(r, "step");
+    const char *status = sl_request_query(r, "status");
+    const char *after = sl_request_query(r, "after");
+    const char *limit = sl_request_query(r, "limit");
+    sl_items_filter_t f = {.limit = 100};
+    sl_status_t sst;
+    if (!step || !*step) {
+        sl_response_error(resp, 400, "bad_param", "step: the map step whose items to list");
+        return;
+    }
+    if (status && sl_status_parse(status, &sst) != 0) {
+        sl_response_error(resp, 400, "bad_param", "status: unknown status '%.40s'", status);
+        return;
+    }
+    if (status) {
+        f.statuses = SL_STATUS_BIT(sst);
+    }
+    if (limit) {
+        f.limit = strtol(limit, NULL, 10);
+        if (f.limit < 1 || f.limit > 1000) {
+            sl_response_error(resp, 400, "bad_param", "limit: expected 1 to 1000");
+            return;
+        }
+    }
+    f.from_idx = after ? strtoll(after, NULL, 10) + 1 : 0;
+    peek_t pk = {.status = SL_STATUS_PENDING};
+    if (sl_state_run_show(st, id, peek_run, peek_step, &pk) != 0 || !pk.found) {
+        sl_response_error(resp, 404, "not_found", "no run %.40s", id);
+        return;
+    }
+    sl_buf_append_c(&resp->body, "{\"items\":[");
+    items_out_t o = {.b = &resp->body};
+    if (sl_state_items_list(st, pk.id, step, &f, item_json, &o) != 0) {
+        sl_response_error(resp, 503, "state_unavailable", "%s", sl_state_errmsg(st));
+        return;
+    }
     sl_buf_append_c(&resp->body, "]}");
+}
+
+/* POST /api/v1/runs/{id}/resume */
+static void resume_run(const sl_request_t *r, const char *id, sl_response_t *resp)
+{
+    sl_state_t *st = sl_server_state(r->server);
+    peek_t pk = {.status = SL_STATUS_PENDING};
+    if (sl_state_run_show(st, id, peek_run, peek_step, &pk) != 0 || !pk.found) {
+        sl_response_error(resp, 404, "not_found", "no run %.40s", id);
+        return;
+    }
+    if (!sl_status_final(pk.status) || pk.status == SL_STATUS_OK) {
+        sl_response_error(resp, 409, pk.status == SL_STATUS_OK ? "succeeded" : "not_ended",
+                          "run %s %s", pk.id,
+                          pk.status == SL_STATUS_OK ? "succeeded: there is nothing to resume"
+                                                    : "has not ended");
+        return;
+    }
+    if (sl_worker_resume(sl_server_worker(r->server), pk.id, pk.pipeline) != 0) {
+        sl_response_error(resp, 409, "busy", "run %s, or another run of its pipeline, is "
+                          "running", pk.id);
+        return;
+    }
+    resp->status = 202;
+    sl_buf_printf(&resp->body, "{\"run_id\":\"%s\",\"status\":\"resuming\","
+                               "\"status_url\":\"/api/v1/runs/%s\"}", pk.id, pk.id);
 }
 
 static void get_pipelines(const sl_request_t *req, sl_response_t *resp)
@@ -233,20 +380,7 @@ static void readyz(const sl_request_t *req, sl_response_t *resp)
     sl_buf_append_c(&resp->body, "{\"status\":\"ready\"}");
 }
 
-typedef struct {
-    sl_status_t status;
-    bool found;
-    char id[37];
-} peek_t;
 
-static int peek_run(void *ud, const sl_run_t *r)
-{
-    peek_t *p = ud;
-    p->status = r->status;
-    p->found = true;
-    snprintf(p->id, sizeof p->id, "%s", r->id);
-    return 0;
-}
 
 static int peek_step(void *ud, const sl_step_run_t *s)
 {
@@ -478,16 +612,30 @@ bool sl_api_handle(const sl_request_t *r, sl_response_t *resp)
         return true;
     }
     if (run_path(p, id, sizeof id, &action)) {
-        resp->route = action ? "/api/v1/runs/{id}/cancel" : "/api/v1/runs/{id}";
+        bool cancel = action && strcmp(action, "cancel") == 0;
+        bool resume = action && strcmp(action, "resume") == 0;
+        bool items = action && strcmp(action, "items") == 0;
+        resp->route = cancel   ? "/api/v1/runs/{id}/cancel"
+                      : resume ? "/api/v1/runs/{id}/resume"
+                      : items  ? "/api/v1/runs/{id}/items"
+                               : "/api/v1/runs/{id}";
         if (!action && get) {
             if (sl_auth_check(r, "read", NULL, resp)) {
                 get_run(r, id, resp);
             }
-        } else if (action && strcmp(action, "cancel") == 0 && post) {
+        } else if (items && get) {
+            if (sl_auth_check(r, "read", NULL, resp)) {
+                get_items(r, id, resp);
+            }
+        } else if (cancel && post) {
             if (sl_auth_check(r, "write", NULL, resp)) {
                 cancel_run(r, id, resp);
             }
-        } else if (!action || strcmp(action, "cancel") == 0) {
+        } else if (resume && post) {
+            if (sl_auth_check(r, "write", NULL, resp)) {
+                resume_run(r, id, resp);
+            }
+        } else if (!action || cancel || resume || items) {
             sl_response_error(resp, 405, "method_not_allowed", "%s %s", r->method, p);
         } else {
             return false;

@@ -238,7 +238,7 @@ int sl_server_start(const sl_server_opts_t *o, const sl_pipeline_t *const *pipel
         rc = sl_state_open(url, &s->st, err);
     }
     if (rc == 0) {
-        rc = sl_worker_start(url, o->max_runs, o->grace_s, &s->worker, err);
+        rc = sl_worker_start(url, o->max_runs, o->grace_s, !o->no_resume, &s->worker, err);
         if (rc) {
             sl_state_close(s->st);
         }

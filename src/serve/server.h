@@ -24,6 +24,7 @@ typedef struct {
     unsigned threads;          /* request threads; default 2 */
     int max_runs;              /* runs at once (child processes); default 2 */
     int grace_s;               /* SIGTERM to SIGKILL of a run's process; default 10 */
+    bool no_resume;            /* do not resume at start the runs a stop interrupted */
 } sl_server_opts_t;
 
 /* A request as a handler sees it. */

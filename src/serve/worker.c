@@ -40,6 +40,7 @@ struct sl_worker {
     sl_state_t *st;
     int max_runs;
     int64_t grace_us;
+    bool resume_interrupted;
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -110,6 +111,47 @@ static void finish(sl_worker_t *w, const char *id, sl_status_t status, const cha
     }
 }
 
+/* Spawns `sluice ARGV...` as the process of run id; under mu. */
+static int spawn_child(sl_worker_t *w, const char *id, const char *pipeline,
+                       const char *const *argv)
+{
+    child_t *kids = realloc(w->kids, (size_t)(w->nkids + 1) * sizeof *kids);
+    if (!kids) {
+        return SL_ENOMEM;
+    }
+    w->kids = kids;
+    posix_spawnattr_t attr;
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+    pid_t pid;
+    int rc = posix_spawn(&pid, "/proc/self/exe", NULL, &attr, (char *const *)argv, environ);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0) {
+        return SL_EIO;
+    }
+    child_t *c = &w->kids[w->nkids++];
+    *c = (child_t){.pid = pid, .pipeline = strdup(pipeline)};
+    snprintf(c->id, sizeof c->id, "%s", id);
+    sl_info("worker: run %s of %s started (pid %d)", id, pipeline, (int)pid);
+    return 0;
+}
+
+int sl_worker_resume(sl_worker_t *w, const char *run_id, const char *pipeline)
+{
+    pthread_mutex_lock(&w->mu);
+    int rc = busy(w, run_id, pipeline) ? SL_EAGAIN : 0;
+    if (rc == 0) {
+        const char *argv[] = {"sluice", "runs", "resume", run_id, "--state", w->state_url,
+                              "--no-progress", NULL};
+        rc = spawn_child(w, run_id, pipeline, argv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
 /* Starts queued run e as `sluice run`; under mu. */
 static void start(sl_worker_t *w, const queued_t *e)
 {
@@ -127,12 +169,10 @@ static void start(sl_worker_t *w, const queued_t *e)
         return;
     }
     const char **argv = sl_arena_calloc(a, (2 * n + 12) * sizeof *argv);
-    child_t *kids = realloc(w->kids, (size_t)(w->nkids + 1) * sizeof *kids);
-    if (!argv || !kids) {
+    if (!argv) {
         sl_arena_destroy(a);
         return; /* stays queued; tried again */
     }
-    w->kids = kids;
     size_t k = 0;
     argv[k++] = "sluice";
     argv[k++] = "run";
@@ -147,27 +187,11 @@ static void start(sl_worker_t *w, const queued_t *e)
         argv[k++] = args[i];
     }
     argv[k] = NULL;
-    pid_t pid;
-    /* the child starts with no signal blocked (this thread may block some) */
-    posix_spawnattr_t attr;
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-    int rc = posix_spawn(&pid, "/proc/self/exe", NULL, &attr, (char *const *)argv, environ);
-    posix_spawnattr_destroy(&attr);
+    int rc = spawn_child(w, e->id, e->pipeline, argv);
     sl_arena_destroy(a);
-    if (rc != 0) {
-        char msg[200];
-        snprintf(msg, sizeof msg, "cannot start the run's process: %s", strerror(rc));
-        finish(w, e->id, SL_STATUS_FAILED, msg);
-        return;
+    if (rc == SL_EIO) {
+        finish(w, e->id, SL_STATUS_FAILED, "cannot start the run's process");
     }
-    child_t *c = &w->kids[w->nkids++];
-    *c = (child_t){.pid = pid, .pipeline = strdup(e->pipeline)};
-    snprintf(c->id, sizeof c->id, "%s", e->id);
-    sl_info("worker: run %s of %s started (pid %d)", e->id, e->pipeline, (int)pid);
 }
 
 /* The run's status now, or SL_STATUS_PENDING when it cannot be read. */
@@ -231,7 +255,12 @@ static void reap(sl_worker_t *w)
         }
         sl_status_t st = SL_STATUS_PENDING;
         sl_state_run_show(w->st, c->id, status_of, no_step, &st);
-        if (r > 0 && WIFSIGNALED(ws) && !sl_status_final(st)) {
+        if (w->stop && !c->cancel && (st == SL_STATUS_CANCELLED || !sl_status_final(st))) {
+            /* stopped because the server stops: it resumes the run at its
+             * next start */
+            finish(w, c->id, SL_STATUS_INTERRUPTED, "the server stopped while the run ran; "
+                                                    "it resumes it when it starts again");
+        } else if (r > 0 && WIFSIGNALED(ws) && !sl_status_final(st)) {
             char msg[160];
             int sig = WTERMSIG(ws);
             snprintf(msg, sizeof msg, "the run's process was killed by signal %d (%s)", sig,
@@ -251,9 +280,32 @@ static void reap(sl_worker_t *w)
     }
 }
 
+/* The runs this kind of server started (not a command line's) that a
+ * server's stop interrupted, to resume at start. */
+static int interrupted(void *ud, const sl_run_t *r)
+{
+    queue_t *q = ud;
+    if (!r->trigger || strcmp(r->trigger, "cli") == 0) {
+        return 0;
+    }
+    return collect(q, r);
+}
+
 static void *worker_main(void *arg)
 {
     sl_worker_t *w = arg;
+    if (w->resume_interrupted) {
+        queue_t q = {0};
+        sl_runs_filter_t f = {.statuses = SL_STATUS_BIT(SL_STATUS_INTERRUPTED), .limit = 100};
+        if (sl_state_runs_query(w->st, &f, interrupted, &q) == 0) {
+            for (size_t i = q.n; i-- > 0;) {
+                sl_info("worker: resuming run %s of %s, interrupted when a server stopped",
+                        q.q[i].id, q.q[i].pipeline);
+                sl_worker_resume(w, q.q[i].id, q.q[i].pipeline);
+            }
+        }
+        queue_free(&q);
+    }
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
         reap(w);
@@ -307,8 +359,8 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int sl_worker_start(const char *state_url, int max_runs, int grace_s, sl_worker_t **out,
-                    sl_err_t *err)
+int sl_worker_start(const char *state_url, int max_runs, int grace_s, bool resume_interrupted,
+                    sl_worker_t **out, sl_err_t *err)
 {
     *out = NULL;
     sl_worker_t *w = calloc(1, sizeof *w);
@@ -318,6 +370,7 @@ int sl_worker_start(const char *state_url, int max_runs, int grace_s, sl_worker_
     }
     w->max_runs = max_runs > 0 ? max_runs : 2;
     w->grace_us = (int64_t)(grace_s > 0 ? grace_s : 10) * 1000000;
+    w->resume_interrupted = resume_interrupted;
     int rc = sl_state_open(state_url, &w->st, err);
     if (rc) {
         free(w->state_url);

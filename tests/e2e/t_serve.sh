@@ -259,12 +259,13 @@ test_serve_survives_a_killed_run_and_stops_runs_on_sigterm() {
     assert_eq '"the run'"'"'s process was killed by signal 9 (Killed)"' "$(json b.error)"
     get /healthz
     assert_eq 200 "$STATUS"
-    # SIGTERM: the running run is stopped, the server exits
+    # SIGTERM: the running run is stopped (interrupted, for the next start
+    # to resume), the server exits
     get /slow -X POST
     id2=$(json b.run_id | tr -d '"')
     wait_run "$id2" running
     serve_down
-    [ "$(sqlite3 st.db "select status from runs where id = '$id2'")" = cancelled ] ||
+    [ "$(sqlite3 st.db "select status from runs where id = '$id2'")" = interrupted ] ||
         fail "run $id2: $(sqlite3 st.db "select status, error from runs where id = '$id2'")"
     assert_contains serve.err "SIGTERM: stopping"
     serve_stop cal 7
@@ -439,4 +440,58 @@ test_schedule_next_across_dst() {
     sl validate sched.yaml
     assert_rc 2
     assert_contains err.txt "unknown time zone 'Mars/Base'"
+}
+
+test_serve_items_resume_and_restart() {
+    cal_site
+    api_pipelines
+    printf '{"id":1}\n' > in-a.jsonl
+    printf '{"id":3}\n' > in-c.jsonl
+    pipeline per.yaml <<'YAML'
+name: per
+steps:
+  - name: per
+    map:
+      items: [a, b, c]
+      tolerated_failure_count: 1
+      steps:
+        - name: load
+          source: {type: file, url: "in-{{ item }}.jsonl"}
+          sink: {type: sql, url: "sqlite:///per.db", table: t, mode: append}
+YAML
+    KEY=$(new_key all read write 'route:*')
+    serve_up --state st.db p.yaml slow.yaml per.yaml
+    get /api/v1/pipelines/per/runs -X POST -d '{}'
+    id=$(json b.run_id | tr -d '"')
+    wait_run "$id" partial
+    assert_eq '{"per":{"total":3,"ok":2,"failed":1}}' "$(json b.items)"
+    get "/api/v1/runs/$id/items?step=per&status=failed"
+    assert_eq '"b failed"' "$(json 'b.items.map(i => i.item + " " + i.status).join()')"
+    assert_contains body.json "in-b.jsonl"
+    get "/api/v1/runs/$id/items?step=per&after=0&limit=1"
+    assert_eq '"b"' "$(json b.items[0].item)"
+    get "/api/v1/runs/$id/items"
+    assert_eq 400 "$STATUS"
+    # the missing file arrives: resume runs only the failed item
+    printf '{"id":2}\n' > in-b.jsonl
+    get "/api/v1/runs/$id/resume" -X POST
+    assert_eq 202 "$STATUS"
+    wait_run "$id" ok
+    assert_eq 1 "$(json b.redrive_count)"
+    assert_eq "1|2|3" "$(q per.db 'select group_concat(id, "|") from (select id from t order by id)')"
+    get "/api/v1/runs/$id/resume" -X POST
+    assert_eq 409 "$STATUS"
+    # a run the server's stop interrupts is resumed when it starts again
+    get /slow -X POST
+    slow=$(json b.run_id | tr -d '"')
+    wait_run "$slow" running
+    serve_down
+    assert_eq interrupted "$(sqlite3 st.db "select status from runs where id = '$slow'")"
+    serve_up --state st.db p.yaml slow.yaml per.yaml
+    wait_run "$slow" running
+    assert_contains serve.err "resuming run $slow of slow, interrupted when a server stopped"
+    get "/api/v1/runs/$slow/cancel" -X POST
+    wait_run "$slow" cancelled
+    serve_down
+    serve_stop cal 7
 }
