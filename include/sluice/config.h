@@ -281,6 +281,11 @@ typedef struct {
     /* auth: NULL: an API key with the route in its scope; "none": open;
      * else the one key the route accepts (a ${env:} secret) */
     const sl_node_t *auth;
+    /* wait: the answer when the run ended in time: a status and a body
+     * template over run, params and steps (NULL: the run as the API shows
+     * it, 200) */
+    int response_status;
+    const struct sl_template *response_body;
     const sl_node_t *node;
 } sl_route_t;
 

@@ -102,6 +102,13 @@ int sl_run_enqueue(sl_state_t *st, const sl_pipeline_t *p, const char *const *ar
                    const char *trigger, const char *parent_run_id, char run_id[37],
                    sl_err_t *err);
 
+/* The `run` object templates see: id, started_at, pipeline. */
+int sl_run_value(sl_arena_t *a, const char *id, int64_t started, const char *pipeline,
+                 sl_value_t *out);
+/* Sets steps[name] = {status, output} (arena a), creating steps. */
+int sl_steps_record(sl_arena_t *a, sl_value_t *steps, const char *name, sl_status_t status,
+                    const sl_value_t *output);
+
 /* Checks what the config schema cannot: opens and closes every transform
  * (templates, expressions, cast types) without running anything, against
  * the params that args give (params nobody gave are null here). Returns 0

@@ -12,10 +12,20 @@
 #include <string.h>
 
 #include "config_internal.h"
+#include "sluice/template.h"
 #include "sluice/timeutil.h"
 
 static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", NULL};
 static const char *const sources[] = {"path", "query", "body", "headers", NULL};
+
+static const sl_field_spec_t response_spec[] = {
+    {.name = "status", .type = SL_FIELD_INT, .def = "200", .range = SL_RANGE(100, 599),
+     .doc = "the HTTP status"},
+    {.name = "body", .type = SL_FIELD_STRING,
+     .doc = "a template over run, params and steps, e.g. '{\"rows\": "
+            "{{ steps.load.output.records_out }}}'"},
+    {.name = NULL},
+};
 
 static const sl_field_spec_t route_spec[] = {
     {.name = "method", .type = SL_FIELD_STRING, .choices = methods, .def = "GET",
@@ -30,6 +40,8 @@ static const sl_field_spec_t route_spec[] = {
      .doc = "answer with the run's outcome (true) or at once with 202 and its id"},
     {.name = "timeout", .type = SL_FIELD_STRING, .def = "30s",
      .doc = "wait: true: after this, answer 202 and let the run go on"},
+    {.name = "response", .type = SL_FIELD_MAP, .children = response_spec,
+     .doc = "wait: true: the answer when the run ended in time {status, body}"},
     {.name = "auth", .type = SL_FIELD_STRING,
      .doc = "none (open), or the one key the route accepts (\"${env:API_KEY}\"); default: an "
             "API key whose scope has the route"},
@@ -144,6 +156,32 @@ static int load_route(sl_arena_t *a, sl_pipeline_t *p, const sl_node_t *n, size_
         return sl_node_error(err, to, "%s: timeout: expected a duration such as 30s or 5m, "
                              "got '%s'", what, sl_node_display(to));
     }
+    const sl_node_t *r = sl_node_get(n, "response");
+    rt->response_status = 200;
+    if (r) {
+        int64_t st = 200;
+        rc = sl_cfg_int(r, "status", 200, &st, err);
+        if (rc) {
+            return rc;
+        }
+        rt->response_status = (int)st;
+        const sl_node_t *body = sl_node_get(r, "body");
+        sl_template_t *t = NULL;
+        sl_err_t e;
+        if (body && (body->is_null || sl_template_compile(a, body->text, body->len, &t, &e))) {
+            return sl_node_error(err, body, "%s: response: body: %s", what,
+                                 body->is_null ? "expected a template" : e.msg);
+        }
+        if (t && sl_template_uses_record(t)) {
+            return sl_node_error(err, body, "%s: response: body: record is not available here",
+                                 what);
+        }
+        rt->response_body = t;
+        if (!rt->wait) {
+            return sl_node_error(err, r, "%s: response is the answer of a route that waits "
+                                 "(wait: true)", what);
+        }
+    }
     rt->auth = sl_node_get(n, "auth");
     if (rt->auth && !rt->auth->secret && strcmp(rt->auth->text, "none") != 0) {
         /* a key written into the file would sit in version control */
@@ -158,7 +196,6 @@ static int load_route(sl_arena_t *a, sl_pipeline_t *p, const sl_node_t *n, size_
                                  rt->path, j + 1);
         }
     }
-    (void)a;
     return 0;
 }
 

@@ -135,9 +135,6 @@ void sl_rejects_free(sl_rejects_t *r);
 void sl_step_ctx_init(sl_step_ctx_t *ctx, const sl_pipeline_t *p, const sl_step_cfg_t *step,
                       const sl_value_t *params, const sl_value_t *run, const char *run_id);
 
-/* The `run` object templates see: id, started_at, pipeline. */
-int sl_run_value(sl_arena_t *a, const char *id, int64_t started, const char *pipeline,
-                 sl_value_t *out);
 
 /* Runs one flow step (on one thread when ctx->threads is 1). */
 int sl_flow_run(sl_step_ctx_t *ctx, sl_step_result_t *res);
@@ -153,9 +150,6 @@ int sl_export_checkpoints(const sl_pipeline_t *p, struct sl_state *st, const sl_
 int sl_export_logs(const sl_pipeline_t *p, FILE *f, const sl_value_t *params,
                    const sl_value_t *run, const char *run_id, sl_err_t *err);
 
-/* Sets steps[name] = {status, output} (arena a), creating steps. */
-int sl_steps_record(sl_arena_t *a, sl_value_t *steps, const char *name, sl_status_t status,
-                    const sl_value_t *output);
 /* Adds the step's declared `output:` (decl may be NULL; templates are its
  * values, compiled at load) to its output; they see the output so far as
  * steps.NAME.output. */

@@ -24,6 +24,7 @@
 #include "worker.h"
 #include "sluice/engine.h"
 #include "sluice/json.h"
+#include "sluice/template.h"
 #include "sluice/status.h"
 #include "sluice/timeutil.h"
 
@@ -419,8 +420,82 @@ static bool idem_key(const sl_request_t *r, char *key, size_t cap, sl_response_t
     return true;
 }
 
-void sl_api_start_run(const sl_request_t *r, const sl_pipeline_t *p, const char *const *args,
-                      size_t nargs, int64_t wait_us, sl_response_t *resp)
+/* A route's response: its body template over the ended run. */
+typedef struct {
+    sl_arena_t *a;
+    sl_value_t run, params, steps;
+    int rc;
+} answer_t;
+
+static int answer_run(void *ud, const sl_run_t *r)
+{
+    answer_t *x = ud;
+    const char *st = sl_status_name(r->status);
+    char *text = sl_arena_strdup(x->a, r->params_json ? r->params_json : "{}");
+    sl_json_error_t je;
+    /* the listing's strings live only during the call */
+    char *rid = sl_arena_strdup(x->a, r->id), *pl = sl_arena_strdup(x->a, r->pipeline);
+    x->rc = rid && pl ? sl_run_value(x->a, rid, r->started_us, pl, &x->run) : SL_ENOMEM;
+    if (!x->rc) {
+        x->rc = sl_object_set(x->a, &x->run, "status", 6, sl_value_str(st, strlen(st)));
+    }
+    if (!x->rc && (!text || sl_json_parse(x->a, text, strlen(text), NULL, &x->params, &je))) {
+        x->params = (sl_value_t){0};
+    }
+    if (!x->rc) {
+        x->rc = sl_object_new(x->a, &x->steps, 8);
+    }
+    return x->rc;
+}
+
+static int answer_step(void *ud, const sl_step_run_t *s)
+{
+    answer_t *x = ud;
+    sl_value_t out = {0};
+    sl_json_error_t je;
+    char *text = s->output_json ? sl_arena_strdup(x->a, s->output_json) : NULL;
+    if (text && sl_json_parse(x->a, text, strlen(text), NULL, &out, &je) != 0) {
+        out = (sl_value_t){0};
+    }
+    char *name = sl_arena_strdup(x->a, s->step);
+    x->rc = name ? sl_steps_record(x->a, &x->steps, name, s->status, &out) : SL_ENOMEM;
+    return x->rc;
+}
+
+static void route_answer(const sl_request_t *r, const sl_route_t *rt, const char *id,
+                         sl_response_t *resp)
+{
+    answer_t x = {.a = sl_arena_create(16 * 1024, 0)};
+    sl_buf_t body = SL_BUF_INIT;
+    sl_err_t err = {0};
+    int rc = x.a ? sl_state_run_show(sl_server_state(r->server), id, answer_run, answer_step, &x)
+                 : SL_ENOMEM;
+    if (rc == 0 && x.rc == 0) {
+        sl_tmpl_ctx_t tc = {.params = &x.params, .run = &x.run, .steps = &x.steps};
+        rc = sl_template_render(rt->response_body, &tc, &body, &err);
+    }
+    if (rc || x.rc) {
+        sl_response_error(resp, 500, "response_template", "the route's response: %s",
+                          err.msg[0] ? err.msg : "cannot read the run");
+    } else {
+        resp->status = rt->response_status;
+        sl_buf_clear(&resp->body);
+        sl_buf_append(&resp->body, body.data ? body.data : "", body.len);
+        sl_value_t v;
+        sl_json_error_t je;
+        sl_arena_reset(x.a);
+        char *copy = body.data ? sl_arena_strndup(x.a, body.data, body.len) : NULL;
+        if (!copy || sl_json_parse(x.a, copy, body.len, NULL, &v, &je) != 0) {
+            resp->content_type = "text/plain; charset=utf-8";
+        }
+    }
+    sl_buf_free(&body);
+    sl_arena_destroy(x.a);
+}
+
+void sl_api_start_run(const sl_request_t *r, const sl_pipeline_t *p, const sl_route_t *rt,
+                      const char *const *args, size_t nargs, int64_t wait_us,
+                      sl_response_t *resp)
 {
     sl_state_t *st = sl_server_state(r->server);
     char id[37];
@@ -472,7 +547,11 @@ void sl_api_start_run(const sl_request_t *r, const sl_pipeline_t *p, const char 
         pk.found = false;
         if (sl_state_run_show(st, id, peek_run, peek_step, &pk) == 0 && pk.found &&
             sl_status_final(pk.status)) {
-            get_run(r, id, resp); /* the run, as GET /api/v1/runs/{id} gives it */
+            if (rt && rt->response_body) {
+                route_answer(r, rt, id, resp);
+            } else {
+                get_run(r, id, resp); /* the run, as GET /api/v1/runs/{id} gives it */
+            }
             return;
         }
         struct timespec ts = {0, 50 * 1000000L};
@@ -527,7 +606,7 @@ static void post_run(const sl_request_t *r, const char *name, sl_response_t *res
             args[na++] = b.data ? sl_arena_strndup(a, b.data, b.len) : "";
             sl_buf_free(&b);
         }
-        sl_api_start_run(r, p, args, na, 0, resp);
+        sl_api_start_run(r, p, NULL, args, na, 0, resp);
     }
     sl_arena_destroy(a);
 }

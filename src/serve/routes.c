@@ -53,7 +53,8 @@ bool sl_routes_handle(const sl_request_t *r, sl_response_t *resp)
             } else if (sl_route_params(rt, ps[i], &req, a, &args, &nargs, &err) != 0) {
                 sl_response_error(resp, 400, "bad_request", "%s", err.msg);
             } else {
-                sl_api_start_run(r, ps[i], args, nargs, rt->wait ? rt->timeout_us : 0, resp);
+                sl_api_start_run(r, ps[i], rt, args, nargs, rt->wait ? rt->timeout_us : 0,
+                                 resp);
             }
             sl_arena_destroy(a);
             return true;

@@ -80,7 +80,8 @@ bool sl_routes_handle(const sl_request_t *r, sl_response_t *resp);
 /* Queues a run of p with args (NAME=VALUE) started by a request, and
  * answers 202 with its id, or waits for it up to wait_us (0: no wait) and
  * answers with the run (api.c). */
-void sl_api_start_run(const sl_request_t *r, const sl_pipeline_t *p, const char *const *args,
-                      size_t nargs, int64_t wait_us, sl_response_t *resp);
+void sl_api_start_run(const sl_request_t *r, const sl_pipeline_t *p, const sl_route_t *rt,
+                      const char *const *args, size_t nargs, int64_t wait_us,
+                      sl_response_t *resp);
 
 #endif

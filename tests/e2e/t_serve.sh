@@ -159,6 +159,12 @@ params:
 routes:
   - {method: POST, path: /copy, params_from: [body, query]}
   - {method: POST, path: "/copy/{tag}/now", wait: true, timeout: 20s}
+  - method: POST
+    path: /process
+    wait: true
+    response:
+      status: 201
+      body: '{"task_id": "{{ run.id }}", "tag": "{{ params.tag }}", "rows": {{ steps.copy.output.records_out }}}'
 steps:
   - name: copy
     full_refresh: true   # every run reads the input again
@@ -229,6 +235,11 @@ test_serve_runs_from_the_api_and_routes() {
     [ -f out/now1-1.jsonl ] || fail "no out/now1-1.jsonl"
     get /copy/x/now -X GET
     assert_eq 405 "$STATUS"
+    # a route's response template over the ended run
+    get "/process?tag=pr" -X POST
+    assert_eq 201 "$STATUS"
+    assert_eq '"pr 2"' "$(json 'b.tag + " " + b.rows')"
+    [ "$(json b.task_id | tr -d '"' | wc -c)" = 37 ] || fail "no task id: $(cat body.json)"
     # waiting longer than the route's timeout: 202, the run goes on
     get /slow -X POST
     assert_eq 202 "$STATUS"
