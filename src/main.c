@@ -22,7 +22,8 @@ static const char USAGE[] =
     "  run PIPELINE.yaml [-p k=v]... [--full-refresh]   run to completion\n"
     "  validate PIPELINE.yaml [-p k=v]... [--strict]    check a pipeline file; an unset\n"
     "                                                   ${env:} is a warning (--strict: error)\n"
-    "  serve [--listen HOST:PORT] [--max-runs N] [--no-resume] PIPELINE.yaml...\n"
+    "  serve [--listen HOST:PORT] [--max-runs N] [--no-resume] [--idle-timeout S]\n"
+    "        PIPELINE.yaml...\n"
     "                                                   the HTTP API (127.0.0.1:8080)\n"
     "  schedule next PIPELINE.yaml [-n N]                the schedule's next fire times\n"
     "  runs [--pipeline NAME] [--limit N]                list recent runs\n"
@@ -102,6 +103,13 @@ static int parse_args(int argc, char **argv, sl_cli_t *c)
             c->count = atoi(val);
             if (c->count < 1 || c->count > 1000) {
                 return sl_cli_usage_error("-n needs a count from 1 to 1000, got '%s'", val);
+            }
+        } else if (strcmp(a, "--idle-timeout") == 0) {
+            NEEDS_VALUE();
+            c->idle_timeout = atoi(val);
+            if (c->idle_timeout < 1 || c->idle_timeout > 3600) {
+                return sl_cli_usage_error("--idle-timeout needs seconds from 1 to 3600, got '%s'",
+                                          val);
             }
         } else if (strcmp(a, "--no-resume") == 0) {
             c->no_resume = true;

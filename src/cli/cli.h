@@ -32,6 +32,7 @@ typedef struct {
     int count;          /* schedule next: -n N */
     int max_runs;       /* serve: --max-runs N */
     bool no_resume;     /* serve: --no-resume */
+    int idle_timeout;   /* serve: --idle-timeout SECONDS */
     /* keys create: --name and the --scope values, in order */
     const char *key_name;
     const char **scopes;

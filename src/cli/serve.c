@@ -42,7 +42,8 @@ int sl_cli_serve(const sl_cli_t *c)
     unsigned port = 0;
     if (rc == 0) {
         sl_server_opts_t o = {.listen = c->listen, .state_url = c->state,
-                              .max_runs = c->max_runs, .no_resume = c->no_resume};
+                              .max_runs = c->max_runs, .no_resume = c->no_resume,
+                              .conn_timeout_s = (unsigned)c->idle_timeout};
         sl_err_t err = {0};
         if (sl_server_start(&o, ps, c->nargs, &s, &port, &err) != 0) {
             fprintf(stderr, "sluice: %s\n", err.msg);

@@ -506,3 +506,26 @@ YAML
     serve_down
     serve_stop cal 7
 }
+
+test_serve_slow_client_is_cut_off() {
+    demo_pipeline
+    serve_up --state st.db --idle-timeout 2 p.yaml
+    port=${URL##*:}
+    # a client that sends half a request and then nothing: the server goes
+    # on answering others, and closes that connection after the idle time
+    node -e '
+const net = require("net"), http = require("http");
+const port = Number(process.argv[1]);
+const slow = net.connect(port, "127.0.0.1", () => slow.write("GET /healthz HTTP/1.1\r\nHost: x\r\n"));
+let answered = false;
+setTimeout(() => http.get({port, host: "127.0.0.1", path: "/healthz"}, (r) => {
+  answered = r.statusCode === 200; r.resume(); }), 300);
+slow.on("close", () => {
+  if (!answered) { console.error("others were not answered meanwhile"); process.exit(1); }
+  process.exit(0);
+});
+// a watchdog, far past the idle time: the connection must have been cut
+setTimeout(() => { console.error("never closed"); process.exit(3); }, 30000);
+' "$port" || fail "slow client"
+    serve_down
+}
