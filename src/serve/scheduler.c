@@ -32,7 +32,10 @@ struct sl_scheduler {
     sl_worker_t *worker;
     entry_t *e;
     size_t n;
-    int64_t offset_s; /* SLUICE_CLOCK minus the system clock */
+    int64_t fake_start_s; /* SLUICE_CLOCK: the clock starts there... */
+    int64_t real_start_us; /* ...at this system time... */
+    int64_t rate;          /* ...and runs this many times as fast (SLUICE_CLOCK_RATE) */
+    bool fake;
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -41,7 +44,10 @@ struct sl_scheduler {
 
 static int64_t now_s(const sl_scheduler_t *s)
 {
-    return sl_now_us() / 1000000 + s->offset_s;
+    if (!s->fake) {
+        return sl_now_us() / 1000000;
+    }
+    return s->fake_start_s + (sl_now_us() - s->real_start_us) * s->rate / 1000000;
 }
 
 static void fmt(int64_t t, char out[40])
@@ -169,7 +175,11 @@ int sl_scheduler_start(const char *state_url, const sl_pipeline_t *const *pipeli
             return sl_err_set(err, SL_ECONFIG, "SLUICE_CLOCK: expected an ISO 8601 time, got "
                               "'%s'", clock);
         }
-        s->offset_s = fake_us / 1000000 - sl_now_us() / 1000000;
+        s->fake = true;
+        s->fake_start_s = fake_us / 1000000;
+        s->real_start_us = sl_now_us();
+        const char *rate = getenv("SLUICE_CLOCK_RATE");
+        s->rate = rate && atoll(rate) > 0 ? atoll(rate) : 1;
     }
     int rc = sl_state_open(state_url, &s->st, err);
     if (rc) {

@@ -529,3 +529,37 @@ setTimeout(() => { console.error("never closed"); process.exit(3); }, 30000);
 ' "$port" || fail "slow client"
     serve_down
 }
+
+test_serve_schedule_overlap_skip_and_queue() {
+    cal_site
+    # every minute, on a clock running 60 times as fast: a tick a second;
+    # the run hangs on its request, so every later tick finds it running
+    pipeline busy.yaml <<YAML
+name: busy
+schedule: {cron: "* * * * ? *", overlap: skip}
+steps:
+  - name: pull
+    source: {type: http, url: "$SITE/calendar?date=2026-12-24", records: events, retry: {max: 0}}
+    sink: {type: file, url: "busy.jsonl"}
+YAML
+    SLUICE_CLOCK=2026-03-08T07:59:58Z SLUICE_CLOCK_RATE=60 serve_up --state st.db busy.yaml
+    i=0
+    until [ "$(grep -c 'skipped: a run of it is queued or running (overlap: skip)' serve.err)" -ge 2 ]; do
+        i=$((i + 1))
+        [ $i -lt 150 ] || fail "no tick skipped: $(cat serve.err)"
+        sleep 0.1
+    done
+    serve_down
+    assert_eq 1 "$(sqlite3 st.db "select count(*) from runs where pipeline = 'busy'")"
+    # overlap: queue queues a run at every tick instead
+    sed -i 's/overlap: skip/overlap: queue/' busy.yaml
+    SLUICE_CLOCK=2026-03-09T07:59:58Z SLUICE_CLOCK_RATE=60 serve_up --state st.db --no-resume busy.yaml
+    i=0
+    until [ "$(sqlite3 st.db "select count(*) from runs where pipeline = 'busy' and status = 'pending'")" -ge 2 ]; do
+        i=$((i + 1))
+        [ $i -lt 150 ] || fail "no runs queued: $(sqlite3 st.db 'select status, count(*) from runs group by 1')"
+        sleep 0.1
+    done
+    serve_down
+    serve_stop cal 7
+}
