@@ -86,6 +86,12 @@ typedef struct {
     const char *pipeline;      /* NULL: every pipeline */
     unsigned statuses;         /* SL_STATUS_BIT()s; 0: any status */
     const char *parent_run_id; /* NULL: any run; else only the children of that run */
+    int64_t since_us, until_us; /* started in [since, until); 0: no bound */
+    /* a cursor: only the runs listed after the run that started at
+     * after_started_us with id after_id (newest first, by start then id);
+     * after_id NULL: from the newest */
+    int64_t after_started_us;
+    const char *after_id;
     int limit;                 /* <= 0: all */
 } sl_runs_filter_t;
 
@@ -184,7 +190,7 @@ int sl_state_run_redrive(sl_state_t *st, const char *run_id);
  * written when it starts and again when it ends. */
 int sl_state_step_put(sl_state_t *st, const sl_step_run_t *s);
 
-/* Lists runs newest first. cb returns non-zero to stop (a negative value is
+/* Lists runs newest first (by start time, then id). cb returns non-zero to stop (a negative value is
  * returned as the listing's error). Strings passed to cb are valid only
  * during the call. */
 typedef int (*sl_run_cb)(void *ud, const sl_run_t *run);

@@ -99,6 +99,8 @@ static void run_json(sl_buf_t *b, const sl_run_t *r)
 typedef struct {
     sl_buf_t *b;
     int n;
+    int64_t last_started;
+    char last_id[37];
 } list_t;
 
 static int list_run(void *ud, const sl_run_t *r)
@@ -109,7 +111,23 @@ static int list_run(void *ud, const sl_run_t *r)
     }
     run_json(l->b, r);
     sl_buf_putc(l->b, '}');
+    l->last_started = r->started_us;
+    snprintf(l->last_id, sizeof l->last_id, "%s", r->id);
     return 0;
+}
+
+/* A time query parameter (ISO 8601) into *us; false (and a 400) if bad. */
+static bool time_param(const sl_request_t *req, const char *name, int64_t *us,
+                       sl_response_t *resp)
+{
+    const char *v = sl_request_query(req, name);
+    *us = 0;
+    if (v && sl_timestamp_parse(v, strlen(v), us) != 0) {
+        sl_response_error(resp, 400, "bad_param", "%s: expected an ISO 8601 time, got '%.40s'",
+                          name, v);
+        return false;
+    }
+    return true;
 }
 
 static void get_runs(const sl_request_t *req, sl_response_t *resp)
@@ -135,6 +153,24 @@ static void get_runs(const sl_request_t *req, sl_response_t *resp)
         }
         f.statuses = SL_STATUS_BIT(st);
     }
+    if (!time_param(req, "since", &f.since_us, resp) ||
+        !time_param(req, "until", &f.until_us, resp)) {
+        return;
+    }
+    /* cursor: "STARTED_US_ID" of the last run of the page before */
+    const char *cursor = sl_request_query(req, "cursor");
+    char cid[37] = "";
+    if (cursor) {
+        char *end = NULL;
+        long long t = strtoll(cursor, &end, 10);
+        if (!end || *end != '_' || strlen(end + 1) != 36) {
+            sl_response_error(resp, 400, "bad_param", "cursor: not a cursor this API gave");
+            return;
+        }
+        f.after_started_us = t;
+        snprintf(cid, sizeof cid, "%s", end + 1);
+        f.after_id = cid;
+    }
     sl_buf_append_c(&resp->body, "{\"runs\":[");
     list_t l = {.b = &resp->body};
     sl_state_t *st = sl_server_state(req->server);
@@ -143,7 +179,12 @@ static void get_runs(const sl_request_t *req, sl_response_t *resp)
                           sl_state_errmsg(st));
         return;
     }
-    sl_buf_append_c(&resp->body, "]}");
+    sl_buf_append_c(&resp->body, "]");
+    if (l.n == f.limit) {
+        sl_buf_printf(&resp->body, ",\"next_cursor\":\"%lld_%s\"", (long long)l.last_started,
+                      l.last_id);
+    }
+    sl_buf_putc(&resp->body, '}');
 }
 
 typedef struct {

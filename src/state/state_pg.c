@@ -92,7 +92,12 @@ static const char *const migrations[] = {
  * parent, both optional. */
 #define RUNS_WHERE                                                                                 \
     " ($2::text IS NULL OR position(',' || status || ',' in $2::text) > 0)"                        \
-    " AND ($3::text IS NULL OR parent_run_id = $3::text)"
+    " AND ($3::text IS NULL OR parent_run_id = $3::text)"                                          \
+    " AND ($4::text IS NULL OR pipeline = $4::text)"                                               \
+    " AND ($5::bigint IS NULL OR started_at >= $5::bigint)"                                        \
+    " AND ($6::bigint IS NULL OR started_at < $6::bigint)"                                         \
+    " AND ($8::text IS NULL OR started_at < $7::bigint"                                            \
+    " OR (started_at = $7::bigint AND id COLLATE \"C\" < $8::text))"
 #define CP_UPSERT                                                                                  \
     " ON CONFLICT (pipeline, key) DO UPDATE SET value = excluded.value,"                           \
     " gen = excluded.gen, seq = excluded.seq, updated_at = excluded.updated_at"
@@ -164,9 +169,9 @@ static const char *const sql_text[Q_COUNT] = {
         " error_class = excluded.error_class",
     /* LIMIT NULL is no limit. */
     [Q_RUNS_ALL] = "SELECT " RUN_COLS " FROM sluice_runs WHERE" RUNS_WHERE
-                   " ORDER BY started_at DESC, ord DESC LIMIT $1",
-    [Q_RUNS_PIPELINE] = "SELECT " RUN_COLS " FROM sluice_runs WHERE pipeline = $4 AND" RUNS_WHERE
-                        " ORDER BY started_at DESC, ord DESC LIMIT $1",
+                   " ORDER BY started_at DESC, id COLLATE \"C\" DESC LIMIT $1",
+    [Q_RUNS_PIPELINE] = "SELECT " RUN_COLS " FROM sluice_runs WHERE" RUNS_WHERE
+                        " ORDER BY started_at DESC, id COLLATE \"C\" DESC LIMIT $1",
     [Q_RUN_PREFIX] = "SELECT " RUN_COLS " FROM sluice_runs"
                      " WHERE left(id, length($1::text)) = $1::text"
                      " ORDER BY id COLLATE \"C\" LIMIT 4",
@@ -623,9 +628,19 @@ static int pg_runs_query(sl_state_t *st, const sl_runs_filter_t *f, sl_run_cb cb
     }
     p_str(&p, sl_state_status_list(f->statuses, statuses));
     p_str(&p, f->parent_run_id);
-    if (f->pipeline) {
-        p_str(&p, f->pipeline);
+    p_str(&p, f->pipeline);
+    if (f->since_us) {
+        p_int(&p, f->since_us);
+    } else {
+        p_str(&p, NULL);
     }
+    if (f->until_us) {
+        p_int(&p, f->until_us);
+    } else {
+        p_str(&p, NULL);
+    }
+    p_int(&p, f->after_started_us);
+    p_str(&p, f->after_id);
     PGresult *q = exec_q(S(st), f->pipeline ? Q_RUNS_PIPELINE : Q_RUNS_ALL, &p, "listing runs");
     return q ? each_run(q, cb, ud) : SL_ESTATE;
 }

@@ -80,7 +80,9 @@ static const char *const migrations[] = {
  * parent, both optional. */
 #define RUNS_WHERE                                                                         \
     " (?2 IS NULL OR instr(?2, ',' || status || ',') > 0)"                                 \
-    " AND (?3 IS NULL OR parent_run_id = ?3)"
+    " AND (?3 IS NULL OR parent_run_id = ?3)"                                              \
+    " AND (?5 IS NULL OR started_at >= ?5) AND (?6 IS NULL OR started_at < ?6)"             \
+    " AND (?8 IS NULL OR started_at < ?7 OR (started_at = ?7 AND id < ?8))"
 #define CP_UPSERT                                                                          \
     " ON CONFLICT (pipeline, key) DO UPDATE SET value = excluded.value,"                   \
     " gen = excluded.gen, seq = excluded.seq, updated_at = excluded.updated_at"
@@ -152,9 +154,9 @@ static const char *const sql_text[Q_COUNT] = {
         " attempts = excluded.attempts, output_json = excluded.output_json,"
         " error_class = excluded.error_class",
     [Q_RUNS_ALL] = "SELECT " RUN_COLS " FROM runs WHERE" RUNS_WHERE
-                   " ORDER BY started_at DESC, rowid DESC LIMIT ?1",
+                   " ORDER BY started_at DESC, id DESC LIMIT ?1",
     [Q_RUNS_PIPELINE] = "SELECT " RUN_COLS " FROM runs WHERE pipeline = ?4 AND" RUNS_WHERE
-                        " ORDER BY started_at DESC, rowid DESC LIMIT ?1",
+                        " ORDER BY started_at DESC, id DESC LIMIT ?1",
     [Q_RUN_PREFIX] = "SELECT " RUN_COLS " FROM runs WHERE id >= ?1 AND (?2 IS NULL OR id < ?2)"
                      " ORDER BY id LIMIT 4",
     [Q_RUN_PREFIX_COUNT] = "SELECT count(*) FROM runs WHERE id >= ?1 AND (?2 IS NULL OR id < ?2)",
@@ -564,6 +566,18 @@ static int sqlite_runs_query(sl_state_t *st, const sl_runs_filter_t *f, sl_run_c
     if (f->pipeline) {
         bind_str(q, 4, f->pipeline);
     }
+    if (f->since_us) {
+        sqlite3_bind_int64(q, 5, f->since_us);
+    } else {
+        sqlite3_bind_null(q, 5);
+    }
+    if (f->until_us) {
+        sqlite3_bind_int64(q, 6, f->until_us);
+    } else {
+        sqlite3_bind_null(q, 6);
+    }
+    sqlite3_bind_int64(q, 7, f->after_started_us);
+    bind_str(q, 8, f->after_id);
     return each_run(s, q, cb, ud);
 }
 

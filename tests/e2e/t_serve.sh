@@ -80,6 +80,26 @@ test_serve_api_reads_runs_and_pipelines() {
     assert_eq "\"$id\"" "$(json b.runs[0].id)"
     get "/api/v1/runs?status=failed"
     assert_eq 0 "$(json b.runs.length)"
+    # pages: a cursor after each full page, the runs newest first, each once
+    sl run p.yaml --state st.db
+    sl run p.yaml --state st.db
+    get "/api/v1/runs?limit=2"
+    assert_eq 2 "$(json b.runs.length)"
+    page1=$(json 'b.runs.map(r => r.id).join()')
+    cursor=$(json b.next_cursor | tr -d '"')
+    get "/api/v1/runs?limit=2&cursor=$cursor"
+    assert_eq 1 "$(json b.runs.length)"
+    assert_eq "\"$id\"" "$(json b.runs[0].id)"
+    assert_eq undefined "$(json b.next_cursor)"
+    case "$page1" in *"$id"*) fail "the oldest run on both pages" ;; esac
+    get "/api/v1/runs?since=2999-01-01T00:00:00Z"
+    assert_eq 0 "$(json b.runs.length)"
+    get "/api/v1/runs?until=2999-01-01T00:00:00Z&pipeline=demo"
+    assert_eq 3 "$(json b.runs.length)"
+    get "/api/v1/runs?since=yesterday"
+    assert_eq 400 "$STATUS"
+    get "/api/v1/runs?cursor=abc"
+    assert_eq 400 "$STATUS"
     get "/api/v1/runs/$id"
     assert_eq '"ok copy ok 2"' "$(json '[b.status, b.steps[0].step, b.steps[0].status, b.steps[0].output.records_out].join(" ")')"
     # a unique prefix finds the run too

@@ -806,6 +806,32 @@ static const char *query_definitions(sl_state_t *st, const sl_runs_filter_t *f)
 #define DEF_A "/srv/etl/pipelines/shop.yaml"
 #define DEF_B "/srv/etl/pipelines v2/shop \xc3\xa9t\xc3\xa9.yaml" /* a space, UTF-8 */
 
+/* since/until and the cursor: pages of runs newest first (by start, then
+ * id), each once. */
+void sl_state_suite_runs_pages(const sl_state_driver_t *d)
+{
+    sl_state_t *st = d->open("state.db");
+    static const char *const ids[] = {"r-a", "r-b", "r-c", "r-d", "r-e"};
+    static const int64_t starts[] = {100, 200, 200, 300, 400};
+    for (int i = 0; i < 5; i++) {
+        sl_run_t run = {.id = ids[i], .pipeline = "shop", .status = SL_STATUS_RUNNING,
+                        .started_us = starts[i]};
+        CHECK_INT(sl_state_run_begin(st, &run), 0);
+    }
+    CHECK_STR(query_ids(st, &(sl_runs_filter_t){.limit = 2}), "r-e,r-d");
+    CHECK_STR(query_ids(st, &(sl_runs_filter_t){.limit = 2, .after_started_us = 300,
+                                                 .after_id = "r-d"}),
+              "r-c,r-b");
+    CHECK_STR(query_ids(st, &(sl_runs_filter_t){.limit = 2, .after_started_us = 200,
+                                                 .after_id = "r-b"}),
+              "r-a");
+    CHECK_STR(query_ids(st, &(sl_runs_filter_t){.since_us = 200, .until_us = 400}),
+              "r-d,r-c,r-b");
+    CHECK_STR(query_ids(st, &(sl_runs_filter_t){.pipeline = "shop", .since_us = 350}), "r-e");
+    CHECK_STR(query_ids(st, &(sl_runs_filter_t){.pipeline = "crm", .since_us = 1}), "");
+    sl_state_close(st);
+}
+
 void sl_state_suite_runs_definition(const sl_state_driver_t *d)
 {
     sl_state_t *st = d->open("state.db");

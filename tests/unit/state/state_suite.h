@@ -73,6 +73,7 @@ void sl_state_suite_runs_v2(const sl_state_driver_t *d);
 /* Runs' definition (v3): written at begin, read back by show and listings,
  * kept by a resume that gives none and replaced by one that gives one. */
 void sl_state_suite_runs_definition(const sl_state_driver_t *d);
+void sl_state_suite_runs_pages(const sl_state_driver_t *d);
 /* Steps' v2 fields (attempts, output, error class), overwritten by a put. */
 void sl_state_suite_steps_v2(const sl_state_driver_t *d);
 /* 1000 items claimed by two handles in turn: each idx exactly once. */

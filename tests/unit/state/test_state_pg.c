@@ -286,6 +286,11 @@ SL_TEST(statepg_runs_v2_fields_filters_redrive)
     sl_state_suite_runs_v2(&pg_driver);
 }
 
+SL_TEST(statepg_runs_pages)
+{
+    sl_state_suite_runs_pages(&pg_driver);
+}
+
 SL_TEST(statepg_runs_definition)
 {
     sl_state_suite_runs_definition(&pg_driver);

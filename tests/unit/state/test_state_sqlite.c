@@ -247,6 +247,11 @@ SL_TEST(state_runs_v2_fields_filters_redrive)
     sl_state_suite_runs_v2(&sqlite_driver);
 }
 
+SL_TEST(state_runs_pages)
+{
+    sl_state_suite_runs_pages(&sqlite_driver);
+}
+
 SL_TEST(state_runs_definition)
 {
     sl_state_suite_runs_definition(&sqlite_driver);
