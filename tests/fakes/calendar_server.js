@@ -11,8 +11,9 @@
 //                    so requests of items running side by side overlap
 // --hang D1,...      these dates never answer (for timeouts)
 // --gate N           hold every answer until N requests are open at once
-//                    (or 500 ms passed): with N workers the site then sees
-//                    exactly N at once, however the scheduler runs them
+//                    (or 3 s passed, for the last ones): with N workers the
+//                    site then sees exactly N at once, however slowly the
+//                    machine runs them
 //
 // /_stats: {requests, by_date: {date: count}, max_in_flight, by_status}.
 // max_in_flight is how many requests were open at once at most: the proof
@@ -105,7 +106,7 @@ const server = http.createServer((req, res) => {
   if (opts.gate > 0) {
     gated.push(() => setTimeout(reply, opts.slow));
     if (inFlight >= opts.gate) openGate();
-    else setTimeout(openGate, 500);
+    else setTimeout(openGate, 3000);
   } else {
     setTimeout(reply, opts.slow);
   }
