@@ -74,7 +74,7 @@ test_map_calendar_every_date_at_most_five_at_once() {
 }
 
 test_map_max_concurrency_one_is_sequential() {
-    cal_start --gate 5
+    cal_start
     calendar_pipeline "      max_concurrency: 1"
     sl run p.yaml --state st.db
     assert_rc 0
