@@ -328,7 +328,11 @@ static int unknown_key(const sl_node_t *key, const sl_field_spec_t *spec, const 
     for (size_t i = 0; i < n; i++) {
         cands[nc++] = spec[i].name;
     }
-    if (skip) {
+    bool listed = false; /* specs of plugins may list "type" themselves */
+    for (size_t i = 0; skip && i < nc; i++) {
+        listed = listed || strcmp(cands[i], skip) == 0;
+    }
+    if (skip && !listed) {
         cands[nc++] = skip;
     }
     const char *s = sl_config_suggest(key->text, cands, nc);
