@@ -5,6 +5,8 @@
  *   sluice_runs_total{pipeline, status}             counter: runs this server's worker ran
  *   sluice_step_duration_seconds{pipeline, step}    histogram: their steps
  *   sluice_records_total{pipeline, step, kind}      counter: in, out, rejected
+ *   sluice_items_total{pipeline, step, status}      counter: their map items
+ *   sluice_item_duration_seconds{pipeline, step}    histogram
  *   sluice_runs_queued                              gauge: pending runs in the store
  *   sluice_runs_running                             gauge: runs of this worker now
  *
@@ -51,6 +53,12 @@ static family_t runs_total = {.name = "sluice_runs_total",
                               .type = "counter"};
 static family_t step_dur = {.name = "sluice_step_duration_seconds",
                             .help = "durations of the steps of those runs",
+                            .type = "histogram"};
+static family_t items_total = {.name = "sluice_items_total",
+                               .help = "map items of those runs, by final status",
+                               .type = "counter"};
+static family_t item_dur = {.name = "sluice_item_duration_seconds",
+                            .help = "durations of those map items",
                             .type = "histogram"};
 static family_t records = {.name = "sluice_records_total",
                            .help = "records of those runs' steps: in, out, rejected",
@@ -183,6 +191,25 @@ void sl_metrics_step(const char *pipeline, const char *step, double seconds, int
     free(lr);
 }
 
+void sl_metrics_item(const char *pipeline, const char *step, const char *status,
+                     double seconds)
+{
+    char *lc = labels2("pipeline", pipeline, "step", step, "status", status);
+    char *lh = labels2("pipeline", pipeline, "step", step, NULL, NULL);
+    pthread_mutex_lock(&lock);
+    series_t *s = lc ? series(&items_total, lc) : NULL;
+    if (s) {
+        s->value++;
+    }
+    s = lh ? series(&item_dur, lh) : NULL;
+    if (s) {
+        observe(s, seconds);
+    }
+    pthread_mutex_unlock(&lock);
+    free(lc);
+    free(lh);
+}
+
 static void write_family(sl_buf_t *b, const family_t *f)
 {
     sl_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
@@ -238,6 +265,8 @@ void sl_metrics_write(sl_buf_t *b, int64_t queued, int64_t running)
     write_family(b, &runs_total);
     write_family(b, &step_dur);
     write_family(b, &records);
+    write_family(b, &items_total);
+    write_family(b, &item_dur);
     pthread_mutex_unlock(&lock);
     sl_buf_printf(b, "# HELP sluice_runs_queued runs waiting in the state store\n"
                      "# TYPE sluice_runs_queued gauge\nsluice_runs_queued %lld\n"

@@ -208,10 +208,13 @@ static int no_step(void *ud, const sl_step_run_t *s)
     return 0;
 }
 
-/* An ended run's metrics: its status and its steps. */
+/* An ended run's metrics: its status, its steps and their map items. */
 typedef struct {
     char pipeline[128];
     char status[32];
+    char *steps[64];
+    size_t nsteps;
+    const char *step; /* the step whose items are being read */
 } ended_t;
 
 static int ended_run(void *ud, const sl_run_t *r)
@@ -227,7 +230,35 @@ static int ended_step(void *ud, const sl_step_run_t *s)
     ended_t *e = ud;
     double secs = s->ended_us > s->started_us ? (double)(s->ended_us - s->started_us) / 1e6 : 0;
     sl_metrics_step(e->pipeline, s->step, secs, s->records_in, s->records_out, s->rejected);
+    if (e->nsteps < SL_ARRAY_LEN(e->steps)) {
+        e->steps[e->nsteps++] = strdup(s->step);
+    }
     return 0;
+}
+
+static int ended_item(void *ud, const sl_item_t *it)
+{
+    ended_t *e = ud;
+    double secs = it->ended_us > it->started_us ? (double)(it->ended_us - it->started_us) / 1e6
+                                                : 0;
+    sl_metrics_item(e->pipeline, e->step, sl_status_name(it->status), secs);
+    return 0;
+}
+
+/* The metrics of an ended run: its status, steps, and their items (read
+ * after the steps: one listing at a time on the handle). */
+static void run_metrics(sl_worker_t *w, const char *id, ended_t *e)
+{
+    if (sl_state_run_show(w->st, id, ended_run, ended_step, e) == 0) {
+        sl_metrics_run(e->pipeline, e->status);
+    }
+    for (size_t i = 0; i < e->nsteps; i++) {
+        if (e->steps[i]) {
+            e->step = e->steps[i];
+            sl_state_items_list(w->st, id, e->steps[i], NULL, ended_item, e);
+        }
+        free(e->steps[i]);
+    }
 }
 
 int sl_worker_running(sl_worker_t *w)
@@ -271,9 +302,7 @@ static void reap(sl_worker_t *w)
                    "the run's process ended without recording how the run ended");
         }
         ended_t e = {.pipeline = "", .status = ""};
-        if (sl_state_run_show(w->st, c->id, ended_run, ended_step, &e) == 0) {
-            sl_metrics_run(e.pipeline, e.status);
-        }
+        run_metrics(w, c->id, &e);
         sl_info("worker: run %s ended (%s)", c->id, e.status[0] ? e.status : "?");
         free(c->pipeline);
         w->kids[i] = w->kids[--w->nkids];

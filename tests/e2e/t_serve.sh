@@ -503,6 +503,17 @@ YAML
     assert_eq '"b"' "$(json b.items[0].item)"
     get "/api/v1/runs/$id/items"
     assert_eq 400 "$STATUS"
+    # the items of the runs the worker ran are in /metrics
+    i=0
+    until get /metrics && grep -q '^sluice_items_total{pipeline="per",step="per",status="ok"} 2' body.json; do
+        i=$((i + 1))
+        [ $i -lt 100 ] || fail "no items in /metrics: $(grep item body.json)"
+        sleep 0.1
+    done
+    grep -q '^sluice_items_total{pipeline="per",step="per",status="failed"} 1' body.json ||
+        fail "no failed item: $(grep items_total body.json)"
+    grep -q '^sluice_item_duration_seconds_count{pipeline="per",step="per"} 3$' body.json ||
+        fail "no item durations: $(grep item_duration body.json)"
     # the missing file arrives: resume runs only the failed item
     printf '{"id":2}\n' > in-b.jsonl
     get "/api/v1/runs/$id/resume" -X POST
