@@ -673,6 +673,16 @@ static int prepare_items(map_t *m)
     return rc;
 }
 
+/* "\"2026-12-10\": timeout, ...": the first failed items, for the map's
+ * message. */
+static int name_failed(void *ud, const sl_item_t *it)
+{
+    sl_buf_t *b = ud;
+    sl_buf_append_c(b, b->len ? ", " : "");
+    sl_buf_printf(b, "%.60s: %s", it->value_json, it->error_class ? it->error_class : "?");
+    return 0;
+}
+
 int sl_map_run(sl_step_ctx_t *ctx, sl_step_result_t *res)
 {
     const sl_map_cfg_t *cfg = ctx->step->map;
@@ -744,11 +754,18 @@ int sl_map_run(sl_step_ctx_t *ctx, sl_step_result_t *res)
     if (rc == 0 && m->fail_rc) {
         rc = sl_err_set(&ctx->err, m->fail_rc, "step '%s': %s", ctx->step->name, m->fail_msg);
     } else if (rc == 0 && m->exceeded) {
+        sl_buf_t names = SL_BUF_INIT;
+        sl_items_filter_t ff = {.statuses = SL_STATUS_BIT(SL_STATUS_FAILED) |
+                                            SL_STATUS_BIT(SL_STATUS_TIMED_OUT),
+                                .limit = 3};
+        sl_state_items_list(m->st, ctx->run_id, m->items_step, &ff, name_failed, &names);
         rc = sl_err_set(&ctx->err, SL_ETOLERANCE,
-                        "step '%s': %lld of %lld items failed, more than tolerated; %lld "
-                        "not run (runs resume runs them)",
+                        "step '%s': %lld of %lld items failed, more than tolerated (%s%s); "
+                        "%lld not run (runs resume runs them)",
                         ctx->step->name, (long long)failed, (long long)m->total,
+                        names.data ? names.data : "", failed > 3 ? ", ..." : "",
                         (long long)not_run);
+        sl_buf_free(&names);
     } else if (rc == 0 && (rc = sl_cancel_check(ctx->cancel)) != 0) {
         sl_err_set(&ctx->err, rc, "step '%s': %s with %lld of %lld items not run",
                    ctx->step->name, sl_strerror(rc), (long long)not_run, (long long)m->total);

@@ -117,7 +117,7 @@ test_map_tolerance_exceeded_starts_no_more_items() {
     assert_eq 8 "$(cal_stat 's.requests')"
     assert_eq 'undefined' "$(cal_stat "s.by_date['$(d 9)']")"
     assert_eq '"4 4 23"' "$(summary '[by.per_date.output.ok, by.per_date.output.failed, by.per_date.output.not_run].join(" ")')"
-    assert_contains err.txt "4 of 31 items failed, more than tolerated; 23 not run"
+    assert_contains err.txt "4 of 31 items failed, more than tolerated (\\\"2026-12-02\\\": transient, \\\"2026-12-04\\\": transient, \\\"2026-12-06\\\": transient, ...); 23 not run"
     # the same with a count: 3 tolerated, the 4th is one too many
     cal_start --fail "$(d 2),$(d 4),$(d 6),$(d 8)"
     calendar_pipeline "      max_concurrency: 1

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "sluice/fsutil.h"
 #include "sluice/buf.h"
@@ -180,11 +181,25 @@ static int sqlite_connect(const char *url, const char *base_dir, sl_sql_conn_t *
          * legacy_alter_table: renaming the staging table must not check
          * views that name the table being replaced (they resolve to the
          * new one afterwards anyway). */
-        rc = exec_sql(c,
-                      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-                      " PRAGMA wal_autocheckpoint = 16384; PRAGMA cache_size = -32768;"
-                      " PRAGMA legacy_alter_table = ON",
-                      "cannot open the database", err);
+        /* Switching a new database to WAL takes a lock that sinks opening it
+         * at the same moment (a map's items) contend for, and SQLite answers
+         * BUSY without waiting: try again for up to the busy time. */
+        for (int tries = 0;; tries++) {
+            int ec = sqlite3_exec(c->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+            if (ec == SQLITE_OK || (ec & 0xff) != SQLITE_BUSY || tries * 10 >= BUSY_MS) {
+                rc = ec == SQLITE_OK ? 0 : db_err(c, err, "cannot open the database");
+                break;
+            }
+            struct timespec ts = {0, 10 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        if (!rc) {
+            rc = exec_sql(c,
+                          "PRAGMA synchronous = NORMAL;"
+                          " PRAGMA wal_autocheckpoint = 16384; PRAGMA cache_size = -32768;"
+                          " PRAGMA legacy_alter_table = ON",
+                          "cannot open the database", err);
+        }
     }
     if (!rc) {
         sl_sqlite_keep_open(c->path);
