@@ -195,6 +195,23 @@ static int show_run(void *ud, const sl_run_t *r)
     return 0;
 }
 
+/* The members a step and a map item share, and the closing brace:
+ * started_at, ended_at, error_class, error, output. */
+static void put_outcome(sl_buf_t *b, int64_t started_us, int64_t ended_us,
+                        const char *error_class, const char *error, const char *output_json)
+{
+    sl_api_put_time(b, "started_at", started_us);
+    sl_buf_putc(b, ',');
+    sl_api_put_time(b, "ended_at", ended_us);
+    sl_buf_putc(b, ',');
+    sl_api_put_str(b, "error_class", error_class);
+    sl_buf_putc(b, ',');
+    sl_api_put_str(b, "error", error);
+    sl_buf_putc(b, ',');
+    sl_api_put_raw(b, "output", output_json);
+    sl_buf_putc(b, '}');
+}
+
 static int show_step(void *ud, const sl_step_run_t *st)
 {
     show_t *s = ud;
@@ -211,16 +228,7 @@ static int show_step(void *ud, const sl_step_run_t *st)
                      "\"records_out\":%lld,\"rejected\":%lld,",
                   sl_status_name(st->status), st->attempts, (long long)st->records_in,
                   (long long)st->records_out, (long long)st->rejected);
-    sl_api_put_time(b, "started_at", st->started_us);
-    sl_buf_putc(b, ',');
-    sl_api_put_time(b, "ended_at", st->ended_us);
-    sl_buf_putc(b, ',');
-    sl_api_put_str(b, "error_class", st->error_class);
-    sl_buf_putc(b, ',');
-    sl_api_put_str(b, "error", st->error);
-    sl_buf_putc(b, ',');
-    sl_api_put_raw(b, "output", st->output_json);
-    sl_buf_putc(b, '}');
+    put_outcome(b, st->started_us, st->ended_us, st->error_class, st->error, st->output_json);
     return 0;
 }
 
@@ -283,16 +291,7 @@ static int item_json(void *ud, const sl_item_t *it)
     sl_buf_append_c(b, o->n++ ? "," : "");
     sl_buf_printf(b, "{\"idx\":%lld,\"item\":%s,\"status\":\"%s\",\"attempts\":%d,",
                   (long long)it->idx, it->value_json, sl_status_name(it->status), it->attempts);
-    sl_api_put_time(b, "started_at", it->started_us);
-    sl_buf_putc(b, ',');
-    sl_api_put_time(b, "ended_at", it->ended_us);
-    sl_buf_putc(b, ',');
-    sl_api_put_str(b, "error_class", it->error_class);
-    sl_buf_putc(b, ',');
-    sl_api_put_str(b, "error", it->error);
-    sl_buf_putc(b, ',');
-    sl_api_put_raw(b, "output", it->output_json);
-    sl_buf_putc(b, '}');
+    put_outcome(b, it->started_us, it->ended_us, it->error_class, it->error, it->output_json);
     return 0;
 }
 
